@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PstHelpdeskConfig(AppConfig):
+    name = "pst_helpdesk_ext"
+    verbose_name = _("PST statistical services")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from pst_helpdesk_ext import receivers  # noqa: F401  (connects helpdesk signals)
+        from pst_helpdesk_ext.checks import check_settings
+
+        checks.register(check_settings, checks.Tags.compatibility)

@@ -1,0 +1,114 @@
+"""System checks for the plugin's settings and installation (ids pst_helpdesk_ext.E0xx / W0xx)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning
+
+from pst_helpdesk_ext.conf import DEFAULTS
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    errors: list[Error | Warning] = []
+    user = getattr(settings, "PST_HELPDESK", {})
+    if not isinstance(user, dict):
+        return [
+            Error(
+                "PST_HELPDESK must be a dict.",
+                hint="Set PST_HELPDESK = {...} in settings, or remove it to use the defaults.",
+                id="pst_helpdesk_ext.E001",
+            )
+        ]
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        errors.append(
+            Error(
+                f"PST_HELPDESK has unknown keys: {', '.join(unknown)}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="pst_helpdesk_ext.E002",
+            )
+        )
+    days = user.get("PERSONAL_DATA_RETENTION_DAYS", DEFAULTS["PERSONAL_DATA_RETENTION_DAYS"])
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        errors.append(
+            Error(
+                f"PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'] must be a whole number of days "
+                f">= 1, not {days!r}.",
+                hint="For example 730 (two years).",
+                id="pst_helpdesk_ext.E003",
+            )
+        )
+    tz = user.get("DEFAULT_TIMEZONE", DEFAULTS["DEFAULT_TIMEZONE"])
+    try:
+        zoneinfo.ZoneInfo(str(tz))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.append(
+            Error(
+                f"PST_HELPDESK['DEFAULT_TIMEZONE'] is not a known timezone: {tz!r}.",
+                hint="Use an IANA name: Asia/Jakarta (WIB), Asia/Makassar (WITA), "
+                "Asia/Jayapura (WIT).",
+                id="pst_helpdesk_ext.E004",
+            )
+        )
+    key = user.get("ID_HASH_KEY")
+    if key is not None and (not isinstance(key, str | bytes) or len(key) < 32):
+        errors.append(
+            Error(
+                "PST_HELPDESK['ID_HASH_KEY'] must be a string of at least 32 characters.",
+                hint="Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+                id="pst_helpdesk_ext.E005",
+            )
+        )
+    for name in ("SYNC_SERVER_SECRET_KEY", "SYNC_SERVER_PUBLIC_KEY"):
+        value = user.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) != 40):
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] must be a 40-character Z85 CURVE key.",
+                    hint="Create keys with: python manage.py pst_sync_keys --create",
+                    id="pst_helpdesk_ext.E006",
+                )
+            )
+    for name in ("SYNC_MAX_MESSAGE_BYTES", "SYNC_MAX_BATCH_OPS", "RATING_LINK_MAX_AGE_DAYS"):
+        value = user.get(name, DEFAULTS[name])
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] must be a positive whole number, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[name]}.",
+                    id="pst_helpdesk_ext.E007",
+                )
+            )
+    if getattr(settings, "HELPDESK_TEAMS_MODE_ENABLED", True) and "pinax.teams" not in getattr(
+        settings, "INSTALLED_APPS", []
+    ):
+        errors.append(
+            Error(
+                "django-helpdesk teams mode is on but pinax-teams is not installed.",
+                hint="Set HELPDESK_TEAMS_MODE_ENABLED = False, or install pinax-teams and add "
+                "'pinax.teams' to INSTALLED_APPS.",
+                id="pst_helpdesk_ext.E008",
+            )
+        )
+    apps = list(getattr(settings, "INSTALLED_APPS", []))
+    if "helpdesk" not in apps:
+        errors.append(
+            Error(
+                "pst_helpdesk_ext needs django-helpdesk: 'helpdesk' is not in INSTALLED_APPS.",
+                hint="Install django-helpdesk and add 'helpdesk' to INSTALLED_APPS.",
+                id="pst_helpdesk_ext.E009",
+            )
+        )
+    elif apps.index("pst_helpdesk_ext") > apps.index("helpdesk"):
+        errors.append(
+            Warning(
+                "'pst_helpdesk_ext' is listed after 'helpdesk' in INSTALLED_APPS, so the PST "
+                "panels cannot extend helpdesk's templates.",
+                hint="Put 'pst_helpdesk_ext' directly before 'helpdesk' in INSTALLED_APPS.",
+                id="pst_helpdesk_ext.W001",
+            )
+        )
+    return errors

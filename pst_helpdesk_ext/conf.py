@@ -1,0 +1,59 @@
+"""The plugin's settings: one ``PST_HELPDESK`` dict, read on every access.
+
+Nothing here is read at import time, so ``override_settings(PST_HELPDESK=...)`` works in tests and
+a running site picks up what its settings say. Defaults live in ``DEFAULTS``; ``checks.py``
+validates the values and names the key that is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Keyed hash of visitor ID numbers (HMAC-SHA256). Must be the same at central and at every
+    # branch so returning visitors are recognised; defaults to a key derived from SECRET_KEY.
+    "ID_HASH_KEY": None,
+    # Visitor personal data older than this is purged by `pst_purge_personal_data`.
+    "PERSONAL_DATA_RETENTION_DAYS": 730,
+    # Queue (slug) that receives complaints; created by `pst_demo_data` / `pst_branch` if missing.
+    "COMPLAINTS_QUEUE": "pst-pengaduan",
+    # Default timezone of a new branch.
+    "DEFAULT_TIMEZONE": "Asia/Jakarta",
+    # Central sync server.
+    "SYNC_BIND": "tcp://*:5555",
+    "SYNC_KEY_DIR": None,  # directory with server.key_secret / server.key (pst_sync_keys)
+    "SYNC_SERVER_SECRET_KEY": None,  # Z85, 40 chars; overrides SYNC_KEY_DIR
+    "SYNC_SERVER_PUBLIC_KEY": None,
+    "SYNC_MAX_MESSAGE_BYTES": 4 * 1024 * 1024,
+    "SYNC_MAX_BATCH_OPS": 500,
+    "SYNC_CLOCK_SKEW_WARN_SECONDS": 120,
+    # Ratings.
+    "RATING_LINK_MAX_AGE_DAYS": 30,
+}
+
+
+class PstSettings:
+    """Typed access to PST_HELPDESK with defaults; every attribute reads settings afresh."""
+
+    def _get(self, key: str) -> Any:
+        user = getattr(settings, "PST_HELPDESK", None) or {}
+        return user.get(key, DEFAULTS[key])
+
+    def __getattr__(self, key: str) -> Any:
+        if key not in DEFAULTS:
+            raise AttributeError(f"PST_HELPDESK has no setting {key!r}")
+        return self._get(key)
+
+    @property
+    def ID_HASH_KEY(self) -> bytes:
+        key = self._get("ID_HASH_KEY")
+        if key:
+            return key.encode() if isinstance(key, str) else bytes(key)
+        import hashlib
+
+        return hashlib.sha256(b"pst-id-hash:" + settings.SECRET_KEY.encode()).hexdigest().encode()
+
+
+pst_settings = PstSettings()

@@ -1,0 +1,94 @@
+"""Manage PST branch offices: add, list, show, deactivate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from pst_helpdesk_ext.models import Branch
+from pst_helpdesk_ext.services.branches import create_branch, get_branch
+
+
+def describe(branch: Branch) -> dict[str, Any]:
+    state = getattr(branch, "sync_state", None)
+    return {
+        "code": branch.code,
+        "name": branch.name,
+        "timezone": branch.timezone,
+        "queue": branch.queue.slug,
+        "active": branch.active,
+        "public_key": branch.curve_public_key or None,
+        "key_revoked_at": branch.key_revoked_at.isoformat() if branch.key_revoked_at else None,
+        "can_sync": branch.can_sync,
+        "hwm_seq": state.hwm_seq if state else 0,
+        "last_seen_at": state.last_seen_at.isoformat() if state and state.last_seen_at else None,
+    }
+
+
+def validation_message(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+class Command(BaseCommand):
+    help = "Add, list, show or deactivate PST branch offices (regency offices)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, parser_class=CommandParser)
+        add = sub.add_parser("add", help="add a branch and its helpdesk queue")
+        add.add_argument("code", help="4-digit BPS code, e.g. 1222")
+        add.add_argument("name", help="office name, e.g. 'Labuhanbatu Selatan'")
+        add.add_argument("--timezone", default=None, help="IANA timezone (default Asia/Jakarta)")
+        add.add_argument("--email", default="", help="queue email address")
+        lst = sub.add_parser("list", help="list branches")
+        lst.add_argument("--json", action="store_true")
+        show = sub.add_parser("show", help="show one branch")
+        show.add_argument("code")
+        show.add_argument("--json", action="store_true")
+        deactivate = sub.add_parser(
+            "deactivate", help="deactivate a branch (it can no longer sync)"
+        )
+        deactivate.add_argument("code")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, f"do_{options['action']}")(options)
+        except ValidationError as exc:
+            raise CommandError(validation_message(exc)) from None
+
+    def do_add(self, options: dict[str, Any]) -> None:
+        branch = create_branch(
+            options["code"], options["name"], options["timezone"], options["email"]
+        )
+        self.stdout.write(f"Added branch {branch.code} {branch.name} (queue {branch.queue.slug}).")
+
+    def do_list(self, options: dict[str, Any]) -> None:
+        branches = Branch.objects.select_related("queue", "sync_state").order_by("code")
+        rows = [describe(b) for b in branches]
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            self.stdout.write("No branches. Add one with: manage.py pst_branch add CODE NAME")
+        for row in rows:
+            flag = "active" if row["active"] else "inactive"
+            sync = "can sync" if row["can_sync"] else "cannot sync"
+            self.stdout.write(f"{row['code']}  {row['name']:<30} {flag:<8} {sync}")
+
+    def do_show(self, options: dict[str, Any]) -> None:
+        row = describe(get_branch(options["code"]))
+        if options["json"]:
+            self.stdout.write(json.dumps(row, indent=2))
+        else:
+            for key, value in row.items():
+                self.stdout.write(f"{key:>15}: {value}")
+
+    def do_deactivate(self, options: dict[str, Any]) -> None:
+        branch = get_branch(options["code"])
+        branch.active = False
+        branch.save(update_fields=["active"])
+        self.stdout.write(f"Deactivated branch {branch.code}; it can no longer sync.")

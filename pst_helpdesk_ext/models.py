@@ -1,0 +1,452 @@
+"""The PST domain beside django-helpdesk's own tables.
+
+Helpdesk's ``Ticket`` stays the record of every request; the plugin adds side tables that point at
+it (``PSTTicket`` is a one-to-one), never columns on helpdesk's tables. Personal data lives in
+``Visitor`` only, so retention can purge it in one place while the visit statistics remain.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone as dj_timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+BRANCH_CODE_VALIDATOR = RegexValidator(
+    r"^\d{4}$",
+    _("A branch code is the 4-digit BPS code of the office, for example 1222."),
+)
+CURVE_KEY_VALIDATOR = RegexValidator(
+    r"^[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$",
+    _("A CURVE public key is 40 characters of Z85 text, as printed by pst-branch-agent init."),
+)
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("%(value)s is not a known timezone; use e.g. Asia/Jakarta, Asia/Makassar."),
+            params={"value": value},
+        ) from None
+
+
+class Bilingual(models.Model):
+    name_id = models.CharField(_("name (Indonesian)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "id").startswith("en") else self.name_id
+
+
+class Branch(models.Model):
+    code = models.CharField(
+        _("code"), max_length=4, unique=True, validators=[BRANCH_CODE_VALIDATOR]
+    )
+    name = models.CharField(_("name"), max_length=120)
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default="Asia/Jakarta", validators=[validate_timezone]
+    )
+    queue = models.OneToOneField(
+        "helpdesk.Queue",
+        on_delete=models.PROTECT,
+        related_name="pst_branch",
+        verbose_name=_("helpdesk queue"),
+    )
+    curve_public_key = models.CharField(
+        _("agent public key"),
+        max_length=40,
+        blank=True,
+        default="",
+        validators=[CURVE_KEY_VALIDATOR],
+        help_text=_("The branch agent's CURVE public key (Z85). Empty: the branch cannot sync."),
+    )
+    key_enrolled_at = models.DateTimeField(_("key enrolled at"), null=True, blank=True)
+    key_revoked_at = models.DateTimeField(_("key revoked at"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        ordering = ("code",)
+        verbose_name = _("branch office")
+        verbose_name_plural = _("branch offices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["curve_public_key"],
+                condition=~models.Q(curve_public_key=""),
+                name="pst_branch_unique_public_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def can_sync(self) -> bool:
+        return self.active and bool(self.curve_public_key) and self.key_revoked_at is None
+
+
+class ServiceCategory(Bilingual):
+    class Kind(models.TextChoices):
+        SERVICE = "service", _("PST service")
+        SUBJECT = "subject", _("consultation subject")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    queue_letter = models.CharField(
+        _("queue letter"),
+        max_length=1,
+        blank=True,
+        default="",
+        help_text=_("Letter of walk-in queue numbers for a service, e.g. K for K-007."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("kind", "order", "code")
+        verbose_name = _("service category")
+        verbose_name_plural = _("service categories")
+
+
+class Channel(Bilingual):
+    WALK_IN = "walk_in"
+    WEB = "web"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    online = models.BooleanField(_("online"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("order", "code")
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+
+class Visitor(models.Model):
+    """A person served. Personal fields are emptied by the retention purge (purged_at set)."""
+
+    class IdType(models.TextChoices):
+        KTP = "ktp", _("KTP (identity card)")
+        SIM = "sim", _("SIM (driving licence)")
+        PASSPORT = "passport", _("Passport")
+        KITAS = "kitas", _("KITAS (residence permit)")
+        STUDENT_CARD = "student_card", _("Student card")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    institution = models.CharField(_("institution"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    id_type = models.CharField(_("ID type"), max_length=20, choices=IdType.choices, blank=True)
+    id_hash = models.CharField(_("ID hash"), max_length=64, blank=True, db_index=True)
+    id_last4 = models.CharField(_("ID last 4 digits"), max_length=4, blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+    purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
+        indexes = [models.Index(fields=["created"], name="pst_visitor_created_idx")]
+
+    def __str__(self) -> str:
+        return self.name or _("(purged visitor)")
+
+    @property
+    def masked_id(self) -> str:
+        return f"************{self.id_last4}" if self.id_last4 else ""
+
+
+class PSTTicket(models.Model):
+    """PST data beside a helpdesk ticket."""
+
+    ticket = models.OneToOneField(
+        "helpdesk.Ticket", on_delete=models.CASCADE, related_name="pst", verbose_name=_("ticket")
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="tickets")
+    category = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("service"),
+    )
+    subject = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subject_tickets",
+        verbose_name=_("consultation subject"),
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    origin_id = models.CharField(
+        _("origin id"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("The id the branch gave this record (walk-in visits)."),
+    )
+    complete_at = models.DateTimeField(_("request complete at"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("PST ticket data")
+        verbose_name_plural = _("PST ticket data")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "origin_id"],
+                condition=~models.Q(origin_id=""),
+                name="pst_ticket_unique_origin",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["branch", "channel"], name="pst_ticket_branch_channel_idx"),
+            models.Index(fields=["created"], name="pst_ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PST #{self.ticket_id}"
+
+
+class Visit(models.Model):
+    """A walk-in visit and its queue ticket, as recorded at the branch."""
+
+    class Outcome(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        NO_SHOW = "no_show", _("no show")
+        RESOLVED = "resolved", _("resolved")
+        REFERRED = "referred", _("referred to another PST service")
+        ESCALATED = "escalated", _("needs follow-up")
+
+    class FollowUp(models.TextChoices):
+        ONLINE = "online", _("online")
+        IN_PERSON = "in_person", _("in person")
+        ZOOM = "zoom", _("Zoom meeting")
+
+    pst_ticket = models.OneToOneField(
+        PSTTicket, on_delete=models.CASCADE, related_name="visit", verbose_name=_("ticket")
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="visits")
+    origin_id = models.CharField(_("origin id"), max_length=64)
+    service = models.ForeignKey(
+        ServiceCategory, on_delete=models.PROTECT, related_name="visits", verbose_name=_("service")
+    )
+    queue_number = models.CharField(_("queue number"), max_length=8)
+    service_day = models.DateField(_("service day"))
+    issued_at = models.DateTimeField(_("number issued at"))
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    served_at = models.DateTimeField(_("service started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    desk = models.CharField(_("desk"), max_length=40, blank=True)
+    officer = models.CharField(_("officer"), max_length=200, blank=True)
+    wait_seconds = models.PositiveIntegerField(_("wait (seconds)"), null=True, blank=True)
+    service_seconds = models.PositiveIntegerField(
+        _("service time (seconds)"), null=True, blank=True
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.WAITING
+    )
+    follow_up = models.CharField(
+        _("follow-up"), max_length=12, choices=FollowUp.choices, blank=True
+    )
+    referred_to = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals",
+        verbose_name=_("referred to"),
+    )
+    received_at = models.DateTimeField(_("received at central"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("walk-in visit")
+        verbose_name_plural = _("walk-in visits")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "origin_id"], name="pst_visit_unique_origin")
+        ]
+        indexes = [
+            models.Index(fields=["branch", "service_day"], name="pst_visit_branch_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue_number} {self.service_day}"
+
+
+class GuestBookEntry(models.Model):
+    visit = models.OneToOneField(
+        Visit, on_delete=models.CASCADE, related_name="guestbook", verbose_name=_("visit")
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.SET_NULL, related_name="guestbook"
+    )
+    purpose = models.TextField(_("purpose of visit"), blank=True)
+    consent = models.BooleanField(_("consent to data processing"), default=False)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("guest-book entry")
+        verbose_name_plural = _("guest-book entries")
+
+    def __str__(self) -> str:
+        return f"{self.visit}"
+
+
+class Rating(models.Model):
+    """A visitor's satisfaction survey (IKM): nine elements U1..U9 scored 1-4."""
+
+    ticket = models.OneToOneField(
+        "helpdesk.Ticket", on_delete=models.CASCADE, related_name="pst_rating"
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"
+    )
+    scores = models.JSONField(_("element scores"))
+    overall = models.PositiveSmallIntegerField(_("overall score"))
+    comment = models.TextField(_("comment"), blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        indexes = [models.Index(fields=["branch", "created"], name="pst_rating_branch_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.overall}"
+
+
+class Complaint(models.Model):
+    class Tier(models.IntegerChoices):
+        LIGHT = 1, _("light (2 working days)")
+        NORMATIVE = 2, _("normative (5 working days)")
+        DISPUTE = 3, _("dispute without field check (14 working days)")
+        FIELD_CHECK = 4, _("dispute with field check (60 working days)")
+
+    ticket = models.OneToOneField(
+        "helpdesk.Ticket", on_delete=models.CASCADE, related_name="pst_complaint"
+    )
+    about = models.ForeignKey(
+        "helpdesk.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_complaints",
+        verbose_name=_("about ticket"),
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+    )
+    tier = models.PositiveSmallIntegerField(_("tier"), choices=Tier.choices, default=Tier.LIGHT)
+    lapor_ref = models.CharField(_("LAPOR! reference"), max_length=64, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} ({self.get_tier_display()})"
+
+
+# --- Sync state (central side) --------------------------------------------------------------
+
+
+class BranchSyncState(models.Model):
+    """One row per branch; the sync server locks it to serialise a branch's batches."""
+
+    branch = models.OneToOneField(Branch, on_delete=models.CASCADE, related_name="sync_state")
+    hwm_seq = models.BigIntegerField(_("high-water mark (seq)"), default=0)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    last_boot_id = models.CharField(_("agent boot id"), max_length=64, blank=True)
+    agent_version = models.CharField(_("agent version"), max_length=40, blank=True)
+    feed_cursor = models.BigIntegerField(_("feed cursor reported"), default=0)
+    clock_skew_seconds = models.IntegerField(_("clock skew (seconds)"), null=True, blank=True)
+    applied_count = models.BigIntegerField(_("ops applied"), default=0)
+    rejected_count = models.BigIntegerField(_("ops rejected"), default=0)
+
+    class Meta:
+        verbose_name = _("branch sync state")
+        verbose_name_plural = _("branch sync states")
+
+    def __str__(self) -> str:
+        return f"{self.branch.code} hwm={self.hwm_seq}"
+
+
+class AppliedOp(models.Model):
+    """Every op central has seen from a branch, once. The unique key is the dedup guarantee."""
+
+    class Result(models.TextChoices):
+        APPLIED = "applied", _("applied")
+        NOTED = "noted", _("applied as a note")
+        REJECTED = "rejected", _("rejected")
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="applied_ops")
+    op_id = models.UUIDField(_("op id"))
+    seq = models.BigIntegerField(_("seq"))
+    kind = models.CharField(_("kind"), max_length=40)
+    entity_id = models.CharField(_("entity id"), max_length=64)
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices)
+    code = models.CharField(_("rejection code"), max_length=40, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    applied_at = models.DateTimeField(_("applied at"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("applied op")
+        verbose_name_plural = _("applied ops")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "op_id"], name="pst_applied_op_unique")
+        ]
+        indexes = [models.Index(fields=["branch", "result"], name="pst_applied_op_result_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id}:{self.seq} {self.kind}"
+
+
+class FeedItem(models.Model):
+    """The down-feed: changes a branch must see, in commit order. branch NULL = every branch."""
+
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.CASCADE, related_name="feed_items"
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    entity_id = models.CharField(_("entity id"), max_length=64)
+    payload = models.JSONField(_("payload"))
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("feed item")
+        verbose_name_plural = _("feed items")
+        indexes = [models.Index(fields=["branch", "id"], name="pst_feed_branch_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.kind} {self.entity_id}"

@@ -1,0 +1,166 @@
+"""The walk-in operations a branch records and central applies.
+
+This module owns the *payload* contract of every op kind: what a branch puts in an op and what
+central may rely on after decoding it. The envelope (op_id, seq, hlc, ...) is in ``sync.codec``.
+
+Rules:
+- Payloads carry facts measured at the branch. Durations measured on the branch clock travel as
+  seconds (``wait_seconds``, ``service_seconds``) because branch wall clocks can be wrong; branch
+  timestamps travel too, but central treats them as "branch says" and records its own receive time.
+- No full identity number ever appears here: only ``id_hash`` (keyed HMAC, hex) and ``id_last4``.
+- Every payload is a frozen, strict msgspec Struct: unknown fields are refused, types are checked.
+- ``entity_id`` of every op is the visit id (a UUID string made at the branch) except where noted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import msgspec
+
+# Kinds, in the order a visit usually goes through them.
+VISIT_CREATED = "visit.created"
+GUESTBOOK_RECORDED = "guestbook.recorded"
+VISIT_CALLED = "visit.called"
+VISIT_NO_SHOW = "visit.no_show"
+VISIT_SERVED = "visit.served"
+CONSULTATION_NOTED = "consultation.noted"
+VISIT_RESOLVED = "visit.resolved"
+VISIT_ESCALATED = "visit.escalated"
+RATING_GIVEN = "rating.given"
+COMPLAINT_FILED = "complaint.filed"
+
+ServiceCode = Literal["konsultasi", "perpustakaan", "penjualan", "rekomendasi"]
+Subject = Literal["data", "metadata", "classification"]
+FollowUpMode = Literal["online", "in_person", "zoom"]
+IdType = Literal["ktp", "sim", "passport", "kitas", "student_card", "other"]
+IKM_ELEMENTS = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
+
+QUEUE_NUMBER_RE = re.compile(r"^[A-Z]-\d{3,4}$")
+Seconds = Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+Desk = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+IsoTime = Annotated[str, msgspec.Meta(min_length=19, max_length=40)]  # branch clock, ISO 8601
+Score = Annotated[int, msgspec.Meta(ge=1, le=4)]
+
+
+class _Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+class VisitCreated(_Payload):
+    service: ServiceCode
+    queue_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]-\d{3,4}$")]
+    service_day: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    issued_at: IsoTime
+
+
+class GuestbookRecorded(_Payload):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    institution: ShortText
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    phone: Annotated[str, msgspec.Meta(max_length=30)]
+    id_type: IdType
+    id_hash: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    id_last4: Annotated[str, msgspec.Meta(pattern=r"^\d{4}$|^$")]
+    purpose: LongText
+    consent: bool
+    recorded_at: IsoTime
+
+
+class VisitCalled(_Payload):
+    desk: Desk
+    called_at: IsoTime
+    wait_seconds: Seconds
+    recall: bool = False
+
+
+class VisitNoShow(_Payload):
+    desk: Desk
+    at: IsoTime
+
+
+class VisitServed(_Payload):
+    desk: Desk
+    officer: ShortText
+    started_at: IsoTime
+
+
+class ConsultationNoted(_Payload):
+    subject: Subject
+    notes: LongText
+    officer: ShortText
+
+
+class VisitResolved(_Payload):
+    outcome: Literal["resolved", "referred"]
+    finished_at: IsoTime
+    service_seconds: Seconds
+    referred_to: ServiceCode | None = None
+    note: LongText = ""
+
+
+class VisitEscalated(_Payload):
+    follow_up: FollowUpMode
+    note: LongText
+    finished_at: IsoTime
+    service_seconds: Seconds
+
+
+class RatingGiven(_Payload):
+    scores: dict[str, Score]
+    overall: Score
+    comment: LongText = ""
+
+
+class ComplaintFiled(_Payload):
+    tier: Annotated[int, msgspec.Meta(ge=1, le=4)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+    lapor_ref: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+PAYLOAD_TYPES: dict[str, type[_Payload]] = {
+    VISIT_CREATED: VisitCreated,
+    GUESTBOOK_RECORDED: GuestbookRecorded,
+    VISIT_CALLED: VisitCalled,
+    VISIT_NO_SHOW: VisitNoShow,
+    VISIT_SERVED: VisitServed,
+    CONSULTATION_NOTED: ConsultationNoted,
+    VISIT_RESOLVED: VisitResolved,
+    VISIT_ESCALATED: VisitEscalated,
+    RATING_GIVEN: RatingGiven,
+    COMPLAINT_FILED: ComplaintFiled,
+}
+KINDS = frozenset(PAYLOAD_TYPES)
+
+
+class PayloadError(ValueError):
+    """An op payload that does not fit its kind. ``code`` is the wire rejection code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def decode_payload(kind: str, payload: object) -> _Payload:
+    """Validate a decoded (dict) payload against its kind; raise PayloadError with a code."""
+    payload_type = PAYLOAD_TYPES.get(kind)
+    if payload_type is None:
+        raise PayloadError("unknown_kind", f"unknown op kind {kind!r}")
+    try:
+        value = msgspec.convert(payload, payload_type)
+    except msgspec.ValidationError as exc:
+        raise PayloadError("invalid_payload", f"{kind}: {exc}") from None
+    if isinstance(value, RatingGiven):
+        unknown = sorted(set(value.scores) - set(IKM_ELEMENTS))
+        if unknown:
+            raise PayloadError("invalid_payload", f"{kind}: unknown IKM elements {unknown}")
+    return value
+
+
+def encode_payload(value: _Payload) -> dict[str, object]:
+    """A payload struct as the plain mapping that goes into an op."""
+    return msgspec.to_builtins(value)  # type: ignore[no-any-return]

@@ -1,0 +1,51 @@
+"""DESIGN.md's import rules, checked on the source: sync stays pure, the programs stay apart."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {
+    "sync": {"django", "rest_framework", "helpdesk", "pst_helpdesk_ext", "branch_agent"},
+    "branch_agent": {"pst_helpdesk_ext", "helpdesk"},
+    "pst_helpdesk_ext": {"branch_agent"},
+}
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_follow_design(package):
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"{package} has no source"
+    offences = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in files
+        for name in sorted(imported_roots(path) & FORBIDDEN[package])
+    ]
+    assert offences == []
+
+
+def test_only_the_transport_imports_zmq():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "sync").rglob("*.py"))
+        if "zmq" in imported_roots(path) and path.name != "transport.py"
+    ]
+    assert offenders == []
+
+
+def test_rule_checker_sees_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import django.db\nfrom helpdesk.models import Ticket\nfrom . import x\n")
+    assert imported_roots(sample) == {"django", "helpdesk"}
