@@ -15,7 +15,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -44,6 +44,28 @@ LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
 Desk = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 IsoTime = Annotated[str, msgspec.Meta(min_length=19, max_length=40)]  # branch clock, ISO 8601
 Score = Annotated[int, msgspec.Meta(ge=1, le=4)]
+
+
+class Op(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One change recorded at a branch: the unit of sync, applied at central at most once.
+
+    ``op_id`` is a UUIDv7 string made at the branch (dedup key at central, with the branch);
+    ``seq`` is the branch's contiguous sequence number (apply order); ``hlc`` a hybrid logical
+    clock reading (ms << 16 | counter) from the branch; ``payload`` is checked against ``kind`` by
+    ``decode_payload`` at central, so one bad op is rejected alone.
+    """
+
+    op_id: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+        ),
+    ]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    entity_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    hlc: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    payload: dict[str, Any]
 
 
 class _Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
