@@ -56,3 +56,6 @@ demo: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .tox var
+
+bench: install
+	$(PY) -m bench.run

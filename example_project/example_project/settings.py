@@ -106,6 +106,12 @@ HELPDESK_KB_ENABLED = True
 HELPDESK_PUBLIC_ENABLED = True
 
 REST_FRAMEWORK = {
+    # helpdesk's API uses DRF's defaults (session and basic auth); token auth added for scripts.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

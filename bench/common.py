@@ -1,0 +1,78 @@
+"""Shared pieces of the benchmarks: a throwaway central site on disk, ports, result lines.
+
+Every benchmark script prints its figures as one JSON object on its last line; bench/run.py
+collects them into bench/results.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = ROOT / "example_project" / "manage.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def central_env(data_dir: Path) -> dict[str, str]:
+    """Environment for a central site living in data_dir (SQLite unless PST_BENCH_DATABASE_URL)."""
+    env = dict(os.environ)
+    env["PST_DATA_DIR"] = str(data_dir)
+    env["DJANGO_DEBUG"] = "0"
+    env["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "example_project")])
+    env.pop("DATABASE_URL", None)
+    if os.environ.get("PST_BENCH_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["PST_BENCH_DATABASE_URL"]
+    return env
+
+
+def prepare_central(data_dir: Path) -> dict[str, str]:
+    """Migrate a fresh central site and load the demo data; returns its environment."""
+    env = central_env(data_dir)
+    if env.get("DATABASE_URL"):
+        subprocess.run(
+            [sys.executable, str(MANAGE), "flush", "--noinput"],
+            env=env,
+            check=False,
+            capture_output=True,
+        )
+    subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True)
+    subprocess.run(
+        [sys.executable, str(MANAGE), "pst_demo_data", "--quiet-logins"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return env
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def temp_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def emit(figures: dict[str, float]) -> None:
+    """The last line of every benchmark: its figures as JSON."""
+    print(json.dumps(figures), flush=True)
