@@ -446,7 +446,33 @@ class FeedItem(models.Model):
     class Meta:
         verbose_name = _("feed item")
         verbose_name_plural = _("feed items")
-        indexes = [models.Index(fields=["branch", "id"], name="pst_feed_branch_idx")]
+        indexes = [
+            models.Index(fields=["branch", "id"], name="pst_feed_branch_idx"),
+            # Reference-data publishing skips a payload identical to the entity's last one.
+            models.Index(fields=["entity_id", "kind"], name="pst_feed_entity_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.kind} {self.entity_id}"
+
+
+class FeedHead(models.Model):
+    """The single row (pk=1) every down-feed writer locks, until its transaction commits.
+
+    Why: feed ids come from the table's sequence, and a transaction that took id 10 but commits
+    after the one that took id 11 would be skipped by a branch that already read 11. Holding this
+    row lock from before the insert until commit serialises writers, so ids become visible in
+    order on PostgreSQL too (SQLite serialises all writers anyway). ``pruned_through``: every
+    feed item with an id up to it may have been deleted by retention; a branch whose cursor is
+    below it gets a snapshot instead.
+    """
+
+    pruned_through = models.BigIntegerField(_("pruned through feed id"), default=0)
+    pruned_at = models.DateTimeField(_("last pruned at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("feed head")
+        verbose_name_plural = _("feed head")
+
+    def __str__(self) -> str:
+        return f"feed pruned through {self.pruned_through}"
