@@ -1,0 +1,61 @@
+"""Typed, lazy access to the agent's settings (``settings.PST_AGENT``), read on every access."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+
+def _get(key: str, default: Any = None) -> Any:
+    return getattr(settings, "PST_AGENT", {}).get(key, default)
+
+
+class AgentSettings:
+    @property
+    def home(self) -> Path:
+        return Path(_get("HOME", "."))
+
+    @property
+    def branch_code(self) -> str:
+        return str(_get("BRANCH_CODE", "0000"))
+
+    @property
+    def branch_name(self) -> str:
+        return str(_get("BRANCH_NAME", ""))
+
+    @property
+    def desks(self) -> int:
+        return int(_get("DESKS", 2))
+
+    @property
+    def wait_target_seconds(self) -> int:
+        return int(_get("WAIT_TARGET_MINUTES", 10)) * 60
+
+    @property
+    def central_endpoint(self) -> str:
+        return str(_get("CENTRAL_ENDPOINT", ""))
+
+    @property
+    def server_public_key(self) -> str:
+        return str(_get("SERVER_PUBLIC_KEY", ""))
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(_get("KEYS_DIR", "keys"))
+
+    @property
+    def id_hash_key(self) -> str:
+        return str(_get("ID_HASH_KEY", ""))
+
+    @property
+    def sync_batch_size(self) -> int:
+        return int(_get("SYNC_BATCH_SIZE", 100))
+
+    @property
+    def sync_retry_max_seconds(self) -> float:
+        return float(_get("SYNC_RETRY_MAX_SECONDS", 30.0))
+
+
+agent_settings = AgentSettings()

@@ -1,0 +1,311 @@
+"""The agent's data directory and its config file: where things live and what they must look like.
+
+Rules:
+- One data directory holds everything of one branch: ``agent.toml`` (this config), ``agent.sqlite3``
+  (the store), ``keys/`` (the branch CURVE keypair) and ``backups/``. It is found from
+  ``--data-dir``, else ``PST_AGENT_HOME``, else ``~/.pst-branch-agent``.
+- The config is validated completely at start. Every problem names the file, the table and key,
+  the value, and what to write instead; nothing here reads Django settings (this module runs
+  before Django is set up).
+- No Django import: the CLI loads and checks the config, then builds the settings from it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "agent.toml"
+STORE_NAME = "agent.sqlite3"
+KEYS_DIR = "keys"
+BACKUPS_DIR = "backups"
+DEFAULT_HOME = "~/.pst-branch-agent"
+HOME_ENV = "PST_AGENT_HOME"
+
+Z85_KEY_RE = re.compile(r"^[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
+ENDPOINT_RE = re.compile(r"^tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+BRANCH_CODE_RE = re.compile(r"^\d{4}$")
+LANGUAGES = ("id", "en")
+
+
+class ConfigError(Exception):
+    """A config problem a person can fix; ``str()`` is one line saying what and how."""
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    raw = explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME
+    return Path(raw).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    home: Path
+    branch_code: str
+    branch_name: str
+    timezone: str
+    desks: int
+    wait_target_minutes: int
+    central_endpoint: str
+    server_public_key: str
+    listen_host: str
+    listen_port: int
+    secret_key: str
+    allowed_hosts: tuple[str, ...]
+    language: str
+    threads: int
+    id_hash_key: str
+    sync_batch_size: int = 100
+    sync_retry_max_seconds: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def store_path(self) -> Path:
+        return self.home / STORE_NAME
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / KEYS_DIR
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / BACKUPS_DIR
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+
+# (table, key) -> (type, required, default). Defaults are the values a regency office needs.
+_SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool, Any]]] = {
+    "branch": {
+        "code": (str, True, None),
+        "name": (str, False, ""),
+        "timezone": (str, False, "Asia/Jakarta"),
+        "desks": (int, False, 2),
+        "wait_target_minutes": (int, False, 10),
+    },
+    "central": {
+        "endpoint": (str, True, None),
+        "server_public_key": (str, True, None),
+    },
+    "web": {
+        "host": (str, False, "0.0.0.0"),
+        "port": (int, False, 8080),
+        "secret_key": (str, True, None),
+        "allowed_hosts": (list, False, ["*"]),
+        "language": (str, False, "id"),
+        "threads": (int, False, 8),
+    },
+    "privacy": {
+        "id_hash_key": (str, True, None),
+    },
+    "sync": {
+        "batch_size": (int, False, 100),
+        "retry_max_seconds": ((int, float), False, 30.0),
+    },
+}
+
+
+def _where(path: Path, table: str, key: str | None = None) -> str:
+    return f"{path}: [{table}]" + (f" {key}" if key else "")
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(choices)})"
+
+
+def load(home: Path) -> AgentConfig:
+    """Read and validate ``home/agent.toml``. Raises ConfigError with a one-line fix."""
+    path = home / CONFIG_NAME
+    if not home.is_dir():
+        raise ConfigError(
+            f"data directory {home} does not exist; run `pst-branch-agent init --data-dir {home}"
+            " --branch CODE ...` first, or point PST_AGENT_HOME / --data-dir at the right one"
+        )
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} is missing; run `pst-branch-agent init` to create it"
+            " (or restore it from a backup)"
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}; fix that line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from None
+    return validate(raw, home)
+
+
+def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
+    path = home / CONFIG_NAME
+    values: dict[tuple[str, str], Any] = {}
+    for table in raw:
+        if table not in _SCHEMA:
+            raise ConfigError(f"{path}: unknown table [{table}]" + _suggest(table, list(_SCHEMA)))
+    for table, keys in _SCHEMA.items():
+        section = raw.get(table, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: {table} must be a table, written [{table}]")
+        for key in section:
+            if key not in keys:
+                raise ConfigError(
+                    f"{_where(path, table)}: unknown key {key!r}" + _suggest(key, list(keys))
+                )
+        for key, (kind, required, default) in keys.items():
+            if key not in section:
+                if required:
+                    raise ConfigError(
+                        f"{_where(path, table, key)} is missing; add `{key} = ...` under"
+                        f" [{table}] (see docs/branch-agent.md)"
+                    )
+                values[(table, key)] = default
+                continue
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                names = kind.__name__ if isinstance(kind, type) else "number"
+                names = {"str": "a quoted string", "int": "a whole number", "list": "a list"}.get(
+                    names, names
+                )
+                raise ConfigError(f"{_where(path, table, key)} = {value!r} must be {names}")
+            values[(table, key)] = value
+
+    def bad(table: str, key: str, why: str) -> ConfigError:
+        return ConfigError(f"{_where(path, table, key)} = {values[(table, key)]!r}: {why}")
+
+    code = values[("branch", "code")]
+    if not BRANCH_CODE_RE.match(code):
+        raise bad("branch", "code", 'must be the 4-digit BPS code of the office, e.g. "1222"')
+    try:
+        zoneinfo.ZoneInfo(values[("branch", "timezone")])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise bad(
+            "branch",
+            "timezone",
+            "is not a known timezone; use Asia/Jakarta (WIB),"
+            " Asia/Makassar (WITA) or Asia/Jayapura (WIT)",
+        ) from None
+    if not 1 <= values[("branch", "desks")] <= 20:
+        raise bad("branch", "desks", "must be between 1 and 20")
+    if not 1 <= values[("branch", "wait_target_minutes")] <= 120:
+        raise bad("branch", "wait_target_minutes", "must be between 1 and 120")
+    match = ENDPOINT_RE.match(values[("central", "endpoint")])
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise bad("central", "endpoint", 'must look like "tcp://pst.example.go.id:5555"')
+    if not Z85_KEY_RE.match(values[("central", "server_public_key")]):
+        raise bad(
+            "central",
+            "server_public_key",
+            "must be central's CURVE public key: 40 characters of Z85 text, as printed by the"
+            " central sync server",
+        )
+    host = values[("web", "host")]
+    if host not in ("localhost",):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise bad(
+                "web",
+                "host",
+                'must be an IP address such as "0.0.0.0" (whole LAN) or "127.0.0.1" (this PC only)',
+            ) from None
+    if not 1 <= values[("web", "port")] <= 65535:
+        raise bad("web", "port", "must be a port number between 1 and 65535")
+    if len(values[("web", "secret_key")]) < 32:
+        raise bad("web", "secret_key", "must be at least 32 random characters")
+    hosts = values[("web", "allowed_hosts")]
+    if not hosts or not all(isinstance(h, str) and h for h in hosts):
+        raise bad("web", "allowed_hosts", 'must be a list of host names, e.g. ["*"]')
+    if values[("web", "language")] not in LANGUAGES:
+        raise bad("web", "language", 'must be "id" (Indonesian) or "en" (English)')
+    if not 1 <= values[("web", "threads")] <= 64:
+        raise bad("web", "threads", "must be between 1 and 64")
+    if len(values[("privacy", "id_hash_key")]) < 16:
+        raise bad(
+            "privacy",
+            "id_hash_key",
+            "must be central's ID_HASH_KEY (at least 16 characters), so returning visitors are"
+            " recognised the same way everywhere",
+        )
+    if not 1 <= values[("sync", "batch_size")] <= 500:
+        raise bad("sync", "batch_size", "must be between 1 and 500 (central refuses more)")
+    if not 1 <= values[("sync", "retry_max_seconds")] <= 600:
+        raise bad("sync", "retry_max_seconds", "must be between 1 and 600")
+    return AgentConfig(
+        home=home,
+        branch_code=code,
+        branch_name=values[("branch", "name")] or f"BPS {code}",
+        timezone=values[("branch", "timezone")],
+        desks=values[("branch", "desks")],
+        wait_target_minutes=values[("branch", "wait_target_minutes")],
+        central_endpoint=values[("central", "endpoint")],
+        server_public_key=values[("central", "server_public_key")],
+        listen_host=host,
+        listen_port=values[("web", "port")],
+        secret_key=values[("web", "secret_key")],
+        allowed_hosts=tuple(hosts),
+        language=values[("web", "language")],
+        threads=values[("web", "threads")],
+        id_hash_key=values[("privacy", "id_hash_key")],
+        sync_batch_size=values[("sync", "batch_size")],
+        sync_retry_max_seconds=float(values[("sync", "retry_max_seconds")]),
+    )
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(
+    *,
+    branch_code: str,
+    branch_name: str,
+    timezone: str,
+    desks: int,
+    central_endpoint: str,
+    server_public_key: str,
+    secret_key: str,
+    id_hash_key: str,
+    host: str = "0.0.0.0",
+    port: int = 8080,
+    language: str = "id",
+) -> str:
+    """The config file ``init`` writes: every key present and commented, so staff can edit it."""
+    s = _toml_str
+    return f"""\
+# pst-branch-agent configuration. Edit, then restart `pst-branch-agent run`.
+# Every key is explained in docs/branch-agent.md.
+
+[branch]
+code = {s(branch_code)}              # 4-digit BPS code of this office
+name = {s(branch_name)}
+timezone = {s(timezone)}   # Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
+desks = {desks}                      # consultation desks (meja) in the PST room
+wait_target_minutes = 10       # service standard: called within this many minutes
+
+[central]
+endpoint = {s(central_endpoint)}
+server_public_key = {s(server_public_key)}   # central's CURVE public key (Z85)
+
+[web]
+host = {s(host)}                 # 0.0.0.0 = reachable from the office LAN
+port = {port}
+secret_key = {s(secret_key)}
+allowed_hosts = ["*"]
+language = {s(language)}                   # default language of the pages: id or en
+threads = 8
+
+[privacy]
+id_hash_key = {s(id_hash_key)}   # must equal central's PST_HELPDESK ID_HASH_KEY
+
+[sync]
+batch_size = 100
+retry_max_seconds = 30
+"""

@@ -1,0 +1,2 @@
+def agent(request):
+    return {}

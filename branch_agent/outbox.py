@@ -1,0 +1,83 @@
+"""Writing ops into the outbox, inside the caller's transaction.
+
+Rules:
+- ``record`` must run inside ``transaction.atomic()`` (the service layer's): the op and the domain
+  rows it describes commit together or not at all. It refuses to run outside one.
+- ``seq`` comes from the single ``SyncState`` row, read and raised in the same IMMEDIATE
+  transaction, so seqs are contiguous and never reused by this store.
+- ``hlc`` is ``ms << 16 | counter`` on the branch clock, never going back even if the clock does.
+- Every payload is built as its ``sync.ops`` struct first, so a payload central would refuse as
+  malformed can never be written here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import msgspec
+from django.db import connection, transaction
+
+from branch_agent.models import OutboxOp, SyncState
+from sync.ops import PAYLOAD_TYPES, Op, encode_payload
+
+_HLC_COUNTER_BITS = 16
+
+
+def new_op_id(now_ms: int | None = None) -> str:
+    """A UUIDv7 (RFC 9562): 48-bit Unix ms, version 7, 74 random bits; sortable by creation."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a = rand >> 62 & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return str(uuid.UUID(int=value))
+
+
+def next_hlc(last: int, now_ms: int | None = None) -> int:
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return max(ms << _HLC_COUNTER_BITS, last + 1)
+
+
+def record(kind: str, entity_id: str, payload: msgspec.Struct) -> OutboxOp:
+    """Append one op for ``entity_id`` to the outbox, in the current transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox.record must run inside the write's transaction.atomic()")
+    expected = PAYLOAD_TYPES[kind]
+    if not isinstance(payload, expected):
+        raise TypeError(f"{kind} needs a {expected.__name__} payload, got {type(payload)}")
+    state = SyncState.objects.select_for_update().get(id=1)
+    op = Op(
+        op_id=new_op_id(),
+        seq=state.next_seq,
+        kind=kind,
+        entity_id=entity_id,
+        hlc=next_hlc(state.last_hlc),
+        payload=encode_payload(payload),
+    )
+    SyncState.objects.filter(id=1).update(next_seq=op.seq + 1, last_hlc=op.hlc)
+    return OutboxOp.objects.create(
+        op_id=op.op_id,
+        seq=op.seq,
+        kind=op.kind,
+        entity_id=op.entity_id,
+        hlc=op.hlc,
+        payload=op.payload,
+    )
+
+
+def as_op(row: OutboxOp) -> Op:
+    return Op(
+        op_id=row.op_id,
+        seq=row.seq,
+        kind=row.kind,
+        entity_id=row.entity_id,
+        hlc=row.hlc,
+        payload=row.payload,
+    )
+
+
+def in_write() -> transaction.Atomic:
+    """The transaction every domain write uses (IMMEDIATE on the agent's SQLite)."""
+    return transaction.atomic()

@@ -1,0 +1,30 @@
+"""Settings for the branch-agent suite: the agent's own settings, built from a test config."""
+
+import tempfile
+from pathlib import Path
+
+from branch_agent.config import AgentConfig
+from branch_agent.djsettings import build
+
+_HOME = Path(tempfile.mkdtemp(prefix="pst-agent-test-"))
+
+CONFIG = AgentConfig(
+    home=_HOME,
+    branch_code="1222",
+    branch_name="BPS Kabupaten Labuhanbatu Selatan",
+    timezone="Asia/Jakarta",
+    desks=2,
+    wait_target_minutes=10,
+    central_endpoint="tcp://127.0.0.1:9",
+    server_public_key="rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+    listen_host="127.0.0.1",
+    listen_port=8080,
+    secret_key="test-secret-key-for-the-branch-agent-suite-0123456789",
+    allowed_hosts=("*",),
+    language="id",
+    threads=4,
+    id_hash_key="test-id-hash-key-0123456789abcdef0123456789",
+)
+
+globals().update(build(CONFIG))
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
