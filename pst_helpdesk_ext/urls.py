@@ -7,4 +7,5 @@ from pst_helpdesk_ext import views
 app_name = "pst"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("tickets/", views.ticket_list, name="tickets"),
 ]

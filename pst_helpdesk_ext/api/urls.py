@@ -1,13 +1,52 @@
-"""The PST REST API, included by the site under ``api/pst/``."""
+"""The PST REST API, included by the site under ``api/pst/``.
 
-from django.urls import include, path
+The schema at ``schema/`` describes this API only (not the rest of the site), wherever the site
+mounts it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
-router = DefaultRouter()
+from pst_helpdesk_ext.api import views
+from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
+
+
+class PstApiRoot(APIRootView):
+    """The PST API: branch offices, service categories, channels, tickets and walk-in visits."""
+
+    permission_classes = (IsHelpdeskStaff,)
+
+
+class PstRouter(DefaultRouter):
+    APIRootView = PstApiRoot
+
+
+router = PstRouter()
+router.register("branches", views.BranchViewSet, basename="branch")
+router.register("categories", views.ServiceCategoryViewSet, basename="category")
+router.register("channels", views.ChannelViewSet, basename="channel")
+router.register("tickets", views.PSTTicketViewSet, basename="ticket")
+router.register("visits", views.VisitViewSet, basename="visit")
+
+
+class PstSchemaView(SpectacularAPIView):
+    """OpenAPI 3 schema of the PST API (YAML, or JSON with ``?format=json``)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Generate from this API's own routes, mounted where the site mounted them.
+        prefix = reverse("pst_api:api-root").lstrip("/")
+        self.patterns = [path(prefix, include(router.urls))]
+        return super().get(request, *args, **kwargs)
+
 
 app_name = "pst_api"
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", PstSchemaView.as_view(), name="schema"),
     path("", include(router.urls)),
 ]

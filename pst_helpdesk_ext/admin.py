@@ -1,0 +1,478 @@
+"""Django admin for the PST models.
+
+Rules:
+- Records the branches own (visits, guest-book entries, ratings) and everything sync keeps (sync
+  state, applied ops, the down-feed) are read-only here: changing them at central would break the
+  ownership and exactly-once rules of sync (DESIGN.md). They are shown, never edited.
+- A visitor is never shown with more than the masked ID; the keyed ID hash is not shown either.
+  Erasing a visitor's personal data is an action that runs the same code as the retention purge.
+- New branches go through ``services.branches.create_branch`` so they get their helpdesk queue and
+  sync state, exactly as ``pst_branch add`` does. Key enrolment and revocation belong to the sync
+  commands (an admin action for revocation is left to the sync engineer's issue).
+- Codes (branch, category, channel) are read-only once created: branches and the API use them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from pst_helpdesk_ext.models import (
+    AppliedOp,
+    Branch,
+    BranchSyncState,
+    Channel,
+    Complaint,
+    FeedItem,
+    GuestBookEntry,
+    PSTTicket,
+    Rating,
+    ServiceCategory,
+    Visit,
+    Visitor,
+)
+from pst_helpdesk_ext.services.branches import create_branch
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted in the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.StackedInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def ticket_link(ticket_id: int | None) -> str:
+    if ticket_id is None:
+        return "—"
+    return format_html(
+        '<a href="{}">#{}</a>', reverse("helpdesk:view", args=[ticket_id]), ticket_id
+    )
+
+
+# --- branches and reference data --------------------------------------------------------------
+
+
+class BranchSyncStateInline(ReadOnlyInline):
+    model = BranchSyncState
+    fields = (
+        "last_seen_at",
+        "hwm_seq",
+        "feed_cursor",
+        "applied_count",
+        "rejected_count",
+        "clock_skew_seconds",
+        "agent_version",
+        "last_boot_id",
+    )
+    readonly_fields = fields
+    verbose_name_plural = _("sync state (read-only)")
+
+
+class BranchAddForm(forms.ModelForm):
+    email = forms.EmailField(
+        label=_("queue e-mail address"),
+        required=False,
+        help_text=_("Address of the branch's helpdesk queue; optional."),
+    )
+
+    class Meta:
+        model = Branch
+        fields = ("code", "name", "timezone")
+
+
+@admin.register(Branch)
+class BranchAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "timezone",
+        "queue",
+        "active",
+        "can_sync_display",
+        "last_seen",
+        "rejected_ops",
+        "clock_skew",
+    )
+    list_filter = ("active", "timezone")
+    search_fields = ("code", "name", "queue__slug", "queue__title")
+    list_select_related = ("queue", "sync_state")
+    inlines = (BranchSyncStateInline,)
+    readonly_fields = (
+        "code",
+        "queue",
+        "curve_public_key",
+        "key_enrolled_at",
+        "key_revoked_at",
+        "created",
+    )
+    fields = ("code", "name", "timezone", "queue", "active", *readonly_fields[2:])
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = BranchAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("code", "name", "timezone", "email") if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return self.inlines if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Branch, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = create_branch(
+            form.cleaned_data["code"],
+            form.cleaned_data["name"],
+            form.cleaned_data["timezone"],
+            form.cleaned_data.get("email") or "",
+        )
+        obj.pk, obj.queue = created.pk, created.queue
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a branch with history is deactivated, never deleted
+
+    @admin.display(description=_("can sync"), boolean=True)
+    def can_sync_display(self, branch: Branch) -> bool:
+        return branch.can_sync
+
+    @admin.display(description=_("last seen"))
+    def last_seen(self, branch: Branch) -> Any:
+        state = getattr(branch, "sync_state", None)
+        return state.last_seen_at if state and state.last_seen_at else "—"
+
+    @admin.display(description=_("ops rejected"))
+    def rejected_ops(self, branch: Branch) -> Any:
+        state = getattr(branch, "sync_state", None)
+        return state.rejected_count if state else 0
+
+    @admin.display(description=_("clock skew (seconds)"))
+    def clock_skew(self, branch: Branch) -> Any:
+        state = getattr(branch, "sync_state", None)
+        skew = state.clock_skew_seconds if state else None
+        return "—" if skew is None else skew
+
+
+@admin.register(ServiceCategory)
+class ServiceCategoryAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name_id",
+        "name_en",
+        "kind",
+        "parent",
+        "queue_letter",
+        "order",
+        "active",
+    )
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name_id", "name_en")
+    list_select_related = ("parent",)
+    ordering = ("kind", "order", "code")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("code",) if obj is not None else ()
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_id", "name_en", "online", "order")
+    list_filter = ("online",)
+    search_fields = ("code", "name_id", "name_en")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("code",) if obj is not None else ()
+
+
+# --- visitors and tickets ---------------------------------------------------------------------
+
+
+@admin.register(Visitor)
+class VisitorAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "institution",
+        "id_type",
+        "masked_id_display",
+        "created",
+        "purged_at",
+    )
+    list_filter = ("id_type", ("purged_at", admin.EmptyFieldListFilter), "created")
+    search_fields = ("name", "institution", "email")
+    date_hierarchy = "created"
+    # id_hash and id_last4 are never shown: the masked ID is all anyone needs to see.
+    fields = (
+        "name",
+        "institution",
+        "email",
+        "phone",
+        "id_type",
+        "masked_id_display",
+        "created",
+        "purged_at",
+    )
+    readonly_fields = fields
+    actions = ("erase_personal_data",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # visitors come from the branches' guest books and the intake service
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the branch owns the guest book; corrections are made there
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # erasing personal data keeps the anonymous statistics; deleting would not
+
+    @admin.display(description=_("ID number"))
+    def masked_id_display(self, visitor: Visitor) -> str:
+        return visitor.masked_id or "—"
+
+    @admin.action(description=_("Erase the personal data of the selected visitors now"))
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Visitor]) -> None:
+        from pst_helpdesk_ext.services.personal_data_purge import erase_visitors
+
+        if not request.user.has_perm("pst_helpdesk_ext.change_visitor"):
+            self.message_user(request, _("You may not change visitors."), messages.ERROR)
+            return
+        result = erase_visitors(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Personal data of %(count)d visitor erased.",
+                "Personal data of %(count)d visitors erased.",
+                result.visitors,
+            )
+            % {"count": result.visitors},
+            messages.SUCCESS,
+        )
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("pst_helpdesk_ext.change_visitor"):
+            actions.pop("erase_personal_data", None)
+        return actions
+
+
+@admin.register(PSTTicket)
+class PSTTicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "ticket_display",
+        "title",
+        "branch",
+        "channel",
+        "category",
+        "subject",
+        "visitor_display",
+        "created",
+    )
+    list_filter = ("branch", "channel", "category", "subject")
+    search_fields = ("ticket__id", "ticket__title", "origin_id")
+    list_select_related = ("ticket", "branch", "channel", "category", "subject", "visitor")
+    date_hierarchy = "created"
+    fields = (
+        "ticket_display",
+        "branch",
+        "channel",
+        "category",
+        "subject",
+        "visitor_display",
+        "origin_id",
+        "complete_at",
+        "created",
+    )
+    readonly_fields = (
+        "ticket_display",
+        "branch",
+        "visitor_display",
+        "origin_id",
+        "complete_at",
+        "created",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # PST data is created with its ticket (intake, forms, sync)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # it goes with its helpdesk ticket
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_display(self, pst: PSTTicket) -> str:
+        return ticket_link(pst.ticket_id)
+
+    @admin.display(description=_("title"), ordering="ticket__title")
+    def title(self, pst: PSTTicket) -> str:
+        return pst.ticket.title
+
+    @admin.display(description=_("visitor"))
+    def visitor_display(self, pst: PSTTicket) -> str:
+        visitor = pst.visitor
+        if visitor is None:
+            return "—"
+        return f"{visitor} {visitor.masked_id}".strip()
+
+
+class GuestBookInline(ReadOnlyInline):
+    model = GuestBookEntry
+    fields = ("visitor_display", "purpose", "consent", "recorded_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("visitor"))
+    def visitor_display(self, entry: GuestBookEntry) -> str:
+        visitor = entry.visitor
+        return "—" if visitor is None else f"{visitor} {visitor.masked_id}".strip()
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyAdmin):
+    list_display = (
+        "queue_number",
+        "service_day",
+        "branch",
+        "service",
+        "outcome",
+        "wait_display",
+        "desk",
+        "ticket_display",
+    )
+    list_filter = ("branch", "service", "outcome", "service_day")
+    search_fields = ("queue_number", "origin_id", "desk", "officer", "pst_ticket__ticket__id")
+    list_select_related = ("branch", "service", "pst_ticket")
+    date_hierarchy = "service_day"
+    inlines = (GuestBookInline,)
+    readonly_fields = ("ticket_display", "wait_display")
+    exclude = ("pst_ticket",)
+
+    @admin.display(description=_("ticket"))
+    def ticket_display(self, visit: Visit) -> str:
+        return ticket_link(visit.pst_ticket.ticket_id)
+
+    @admin.display(description=_("wait"), ordering="wait_seconds")
+    def wait_display(self, visit: Visit) -> str:
+        from pst_helpdesk_ext.templatetags.pst_helpdesk import pst_duration
+
+        return pst_duration(visit.wait_seconds) or "—"
+
+
+@admin.register(GuestBookEntry)
+class GuestBookEntryAdmin(ReadOnlyAdmin):
+    list_display = ("visit", "branch", "visitor_display", "consent", "recorded_at")
+    list_filter = ("consent", "visit__branch")
+    search_fields = ("visit__queue_number", "visit__origin_id")
+    list_select_related = ("visit", "visit__branch", "visitor")
+    fields = ("visit", "visitor_display", "purpose", "consent", "recorded_at")
+    readonly_fields = ("visitor_display",)
+
+    @admin.display(description=_("branch office"))
+    def branch(self, entry: GuestBookEntry) -> Branch:
+        return entry.visit.branch
+
+    @admin.display(description=_("visitor"))
+    def visitor_display(self, entry: GuestBookEntry) -> str:
+        visitor = entry.visitor
+        return "—" if visitor is None else f"{visitor} {visitor.masked_id}".strip()
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ("ticket_display", "branch", "overall", "created")
+    list_filter = ("branch", "overall")
+    search_fields = ("ticket__id", "comment")
+    list_select_related = ("branch",)
+    date_hierarchy = "created"
+    readonly_fields = ("ticket_display",)
+    exclude = ("ticket",)
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_display(self, rating: Rating) -> str:
+        return ticket_link(rating.ticket_id)
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    list_display = ("ticket_display", "branch", "tier", "lapor_ref", "due_at", "created")
+    list_filter = ("tier", "branch")
+    search_fields = ("ticket__id", "ticket__title", "lapor_ref")
+    list_select_related = ("branch",)
+    date_hierarchy = "created"
+    fields = ("ticket_display", "about_display", "branch", "tier", "lapor_ref", "due_at", "created")
+    readonly_fields = ("ticket_display", "about_display", "branch", "due_at", "created")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # complaints are filed by visitors through the complaint form
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_display(self, complaint: Complaint) -> str:
+        return ticket_link(complaint.ticket_id)
+
+    @admin.display(description=_("about ticket"))
+    def about_display(self, complaint: Complaint) -> str:
+        return ticket_link(complaint.about_id)
+
+
+# --- sync (read-only) -------------------------------------------------------------------------
+
+
+@admin.register(BranchSyncState)
+class BranchSyncStateAdmin(ReadOnlyAdmin):
+    list_display = (
+        "branch",
+        "last_seen_at",
+        "hwm_seq",
+        "applied_count",
+        "rejected_count",
+        "clock_skew_seconds",
+        "agent_version",
+    )
+    search_fields = ("branch__code", "branch__name")
+    list_select_related = ("branch",)
+
+
+@admin.register(AppliedOp)
+class AppliedOpAdmin(ReadOnlyAdmin):
+    list_display = ("branch", "seq", "kind", "entity_id", "result", "code", "applied_at")
+    list_filter = ("result", "kind", "branch")
+    search_fields = ("op_id", "entity_id", "code", "detail")
+    list_select_related = ("branch",)
+    date_hierarchy = "applied_at"
+    ordering = ("branch", "-seq")
+
+
+@admin.register(FeedItem)
+class FeedItemAdmin(ReadOnlyAdmin):
+    list_display = ("id", "branch", "kind", "entity_id", "created")
+    list_filter = ("kind", "branch")
+    search_fields = ("entity_id",)
+    list_select_related = ("branch",)
+    ordering = ("-id",)
