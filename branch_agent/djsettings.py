@@ -88,10 +88,11 @@ def build(config: AgentConfig) -> dict[str, Any]:
         "TIME_ZONE": config.timezone,
         "USE_TZ": True,
         "STATIC_URL": "/static/",
-        "STATIC_ROOT": str(config.home / "static"),
+        "STATIC_ROOT": None,  # served from the app's own static dir (WhiteNoise finders)
         "WHITENOISE_USE_FINDERS": True,
         "WHITENOISE_AUTOREFRESH": False,
         "WHITENOISE_MAX_AGE": 3600,
+        "CSRF_FAILURE_VIEW": "branch_agent.views.csrf_failure",
         "X_FRAME_OPTIONS": "DENY",
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "SECURE_REFERRER_POLICY": "same-origin",

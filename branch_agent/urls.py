@@ -1,1 +1,41 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from branch_agent import api, views
+
+app_name = "branch_agent"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("kiosk/", views.kiosk, name="kiosk"),
+    path("kiosk/ticket/<uuid:visit_id>/", views.ticket, name="ticket"),
+    path("board/", views.board, name="board"),
+    path("board/state.json", views.board_json, name="board_json"),
+    path("rating/<str:desk>/", views.rating, name="rating"),
+    path("rating/<str:desk>/thanks/", views.rating_thanks, name="rating_thanks"),
+    path("rating/<str:desk>/state.json", views.rating_json, name="rating_json"),
+    path("front/", views.front, name="front"),
+    path("front/<uuid:visit_id>/", views.guestbook, name="guestbook"),
+    path("desk/", views.desk_choose, name="desk_choose"),
+    path("desk/<str:desk>/", views.desk, name="desk"),
+    path("desk/<str:desk>/action/", views.desk_action, name="desk_action"),
+    path("desk/<str:desk>/queue.json", views.desk_json, name="desk_json"),
+    path("sync/", views.sync_page, name="sync"),
+    path("sync/status.json", views.sync_json, name="sync_json"),
+    path("search/", views.search, name="search"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="branch_agent/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/queue/issue", api.queue_issue, name="api_issue"),
+    path("api/queue", api.queue_status, name="api_queue"),
+    path("api/desk/<str:desk>/call-next", api.desk_call_next, name="api_call_next"),
+    path("api/sync/status", api.sync_status, name="api_sync_status"),
+]
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include((urlpatterns, app_name))),
+]

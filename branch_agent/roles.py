@@ -1,0 +1,70 @@
+"""Staff roles and the checks views use. A branch admin may do everything staff can do.
+
+Roles are Django groups (seeded by migration 0002). The kiosk, display board and rating kiosk need
+no login and can only issue numbers, show calls and take ratings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+FRONT_OFFICE = "front_office"
+DESK_OFFICER = "desk_officer"
+BRANCH_ADMIN = "branch_admin"
+ROLES = {
+    FRONT_OFFICE: _("front office"),
+    DESK_OFFICER: _("desk officer"),
+    BRANCH_ADMIN: _("branch admin"),
+}
+
+
+def roles_of(user: Any) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_pst_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached = cached | {BRANCH_ADMIN}
+        user._pst_roles = cached
+    return cached
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    mine = roles_of(user)
+    return BRANCH_ADMIN in mine or bool(mine & set(roles))
+
+
+def is_staff_member(user: Any) -> bool:
+    return bool(roles_of(user))
+
+
+def role_required(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Login, then the role (any of ``roles``; admins always); a clear 403 page otherwise."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if roles and not has_role(request.user, *roles):
+                needed = ", ".join(str(ROLES[r]) for r in roles)
+                return render(
+                    request, "branch_agent/forbidden.html", {"needed": needed}, status=403
+                )
+            if not roles and not is_staff_member(request.user):
+                return render(request, "branch_agent/forbidden.html", {"needed": ""}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

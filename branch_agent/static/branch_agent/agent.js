@@ -1,0 +1,98 @@
+/* Small helpers for every page: submit once, auto print, return timers, sync badge refresh,
+   live wait clocks on the desk page, rating-kiosk polling. No dependencies. */
+(function () {
+  "use strict";
+  // A form submits once: the server also refuses repeats (form tokens), this just stops the
+  // second click from leaving the page in doubt.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    var submitter = event.submitter;
+    if (submitter && submitter.name) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = submitter.name; hidden.value = submitter.value;
+      form.appendChild(hidden);
+    }
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+  var ticket = document.querySelector("[data-autoprint]");
+  if (ticket) { setTimeout(function () { window.print(); }, 300); }
+  var back = document.querySelector("[data-return]");
+  if (back) {
+    setTimeout(function () { window.location.href = back.dataset.return; },
+      1000 * parseInt(back.dataset.returnAfter || "10", 10));
+  }
+
+  function getJSON(url, done) {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(done).catch(function () { done(null); });
+  }
+
+  var badge = document.querySelector(".sync-badge[data-sync-url]");
+  if (badge) {
+    setInterval(function () {
+      getJSON(badge.dataset.syncUrl, function (s) {
+        if (!s) return;
+        badge.classList.toggle("online", s.online);
+        badge.classList.toggle("offline", !s.online);
+        badge.querySelector(".state").textContent = s.online ? badge.dataset.online : badge.dataset.offline;
+        badge.querySelector(".pending").textContent = s.pending_ops;
+        var last = badge.querySelector(".last");
+        if (s.last_sync_at) {
+          var d = new Date(s.last_sync_at);
+          last.textContent = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+        }
+      });
+    }, 5000);
+  }
+
+  function mmss(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + ("0" + s).slice(-2);
+  }
+  var desk = document.querySelector("[data-queue-url]");
+  if (desk) {
+    var rows = desk.querySelector("[data-waiting-rows]");
+    var tick = function () {
+      rows.querySelectorAll("[data-wait]").forEach(function (cell) {
+        var s = parseInt(cell.dataset.wait, 10) + 1;
+        cell.dataset.wait = s; cell.textContent = mmss(s);
+      });
+    };
+    rows.querySelectorAll("[data-wait]").forEach(function (c) { c.textContent = mmss(parseInt(c.dataset.wait, 10)); });
+    setInterval(tick, 1000);
+    setInterval(function () {
+      getJSON(desk.dataset.queueUrl, function (q) {
+        if (!q) return;
+        rows.innerHTML = "";
+        q.waiting.forEach(function (w) {
+          var tr = document.createElement("tr");
+          tr.className = "wait-" + w.level;
+          [w.queue_number, w.service, null, w.guestbook ? rows.dataset.yes : rows.dataset.no].forEach(function (v, i) {
+            var td = document.createElement("td");
+            if (i === 2) { td.dataset.wait = w.wait_seconds; td.textContent = mmss(w.wait_seconds); }
+            else { td.textContent = v; }
+            tr.appendChild(td);
+          });
+          rows.appendChild(tr);
+        });
+      });
+    }, 4000);
+  }
+
+  var waitScreen = document.querySelector("[data-poll]");
+  if (waitScreen) {
+    setInterval(function () {
+      getJSON(waitScreen.dataset.poll, function (s) { if (s && s.pending) window.location.reload(); });
+    }, 2000);
+  }
+})();

@@ -1,0 +1,104 @@
+/* Display board: polls the branch every second, shows the numbers called per desk, and announces
+   each new call with a chime and an Indonesian voice ("Nomor antrian K-007, silakan ke meja 1")
+   through the browser's speech API where it exists. Browsers only play sound after a first
+   interaction, hence the "turn on sound" button (remembered for the session). */
+(function () {
+  "use strict";
+  var root = document.getElementById("board");
+  if (!root) return;
+  var url = root.dataset.stateUrl;
+  var seen = null; // call ids already announced; null until the first poll (no replay on load)
+  var queue = [];
+  var speaking = false;
+  var audio = null;
+  var soundOn = sessionStorage.getItem("pst-board-sound") === "1";
+  var soundButton = root.querySelector("[data-enable-sound]");
+  if (soundOn) soundButton.hidden = true;
+  soundButton.addEventListener("click", function () {
+    soundOn = true; sessionStorage.setItem("pst-board-sound", "1");
+    soundButton.hidden = true; chime();
+  });
+
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [659.25, 523.25].forEach(function (freq, i) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        var t = audio.currentTime + i * 0.45;
+        osc.type = "sine"; osc.frequency.value = freq;
+        gain.gain.setValueAtTime(0.0001, t);
+        gain.gain.exponentialRampToValueAtTime(0.4, t + 0.03);
+        gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.8);
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(t); osc.stop(t + 0.85);
+      });
+    } catch (e) { /* no audio on this device: the board still shows the call */ }
+  }
+
+  function indonesianVoice() {
+    if (!("speechSynthesis" in window)) return null;
+    var voices = window.speechSynthesis.getVoices();
+    for (var i = 0; i < voices.length; i++) {
+      if (voices[i].lang && voices[i].lang.replace("_", "-").toLowerCase().indexOf("id") === 0) return voices[i];
+    }
+    return null;
+  }
+
+  function next() {
+    if (speaking || !queue.length) return;
+    var call = queue.shift();
+    speaking = true;
+    var now = root.querySelector(".board-now");
+    now.querySelector(".board-now-number").textContent = call.queue_number;
+    now.querySelector(".board-now-desk").textContent = call.text.split(",").slice(1).join(",").trim();
+    now.classList.remove("flash"); void now.offsetWidth; now.classList.add("flash");
+    var done = function () { speaking = false; setTimeout(next, 400); };
+    if (!soundOn) { setTimeout(done, 3000); return; }
+    chime();
+    if (!("speechSynthesis" in window)) { setTimeout(done, 3000); return; }
+    setTimeout(function () {
+      var say = new SpeechSynthesisUtterance(call.speech);
+      say.lang = root.dataset.lang || "id-ID";
+      var voice = indonesianVoice(); if (voice) say.voice = voice;
+      say.rate = 0.9;
+      say.onend = done; say.onerror = done;
+      window.speechSynthesis.speak(say);
+      setTimeout(function () { if (speaking) done(); }, 12000);
+    }, 1000);
+  }
+
+  function render(state) {
+    state.desks.forEach(function (row) {
+      var el = root.querySelector('.board-desk[data-desk="' + row.desk + '"] .board-desk-number');
+      if (el) el.textContent = row.visit ? row.visit.queue_number : "—";
+    });
+    state.waiting.forEach(function (w) {
+      var el = root.querySelector('.board-wait[data-letter="' + w.letter + '"] .n');
+      if (el) el.textContent = w.count;
+    });
+    var fresh = [];
+    state.calls.forEach(function (c) {
+      if (seen !== null && !seen[c.call_id]) fresh.push(c);
+    });
+    seen = seen || {};
+    state.calls.forEach(function (c) { seen[c.call_id] = true; });
+    fresh.sort(function (a, b) { return (a.called_at || "").localeCompare(b.called_at || ""); });
+    queue = queue.concat(fresh);
+    next();
+  }
+
+  function poll() {
+    fetch(url, { cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (s) { root.querySelector(".board-offline").hidden = true; render(s); })
+      .catch(function () { root.querySelector(".board-offline").hidden = false; })
+      .finally(function () { setTimeout(poll, 1000); });
+  }
+
+  var clock = root.querySelector("[data-clock]");
+  setInterval(function () {
+    var d = new Date();
+    clock.textContent = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }, 1000);
+  poll();
+})();
