@@ -1,1 +1,46 @@
-"""Receivers on django-helpdesk's signals. Thin: each calls into the service layer."""
+"""Receivers on django-helpdesk's signals and on reference-data saves. Thin: each calls a service.
+
+Connected when the app is ready (apps.py imports this module). ``dispatch_uid`` keeps each one
+connected once even if the module is imported twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
+from helpdesk.signals import new_ticket_done, update_ticket_done
+
+from pst_helpdesk_ext.models import Channel, ServiceCategory
+from pst_helpdesk_ext.services import feed, intake
+
+REFERENCE_MODELS = (ServiceCategory, Channel, KBCategory, KBItem)
+
+
+@receiver(update_ticket_done, dispatch_uid="pst_feed_ticket_update")
+def ticket_updated(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
+    feed.publish_followup(followup, sender=sender)
+
+
+@receiver(new_ticket_done, dispatch_uid="pst_online_ticket_created")
+def ticket_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
+    intake.record_online_ticket(ticket, sender=sender)
+
+
+def reference_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return  # fixtures load rows half-linked; a branch gets them through its first snapshot
+    feed.publish_reference(instance)
+
+
+def reference_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    feed.retract_reference(instance)
+
+
+for _model in REFERENCE_MODELS:
+    post_save.connect(reference_saved, sender=_model, dispatch_uid=f"pst_feed_{_model.__name__}")
+    post_delete.connect(
+        reference_deleted, sender=_model, dispatch_uid=f"pst_feed_del_{_model.__name__}"
+    )

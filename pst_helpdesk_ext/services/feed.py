@@ -1,0 +1,420 @@
+"""The down-feed: what central tells branches, written in the transaction of the change itself.
+
+What it owns: ``FeedItem`` rows (and the ``FeedHead`` lock row), their payloads, the snapshot a
+branch gets when its cursor is too old, and the retention that prunes old rows.
+
+Rules:
+- A feed row is written in the same transaction as the change a branch must see. Writers call
+  ``publish`` inside their transaction (it opens one if there is none).
+- Feed ids never skip a late commit: every writer locks the single ``FeedHead`` row
+  (``select_for_update``) before it inserts and holds it until its transaction ends, so a reader
+  that has seen id N will never later find a committed id below N. SQLite serialises writers by
+  itself (IMMEDIATE transactions); PostgreSQL needs the lock. Rolled-back ids leave gaps, which is
+  harmless: readers skip gaps, never rows.
+- What goes down: reference data, broadcast to every branch (``branch`` NULL): service categories
+  and channels with both names, helpdesk knowledge-base categories and items that are public (for
+  offline search); and, for one branch, the status of tickets that came from it and central's
+  public replies on them. Never personal data: no names, e-mails, phone numbers or ID digits of
+  visitors; a reply's text is what staff wrote publicly to the visitor.
+- Kinds and payloads (entity ids are strings):
+  ``category.upsert`` / ``category.delete`` (entity: ServiceCategory pk),
+  ``channel.upsert`` / ``channel.delete`` (Channel pk),
+  ``kb_category.upsert`` / ``kb_category.delete`` (KBCategory pk; delete drops its items too),
+  ``kb.upsert`` / ``kb.delete`` (KBItem pk),
+  ``ticket.status`` and ``ticket.reply`` (entity: the visit id the branch gave, ``origin_id``).
+- Retention: rows older than ``PST_HELPDESK["SYNC_FEED_RETENTION_DAYS"]`` (default 90) are pruned
+  by ``prune``; ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch
+  whose cursor is 0 (new), below that mark, or above the head (central restored from a backup)
+  gets a snapshot: all reference data plus the state of its tickets central may have changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone, translation
+from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
+
+from pst_helpdesk_ext.models import (
+    Branch,
+    Channel,
+    FeedHead,
+    FeedItem,
+    PSTTicket,
+    ServiceCategory,
+    Visit,
+)
+
+DEFAULT_RETENTION_DAYS = 90
+FEED_HEAD_PK = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One change to publish: ``branch`` None means every branch."""
+
+    branch: Branch | None
+    kind: str
+    entity_id: str
+    payload: dict[str, Any]
+
+
+def retention_days() -> int:
+    # Read on every call, like every PST_HELPDESK setting (override_settings works).
+    configured = (getattr(settings, "PST_HELPDESK", None) or {}).get("SYNC_FEED_RETENTION_DAYS")
+    return int(configured) if configured else DEFAULT_RETENTION_DAYS
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def lock_head() -> FeedHead:
+    """Take the feed writers' lock until the current transaction ends (creating the row if a
+    test flush removed it). Must be called inside a transaction."""
+    try:
+        return FeedHead.objects.select_for_update().get(pk=FEED_HEAD_PK)
+    except FeedHead.DoesNotExist:
+        try:
+            with transaction.atomic():
+                FeedHead.objects.create(pk=FEED_HEAD_PK)
+        except IntegrityError:
+            pass  # another writer created it first
+        return FeedHead.objects.select_for_update().get(pk=FEED_HEAD_PK)
+
+
+def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[FeedItem]:
+    """Write feed rows in the caller's transaction, under the writers' lock.
+
+    ``skip_unchanged``: leave out an entry whose kind and payload equal the last row written for
+    the same entity (a KB item saved for a vote, a category saved without change).
+    """
+    entries = list(entries)
+    if not entries:
+        return []
+    with transaction.atomic():
+        lock_head()
+        if skip_unchanged:
+            entries = [entry for entry in entries if not _same_as_last(entry)]
+        now = timezone.now()
+        return FeedItem.objects.bulk_create(
+            [
+                FeedItem(
+                    branch=entry.branch,
+                    kind=entry.kind,
+                    entity_id=entry.entity_id,
+                    payload=entry.payload,
+                    created=now,
+                )
+                for entry in entries
+            ]
+        )
+
+
+def _same_as_last(entry: Entry) -> bool:
+    family = entry.kind.rsplit(".", 1)[0]
+    last = (
+        FeedItem.objects.filter(
+            branch=entry.branch,
+            entity_id=entry.entity_id,
+            kind__in=(f"{family}.upsert", f"{family}.delete"),
+        )
+        .order_by("-id")
+        .values_list("kind", "payload")
+        .first()
+    )
+    return last is not None and last == (entry.kind, entry.payload)
+
+
+def head() -> int:
+    """The highest feed id committed (0 when the feed is empty)."""
+    return FeedItem.objects.aggregate(head=Max("id"))["head"] or 0
+
+
+def ensure_started() -> int:
+    """The head, after writing a first ``feed.start`` marker if the feed is empty.
+
+    Why: cursor 0 means "never synced" and gets a snapshot; the snapshot must move the branch's
+    cursor above 0, or every pull would be a snapshot again until something else is published.
+    """
+    current = head()
+    if current:
+        return current
+    with transaction.atomic():
+        lock_head()
+        current = head()
+        if not current:
+            current = publish([Entry(None, "feed.start", "", {})])[0].pk
+    return current
+
+
+def visible_items(branch: Branch, *, after: int, up_to: int) -> QuerySet[FeedItem]:
+    """Feed rows a branch sees, in id order: its own and the broadcast ones."""
+    return FeedItem.objects.filter(
+        Q(branch=branch) | Q(branch__isnull=True), id__gt=after, id__lte=up_to
+    ).order_by("id")
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+
+def category_entry(category: ServiceCategory) -> Entry:
+    return Entry(
+        None,
+        "category.upsert",
+        str(category.pk),
+        {
+            "id": category.pk,
+            "code": category.code,
+            "kind": category.kind,
+            "parent": category.parent.code if category.parent_id else None,
+            "name_id": category.name_id,
+            "name_en": category.name_en,
+            "queue_letter": category.queue_letter,
+            "order": category.order,
+            "active": category.active,
+        },
+    )
+
+
+def channel_entry(channel: Channel) -> Entry:
+    return Entry(
+        None,
+        "channel.upsert",
+        str(channel.pk),
+        {
+            "id": channel.pk,
+            "code": channel.code,
+            "name_id": channel.name_id,
+            "name_en": channel.name_en,
+            "online": channel.online,
+            "order": channel.order,
+        },
+    )
+
+
+def kb_category_entry(category: KBCategory) -> Entry:
+    if not category.public:
+        return Entry(None, "kb_category.delete", str(category.pk), {"id": category.pk})
+    return Entry(
+        None,
+        "kb_category.upsert",
+        str(category.pk),
+        {
+            "id": category.pk,
+            "slug": category.slug,
+            "name": category.name,
+            "title": category.title,
+            "description": category.description,
+            # KB texts are written in one language; the queue's locale says which, if any.
+            "language": (category.queue.locale if category.queue_id else None) or "",
+        },
+    )
+
+
+def kb_item_entry(item: KBItem, category: KBCategory) -> Entry:
+    if not (item.enabled and category.public):
+        return Entry(None, "kb.delete", str(item.pk), {"id": item.pk})
+    return Entry(
+        None,
+        "kb.upsert",
+        str(item.pk),
+        {
+            "id": item.pk,
+            "category": category.pk,
+            "title": item.title,
+            "question": item.question,
+            "answer": item.answer,
+            "order": item.order,
+            "updated": item.last_updated.isoformat() if item.last_updated else None,
+        },
+    )
+
+
+def publish_reference(instance: object) -> None:
+    """A reference row was saved: publish its new state (or its removal) to every branch."""
+    if isinstance(instance, ServiceCategory):
+        entries = [category_entry(instance)]
+    elif isinstance(instance, Channel):
+        entries = [channel_entry(instance)]
+    elif isinstance(instance, KBCategory):
+        # A category made public again brings its items back; unchanged ones are skipped.
+        entries = [kb_category_entry(instance)]
+        if instance.public:
+            entries += [kb_item_entry(item, instance) for item in instance.kbitem_set.all()]
+    elif isinstance(instance, KBItem):
+        entries = [kb_item_entry(instance, instance.category)]
+    else:
+        raise TypeError(f"not reference data: {type(instance).__name__}")
+    publish(entries, skip_unchanged=True)
+
+
+def retract_reference(instance: object) -> None:
+    """A reference row was deleted: every branch drops it."""
+    kinds = {
+        ServiceCategory: "category.delete",
+        Channel: "channel.delete",
+        KBCategory: "kb_category.delete",
+        KBItem: "kb.delete",
+    }
+    kind = kinds.get(type(instance))
+    if kind is None:
+        raise TypeError(f"not reference data: {type(instance).__name__}")
+    pk = instance.pk  # type: ignore[attr-defined]
+    publish([Entry(None, kind, str(pk), {"id": pk})], skip_unchanged=True)
+
+
+# --- tickets that came from a branch ------------------------------------------------------------
+
+
+def ticket_status_entry(branch: Branch, ticket: Ticket, pst: PSTTicket) -> Entry:
+    """The status of a branch's ticket as central sees it (labels in the queue's language)."""
+    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
+        label = str(dict(Ticket.STATUS_CHOICES).get(ticket.status, ticket.status))
+    return Entry(
+        branch,
+        "ticket.status",
+        pst.origin_id,
+        {
+            "ticket_id": ticket.pk,
+            "status": ticket.status,
+            "status_label": label,
+            "open": ticket.status in Ticket.OPEN_STATUSES,
+            "at": (ticket.modified or timezone.now()).isoformat(),
+        },
+    )
+
+
+def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
+    publish([ticket_status_entry(branch, ticket, pst) for ticket, pst in tickets])
+
+
+def publish_followup(followup: FollowUp, *, sender: object = None) -> list[FeedItem]:
+    """Central changed a ticket through helpdesk (``update_ticket_done``): if the ticket came from
+    a branch, tell that branch its new status and any public reply from staff."""
+    from pst_helpdesk_ext.services.intake import INTAKE_SENDER
+
+    if sender == INTAKE_SENDER:
+        return []  # the branch's own news, already known there
+    pst = (
+        PSTTicket.objects.filter(ticket_id=followup.ticket_id, branch__isnull=False)
+        .exclude(origin_id="")
+        .select_related("branch", "ticket__queue")
+        .first()
+    )
+    if pst is None or pst.branch is None:
+        return []
+    ticket = pst.ticket
+    entries = []
+    if followup.new_status is not None:
+        entries.append(ticket_status_entry(pst.branch, ticket, pst))
+    if followup.public and followup.comment and followup.direction == FollowUp.DIRECTION_OUTBOUND:
+        entries.append(
+            Entry(
+                pst.branch,
+                "ticket.reply",
+                pst.origin_id,
+                {
+                    "ticket_id": ticket.pk,
+                    "followup_id": followup.pk,
+                    "comment": followup.comment,
+                    "at": followup.date.isoformat(),
+                },
+            )
+        )
+    return publish(entries)
+
+
+# --- reading: snapshot and retention ------------------------------------------------------------
+
+
+def needs_snapshot(cursor: int, current_head: int) -> bool:
+    if cursor <= 0 or cursor > current_head:
+        return True
+    pruned_through = (
+        FeedHead.objects.filter(pk=FEED_HEAD_PK).values_list("pruned_through", flat=True).first()
+    )
+    return cursor < (pruned_through or 0)
+
+
+def snapshot_entries(
+    branch: Branch, *, cursor: int, up_to: int, now: dt.datetime | None = None
+) -> list[tuple[int | None, Entry]]:
+    """Everything a branch must know, as ``(feed id or None, entry)``: the current state of all
+    reference data and of the branch's tickets that central owns, that central left in another
+    state than the branch's ops did, or that changed within the retention window; then the
+    replies to the branch still kept in the feed after ``cursor`` up to ``up_to`` (replies are
+    events, not state: older ones are gone with retention)."""
+    now = now or timezone.now()
+    entries: list[Entry] = []
+    entries += [
+        category_entry(category)
+        for category in ServiceCategory.objects.select_related("parent").order_by("pk")
+    ]
+    entries += [channel_entry(channel) for channel in Channel.objects.order_by("pk")]
+    public_categories = {
+        category.pk: category
+        for category in KBCategory.objects.filter(public=True).select_related("queue")
+    }
+    entries += [kb_category_entry(category) for category in public_categories.values()]
+    items = KBItem.objects.filter(enabled=True, category_id__in=list(public_categories))
+    entries += [
+        kb_item_entry(item, public_categories[item.category_id]) for item in items.order_by("pk")
+    ]
+    outcome = "visit__outcome"
+    status = "ticket__status"
+    as_branch_left = (
+        Q(**{f"{outcome}__in": [Visit.Outcome.WAITING], f"{status}__in": Ticket.OPEN_STATUSES})
+        | Q(**{outcome: Visit.Outcome.NO_SHOW, status: Ticket.CLOSED_STATUS})
+        | Q(
+            **{
+                f"{outcome}__in": [Visit.Outcome.RESOLVED, Visit.Outcome.REFERRED],
+                status: Ticket.RESOLVED_STATUS,
+            }
+        )
+    )
+    recent = now - dt.timedelta(days=retention_days() + 1)
+    tickets = (
+        PSTTicket.objects.filter(branch=branch)
+        .exclude(origin_id="")
+        .filter(
+            Q(**{outcome: Visit.Outcome.ESCALATED})
+            | ~as_branch_left
+            | Q(ticket__modified__gte=recent)
+        )
+        .select_related("ticket__queue")
+        .order_by("ticket_id")
+    )
+    entries += [ticket_status_entry(branch, pst.ticket, pst) for pst in tickets]
+    snapshot: list[tuple[int | None, Entry]] = [(None, entry) for entry in entries]
+    replies = FeedItem.objects.filter(
+        branch=branch, kind="ticket.reply", id__gt=max(cursor, 0), id__lte=up_to
+    ).order_by("id")
+    snapshot += [
+        (item.pk, Entry(branch, item.kind, item.entity_id, item.payload)) for item in replies
+    ]
+    return snapshot
+
+
+def prune(*, now: dt.datetime | None = None, keep_days: int | None = None) -> int:
+    """Delete feed rows older than the retention; returns how many. Branches whose cursor falls
+    below the pruned ids get a snapshot on their next pull."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=retention_days() if keep_days is None else keep_days)
+    with transaction.atomic():
+        feed_head = lock_head()
+        old = FeedItem.objects.filter(created__lt=cutoff)
+        through = old.aggregate(through=Max("id"))["through"]
+        if through is None:
+            return 0
+        # Every id up to ``through`` counts as possibly gone, even a younger one below it.
+        deleted, _detail = FeedItem.objects.filter(id__lte=through).delete()
+        feed_head.pruned_through = max(feed_head.pruned_through, through)
+        feed_head.pruned_at = now
+        feed_head.save(update_fields=["pruned_through", "pruned_at"])
+        return deleted

@@ -1,0 +1,965 @@
+"""Walk-in intake: the ops a branch recorded become django-helpdesk tickets, in bulk.
+
+What it owns: turning decoded walk-in ops (``sync.ops``) of one branch into helpdesk tickets in the
+branch's queue, with PST side rows (PSTTicket, Visit, GuestBookEntry, Visitor, Rating, Complaint).
+The sync store calls it with the ops of one PUSH that central has not seen before; it records
+nothing about ops itself (``AppliedOp`` is the store's), it returns one outcome per op.
+
+Rules:
+- One call is one transaction (a savepoint inside the store's) and a constant number of queries
+  whatever the number of visits: everything that exists is read up front, every new row is written
+  with ``bulk_create`` and every changed row with ``bulk_update``. Never a query per op.
+- The history reads as helpdesk's own ``update_ticket`` writes it, so the ticket page, reports and
+  later staff updates see nothing unusual: a new ticket opens like helpdesk's ``TicketForm``
+  (follow-up "Ticket Opened", public, the description as comment); every later step is a follow-up
+  titled with the ticket title, plus " and <Status>" with ``new_status`` and a ``TicketChange``
+  (field "Status", old and new display strings) when the status changes, ``resolution`` set as
+  ``update_ticket`` sets it, ``email_recipients`` an empty list. Strings are written in the
+  queue's language, like helpdesk's e-mails. Branch text is never rendered as a template.
+- Live news only: helpdesk's notifications, signals and webhooks fire after commit for what is news
+  now (a visit escalated for follow-up notifies the queue and sends ``update_ticket_done`` for the
+  escalation follow-up; a complaint notifies the complaints queue and sends ``new_ticket_done``;
+  ``visit_finished`` announces a resolved visit with an e-mail, for the rating link), never once per
+  historical step of a visit that already ended at the branch.
+- Ownership, not merging (DESIGN.md): the ticket of a visit is the branch's until the visit is
+  escalated, then it is central's. A lifecycle op (no-show, resolved, escalated) changes the
+  ticket's status only when the ticket is still the branch's, the visit is still in progress
+  and the status is one the branch's own ops left it in; otherwise it is applied as a private note
+  (result ``noted``), the visit row is left alone and the branch is sent the ticket's real status
+  on the down-feed, so both ends converge. Other ops (called, served, notes, guest book, rating,
+  complaint) are the branch's records and always apply.
+- An op that can never apply is rejected with a code and a message naming the field and value
+  (``invalid_payload``, ``unknown_kind``, ``unknown_entity``, ``unknown_service``,
+  ``duplicate_entity``, ``duplicate_rating``); it changes nothing and the ops behind it still apply.
+- Clocks: times in payloads are "branch says" and are stored as sent on the visit; durations travel
+  and are stored as seconds; the visit records central's receive time. Follow-up dates use the
+  branch time, clamped to never be later than the receive time nor earlier than the ticket's last
+  follow-up, so a wrong branch clock cannot reorder a ticket's history.
+- Personal data: a visitor is recognised by the keyed ``id_hash``; only the last 4 digits of an ID
+  number exist here. Names, e-mails and phone numbers go to ``Visitor`` only (and the e-mail, with
+  consent, to ``Ticket.submitter_email`` so helpdesk can write to the visitor), never into
+  follow-up text, rejection messages or logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Max
+from django.dispatch import Signal
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from helpdesk.lib import safe_template_context
+from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
+from helpdesk.signals import new_ticket_done, update_ticket_done
+
+from pst_helpdesk_ext.models import (
+    Branch,
+    Channel,
+    Complaint,
+    GuestBookEntry,
+    PSTTicket,
+    Rating,
+    ServiceCategory,
+    Visit,
+    Visitor,
+)
+from sync import ops as op_kinds
+from sync.ops import Op, PayloadError, decode_payload
+
+logger = logging.getLogger("pst.intake")
+
+# The ``sender`` of helpdesk signals sent by the intake: receivers (the down-feed) recognise the
+# branch's own news by it and do not echo it back to the branch.
+INTAKE_SENDER = "pst_helpdesk_ext.intake"
+
+#: Sent after commit, once per walk-in visit that ended at the branch as resolved or referred and
+#: whose visitor left an e-mail address with consent: when the later of those two facts reaches
+#: central. The hook for the rating link. Keyword arguments: ``visit`` (Visit), ``ticket``
+#: (helpdesk Ticket), ``email`` (str). Sender: the ``Visit`` class.
+visit_finished = Signal()
+
+APPLIED = "applied"
+NOTED = "noted"
+REJECTED = "rejected"
+
+_OPEN = Ticket.OPEN_STATUS
+_REOPENED = Ticket.REOPENED_STATUS
+_RESOLVED = Ticket.RESOLVED_STATUS
+_CLOSED = Ticket.CLOSED_STATUS
+_ONE_US = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class OpOutcome:
+    """What became of one op: ``result`` is applied, noted or rejected (then ``code`` says why)."""
+
+    op_id: str
+    seq: int
+    kind: str
+    entity_id: str
+    result: str
+    code: str = ""
+    detail: str = ""
+
+
+class IntakeRejection(Exception):
+    """An op that can never apply. ``code`` goes on the wire, ``message`` to staff."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def apply_walkin_ops(
+    branch: Branch, ops: Sequence[Op], received_at: dt.datetime
+) -> list[OpOutcome]:
+    """Apply ``ops`` of ``branch`` (new to central) in seq order; one outcome per op, same order.
+
+    Runs in one transaction (joins the caller's); notifications and signals run after commit.
+    """
+    ordered = sorted(ops, key=lambda op: op.seq)
+    language = branch.queue.locale or settings.LANGUAGE_CODE
+    with translation.override(language), transaction.atomic():
+        intake = _Intake(branch, received_at)
+        outcomes = intake.run(ordered)
+    return outcomes
+
+
+# --- the batch ----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _VisitState:
+    visit: Visit
+    pst: PSTTicket
+    ticket: Ticket
+    new: bool
+    guestbook: GuestBookEntry | None
+    last_date: dt.datetime
+    has_rating: bool
+    ticket_fields: set[str] = field(default_factory=set)
+    visit_fields: set[str] = field(default_factory=set)
+    pst_fields: set[str] = field(default_factory=set)
+    finished_now: bool = False
+    email_now: bool = False
+
+
+@dataclass(eq=False)
+class _NewFollowUp:
+    followup: FollowUp
+    changes: list[TicketChange]
+
+
+class _Intake:
+    def __init__(self, branch: Branch, received_at: dt.datetime) -> None:
+        self.branch = branch
+        self.queue: Queue = branch.queue
+        self.received_at = received_at
+        self.tz = zoneinfo.ZoneInfo(branch.timezone)
+        self.states: dict[str, _VisitState] = {}
+        self.visitors: dict[str, Visitor] = {}  # id_hash -> visitor (loaded or new)
+        self.services: dict[str, ServiceCategory] = {}
+        self.subjects: dict[str, ServiceCategory] = {}
+        self.walk_in: Channel | None = None
+        self.status_labels = {code: str(label) for code, label in Ticket.STATUS_CHOICES}
+        # Rows to write.
+        self.new_tickets: list[Ticket] = []
+        self.new_psts: list[PSTTicket] = []
+        self.new_visits: list[Visit] = []
+        self.new_visitors: list[Visitor] = []
+        self.changed_visitors: dict[int, Visitor] = {}
+        self.new_guestbooks: list[GuestBookEntry] = []
+        self.changed_guestbooks: dict[int, GuestBookEntry] = {}
+        self.followups: list[_NewFollowUp] = []
+        self.ratings: list[Rating] = []
+        self.complaints: list[Complaint] = []
+        # After commit.
+        self.escalations: list[tuple[Ticket, FollowUp]] = []
+        self.complaint_tickets: list[Ticket] = []
+        self.noted_states: list[_VisitState] = []
+        self._complaints_queue: Queue | None = None
+
+    # -- driver
+
+    def run(self, ops: Sequence[Op]) -> list[OpOutcome]:
+        decoded: list[tuple[Op, Any]] = []
+        outcomes: dict[int, OpOutcome] = {}
+        for index, op in enumerate(ops):
+            try:
+                decoded.append((op, decode_payload(op.kind, op.payload)))
+            except PayloadError as exc:
+                outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
+                decoded.append((op, None))
+        self._load([(op, payload) for op, payload in decoded if payload is not None])
+        handlers: dict[str, Callable[[Op, Any], str]] = {
+            op_kinds.VISIT_CREATED: self._visit_created,
+            op_kinds.GUESTBOOK_RECORDED: self._guestbook_recorded,
+            op_kinds.VISIT_CALLED: self._visit_called,
+            op_kinds.VISIT_NO_SHOW: self._visit_no_show,
+            op_kinds.VISIT_SERVED: self._visit_served,
+            op_kinds.CONSULTATION_NOTED: self._consultation_noted,
+            op_kinds.VISIT_RESOLVED: self._visit_resolved,
+            op_kinds.VISIT_ESCALATED: self._visit_escalated,
+            op_kinds.RATING_GIVEN: self._rating_given,
+            op_kinds.COMPLAINT_FILED: self._complaint_filed,
+        }
+        for index, (op, payload) in enumerate(decoded):
+            if payload is None:
+                continue
+            try:
+                # Each handler validates everything before it changes anything, so a rejection
+                # leaves the batch as it was.
+                result = handlers[op.kind](op, payload)
+            except IntakeRejection as exc:
+                outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
+            else:
+                outcomes[index] = _outcome(op, result)
+        self._flush()
+        self._after_commit()
+        return [outcomes[index] for index in range(len(ops))]
+
+    def _load(self, decoded: Sequence[tuple[Op, Any]]) -> None:
+        """Everything the ops may touch, in a fixed number of queries."""
+        for category in ServiceCategory.objects.all():
+            if category.kind == ServiceCategory.Kind.SERVICE:
+                self.services[category.code] = category
+            else:
+                self.subjects[category.code] = category
+        if any(op.kind == op_kinds.VISIT_CREATED for op, _p in decoded):
+            self.walk_in = Channel.objects.filter(code=Channel.WALK_IN).first()
+            if self.walk_in is None:
+                raise ImproperlyConfigured(
+                    "The walk_in channel is missing; run `manage.py migrate pst_helpdesk_ext`."
+                )
+        entity_ids = {op.entity_id for op, _p in decoded}
+        if entity_ids:
+            # Locking the visits and their tickets: a staff change committed meanwhile cannot be
+            # overwritten by a status read before it (PostgreSQL; SQLite serialises writers).
+            visits = (
+                Visit.objects.filter(branch=self.branch, origin_id__in=entity_ids)
+                .select_related("pst_ticket__ticket", "pst_ticket__visitor", "guestbook")
+                .select_for_update(of=("self", "pst_ticket__ticket"))
+            )
+            visits = list(visits)
+            ticket_ids = [visit.pst_ticket.ticket_id for visit in visits]
+            rated = set(
+                Rating.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
+            )
+            last_dates = dict(
+                FollowUp.objects.filter(ticket_id__in=ticket_ids)
+                .values_list("ticket_id")
+                .annotate(last=Max("date"))
+                .values_list("ticket_id", "last")
+            )
+            for visit in visits:
+                ticket = visit.pst_ticket.ticket
+                if ticket.queue_id == self.queue.pk:
+                    ticket.queue = self.queue
+                guestbook = getattr(visit, "guestbook", None)
+                self.states[visit.origin_id] = _VisitState(
+                    visit=visit,
+                    pst=visit.pst_ticket,
+                    ticket=ticket,
+                    new=False,
+                    guestbook=guestbook,
+                    last_date=last_dates.get(ticket.pk) or ticket.created,
+                    has_rating=ticket.pk in rated,
+                )
+        hashes = {
+            payload.id_hash
+            for op, payload in decoded
+            if op.kind == op_kinds.GUESTBOOK_RECORDED and payload.id_hash
+        }
+        if hashes:
+            # The newest visitor wins when a hash is found twice (two branches raced once).
+            for visitor in Visitor.objects.filter(id_hash__in=hashes).order_by("id"):
+                self.visitors[visitor.id_hash] = visitor
+
+    # -- helpers
+
+    def _state(self, op: Op) -> _VisitState:
+        state = self.states.get(op.entity_id)
+        if state is None:
+            raise IntakeRejection(
+                "unknown_entity",
+                _("%(kind)s refers to visit %(visit)s, which central has never received.")
+                % {"kind": op.kind, "visit": op.entity_id},
+            )
+        return state
+
+    def _time(self, name: str, value: str) -> dt.datetime:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise IntakeRejection(
+                "invalid_payload",
+                _("%(field)s: %(value)r is not an ISO 8601 date and time.")
+                % {"field": name, "value": value},
+            ) from None
+        if timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=self.tz)
+        return parsed
+
+    def _hlc_time(self, op: Op) -> dt.datetime:
+        """The branch clock when the op was recorded (physical part of its hybrid clock)."""
+        try:
+            return dt.datetime.fromtimestamp((op.hlc >> 16) / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return self.received_at
+
+    def _stamp(self, state: _VisitState, branch_time: dt.datetime) -> dt.datetime:
+        """A follow-up date: branch time, not after receipt, strictly after the last one."""
+        date = min(branch_time, self.received_at)
+        date = max(date, state.last_date + _ONE_US)
+        state.last_date = date
+        return date
+
+    def _service(self, name: str, code: str) -> ServiceCategory:
+        service = self.services.get(code)
+        if service is None:
+            raise IntakeRejection(
+                "unknown_service",
+                _("%(field)s: %(value)r is not a PST service known at central.")
+                % {"field": name, "value": code},
+            )
+        return service
+
+    def _set(self, state: _VisitState, target: str, **values: Any) -> None:
+        obj = {"ticket": state.ticket, "visit": state.visit, "pst": state.pst}[target]
+        fields = {"ticket": state.ticket_fields, "visit": state.visit_fields}.get(
+            target, state.pst_fields
+        )
+        for name, value in values.items():
+            setattr(obj, name, value)
+            fields.add(name)
+
+    def _follow_up(
+        self,
+        state: _VisitState,
+        date: dt.datetime,
+        comment: str,
+        *,
+        public: bool = False,
+        new_status: int | None = None,
+        time_spent: dt.timedelta | None = None,
+    ) -> FollowUp:
+        """A follow-up exactly as ``helpdesk.update_ticket.update_ticket`` writes it (no user)."""
+        ticket = state.ticket
+        followup = FollowUp(
+            ticket=ticket,
+            date=date,
+            title=ticket.title,
+            comment=comment,
+            public=public,
+            time_spent=time_spent,
+            email_recipients=[],
+        )
+        changes: list[TicketChange] = []
+        if new_status is not None and new_status != ticket.status:
+            old_label = self.status_labels.get(ticket.status, str(ticket.status))
+            new_label = self.status_labels.get(new_status, str(new_status))
+            followup.new_status = new_status
+            followup.title = f"{ticket.title} and {new_label}"
+            changes.append(
+                TicketChange(
+                    followup=followup, field=_("Status"), old_value=old_label, new_value=new_label
+                )
+            )
+            self._set(state, "ticket", status=new_status)
+        # update_ticket's rule, quirk included: any follow-up on a resolved ticket (or a closed
+        # one without a resolution) becomes its resolution, as a staff comment there would.
+        status = ticket.status
+        if status in (_RESOLVED, _CLOSED) and (status == _RESOLVED or ticket.resolution is None):
+            self._set(state, "ticket", resolution=comment)
+        self._set(state, "ticket", modified=self.received_at)
+        self.followups.append(_NewFollowUp(followup, changes))
+        return followup
+
+    def _lifecycle_conflict(self, state: _VisitState) -> str | None:
+        """Why a lifecycle op of the branch no longer fits the ticket; None when it fits."""
+        visit = state.visit
+        if visit.outcome == Visit.Outcome.ESCALATED:
+            return _("the visit was escalated, so its ticket is handled by central")
+        if visit.outcome != Visit.Outcome.WAITING:
+            return _("the visit had already ended at the branch (%(outcome)s)") % {
+                "outcome": visit.get_outcome_display()
+            }
+        if state.ticket.status not in (_OPEN, _REOPENED):
+            return _("central changed the ticket to %(status)s") % {
+                "status": self.status_labels.get(state.ticket.status, state.ticket.status)
+            }
+        return None
+
+    def _note(self, state: _VisitState, op: Op, fact: str, reason: str) -> str:
+        """The ownership rule: a branch fact that no longer fits becomes a private note."""
+        comment = _(
+            "Branch %(branch)s reported: %(fact)s\n\nNot applied to the ticket's status because "
+            "%(reason)s."
+        ) % {"branch": self.branch.code, "fact": fact, "reason": reason}
+        self._follow_up(state, self._stamp(state, self._hlc_time(op)), comment)
+        self.noted_states.append(state)
+        return NOTED
+
+    # -- handlers, one per op kind
+
+    def _visit_created(self, op: Op, p: op_kinds.VisitCreated) -> str:
+        existing = self.states.get(op.entity_id)
+        if existing is not None:
+            raise IntakeRejection(
+                "duplicate_entity",
+                _("Visit %(visit)s already exists at central (queue number %(number)s).")
+                % {"visit": op.entity_id, "number": existing.visit.queue_number},
+            )
+        service = self._service("service", p.service)
+        issued_at = self._time("issued_at", p.issued_at)
+        try:
+            service_day = dt.date.fromisoformat(p.service_day)
+        except ValueError:
+            raise IntakeRejection(
+                "invalid_payload",
+                _("%(field)s: %(value)r is not a date (YYYY-MM-DD).")
+                % {"field": "service_day", "value": p.service_day},
+            ) from None
+        assert self.walk_in is not None
+        created = min(issued_at, self.received_at)
+        title = _("Walk-in %(number)s: %(service)s") % {
+            "number": p.queue_number,
+            "service": service.name,
+        }
+        description = _(
+            "Walk-in visit at %(branch)s, queue number %(number)s for %(service)s, issued "
+            "%(issued)s (branch clock)."
+        ) % {
+            "branch": self.branch.name,
+            "number": p.queue_number,
+            "service": service.name,
+            "issued": p.issued_at,
+        }
+        ticket = Ticket(
+            title=title[:200],
+            queue=self.queue,
+            created=created,
+            status=_OPEN,
+            description=description,
+            priority=3,
+        )
+        pst = PSTTicket(
+            ticket=ticket,
+            branch=self.branch,
+            channel=self.walk_in,
+            category=service,
+            origin_id=op.entity_id,
+            created=self.received_at,
+        )
+        visit = Visit(
+            pst_ticket=pst,
+            branch=self.branch,
+            origin_id=op.entity_id,
+            service=service,
+            queue_number=p.queue_number,
+            service_day=service_day,
+            issued_at=issued_at,
+            received_at=self.received_at,
+        )
+        state = _VisitState(
+            visit=visit,
+            pst=pst,
+            ticket=ticket,
+            new=True,
+            guestbook=None,
+            last_date=created - _ONE_US,
+            has_rating=False,
+        )
+        self.states[op.entity_id] = state
+        self.new_tickets.append(ticket)
+        self.new_psts.append(pst)
+        self.new_visits.append(visit)
+        # As helpdesk's TicketForm opens a ticket: public, the description as comment.
+        self.followups.append(
+            _NewFollowUp(
+                FollowUp(
+                    ticket=ticket,
+                    date=self._stamp(state, created),
+                    title=_("Ticket Opened"),
+                    comment=description,
+                    public=True,
+                    email_recipients=[],
+                ),
+                [],
+            )
+        )
+        return APPLIED
+
+    def _guestbook_recorded(self, op: Op, p: op_kinds.GuestbookRecorded) -> str:
+        state = self._state(op)
+        if p.email:
+            try:
+                validate_email(p.email)
+            except ValidationError:
+                raise IntakeRejection(
+                    "invalid_payload",
+                    _("email: %(value)r is not a valid e-mail address.") % {"value": p.email},
+                ) from None
+        recorded_at = self._time("recorded_at", p.recorded_at)
+        visitor = self.visitors.get(p.id_hash)
+        details = {
+            "name": p.name,
+            "institution": p.institution,
+            "email": p.email,
+            "phone": p.phone,
+            "id_type": p.id_type,
+            "id_last4": p.id_last4,
+        }
+        if visitor is None:
+            visitor = Visitor(id_hash=p.id_hash, created=self.received_at, **details)
+            self.visitors[p.id_hash] = visitor
+            self.new_visitors.append(visitor)
+        else:
+            # A returning visitor: the latest guest book is what they told us last.
+            for name, value in details.items():
+                setattr(visitor, name, value)
+            visitor.purged_at = None
+            if visitor.pk is not None:
+                self.changed_visitors[visitor.pk] = visitor
+        entry = state.guestbook
+        if entry is None:
+            entry = GuestBookEntry(
+                visit=state.visit,
+                visitor=visitor,
+                purpose=p.purpose,
+                consent=p.consent,
+                recorded_at=recorded_at,
+            )
+            state.guestbook = entry
+            self.new_guestbooks.append(entry)
+        else:
+            # The front office corrected the entry: the branch's record, last write wins.
+            entry.visitor = visitor
+            entry.purpose, entry.consent, entry.recorded_at = p.purpose, p.consent, recorded_at
+            if entry.pk is not None:
+                self.changed_guestbooks[entry.pk] = entry
+        self._set(state, "pst", visitor=visitor)
+        email = p.email if (p.email and p.consent) else None
+        if email != state.ticket.submitter_email:
+            self._set(state, "ticket", submitter_email=email)
+            state.email_now = bool(email)
+        comment = _("Guest book recorded.")
+        if p.institution:
+            comment += " " + _("Institution: %(institution)s.") % {"institution": p.institution}
+        if p.purpose:
+            comment += "\n\n" + _("Purpose: %(purpose)s") % {"purpose": p.purpose}
+        self._follow_up(state, self._stamp(state, recorded_at), comment)
+        return APPLIED
+
+    def _visit_called(self, op: Op, p: op_kinds.VisitCalled) -> str:
+        state = self._state(op)
+        called_at = self._time("called_at", p.called_at)
+        visit = state.visit
+        new_status = None
+        if visit.outcome == Visit.Outcome.NO_SHOW:
+            # Called again after a no-show: the visit goes on. The ticket reopens only if it is
+            # still closed as the branch left it.
+            self._set(state, "visit", outcome=Visit.Outcome.WAITING, finished_at=None)
+            if state.ticket.status == _CLOSED:
+                new_status = _REOPENED
+        if not p.recall or visit.called_at is None:
+            self._set(state, "visit", called_at=called_at, wait_seconds=p.wait_seconds)
+        self._set(state, "visit", desk=p.desk)
+        if p.recall:
+            comment = _("Called again to desk %(desk)s.") % {"desk": p.desk}
+        else:
+            comment = _("Called to desk %(desk)s after waiting %(wait)s.") % {
+                "desk": p.desk,
+                "wait": _duration(p.wait_seconds),
+            }
+        self._follow_up(state, self._stamp(state, called_at), comment, new_status=new_status)
+        return APPLIED
+
+    def _visit_no_show(self, op: Op, p: op_kinds.VisitNoShow) -> str:
+        state = self._state(op)
+        at = self._time("at", p.at)
+        comment = _("Did not come forward when called to desk %(desk)s.") % {"desk": p.desk}
+        conflict = self._lifecycle_conflict(state)
+        if conflict:
+            return self._note(state, op, comment, conflict)
+        self._set(state, "visit", outcome=Visit.Outcome.NO_SHOW, finished_at=at, desk=p.desk)
+        self._follow_up(state, self._stamp(state, at), comment, new_status=_CLOSED)
+        return APPLIED
+
+    def _visit_served(self, op: Op, p: op_kinds.VisitServed) -> str:
+        state = self._state(op)
+        started_at = self._time("started_at", p.started_at)
+        self._set(state, "visit", served_at=started_at, desk=p.desk)
+        if p.officer:
+            self._set(state, "visit", officer=p.officer)
+            comment = _("Service started at desk %(desk)s by %(officer)s.") % {
+                "desk": p.desk,
+                "officer": p.officer,
+            }
+        else:
+            comment = _("Service started at desk %(desk)s.") % {"desk": p.desk}
+        self._follow_up(state, self._stamp(state, started_at), comment)
+        return APPLIED
+
+    def _consultation_noted(self, op: Op, p: op_kinds.ConsultationNoted) -> str:
+        state = self._state(op)
+        subject = self.subjects.get(p.subject)
+        if subject is None:
+            raise IntakeRejection(
+                "unknown_subject",
+                _("subject: %(value)r is not a consultation subject known at central.")
+                % {"value": p.subject},
+            )
+        self._set(state, "pst", subject=subject)
+        if p.officer and not state.visit.officer:
+            self._set(state, "visit", officer=p.officer)
+        comment = _("Consultation note (%(subject)s):") % {"subject": subject.name}
+        if p.officer:
+            comment = _("Consultation note (%(subject)s, %(officer)s):") % {
+                "subject": subject.name,
+                "officer": p.officer,
+            }
+        self._follow_up(state, self._stamp(state, self._hlc_time(op)), f"{comment}\n\n{p.notes}")
+        return APPLIED
+
+    def _visit_resolved(self, op: Op, p: op_kinds.VisitResolved) -> str:
+        state = self._state(op)
+        finished_at = self._time("finished_at", p.finished_at)
+        referred_to = (
+            self._service("referred_to", p.referred_to) if p.referred_to is not None else None
+        )
+        if p.outcome == "referred":
+            target = referred_to.name if referred_to else _("another service")
+            comment = _("Referred to %(service)s after %(duration)s of service.") % {
+                "service": target,
+                "duration": _duration(p.service_seconds),
+            }
+        else:
+            comment = _("Resolved at the desk after %(duration)s of service.") % {
+                "duration": _duration(p.service_seconds)
+            }
+        if p.note:
+            comment = f"{comment}\n\n{p.note}"
+        conflict = self._lifecycle_conflict(state)
+        if conflict:
+            return self._note(state, op, comment, conflict)
+        self._set(
+            state,
+            "visit",
+            outcome=Visit.Outcome.REFERRED if p.outcome == "referred" else Visit.Outcome.RESOLVED,
+            finished_at=finished_at,
+            service_seconds=p.service_seconds,
+            referred_to=referred_to,
+        )
+        state.finished_now = True
+        self._follow_up(
+            state,
+            self._stamp(state, finished_at),
+            comment,
+            public=True,
+            new_status=_RESOLVED,
+            time_spent=dt.timedelta(seconds=p.service_seconds),
+        )
+        return APPLIED
+
+    def _visit_escalated(self, op: Op, p: op_kinds.VisitEscalated) -> str:
+        state = self._state(op)
+        finished_at = self._time("finished_at", p.finished_at)
+        mode = Visit.FollowUp(p.follow_up)
+        comment = _("Needs follow-up (%(mode)s) after %(duration)s of service.") % {
+            "mode": mode.label,
+            "duration": _duration(p.service_seconds),
+        }
+        if p.note:
+            comment = f"{comment}\n\n{p.note}"
+        conflict = self._lifecycle_conflict(state)
+        if conflict:
+            return self._note(state, op, comment, conflict)
+        self._set(
+            state,
+            "visit",
+            outcome=Visit.Outcome.ESCALATED,
+            follow_up=mode.value,
+            finished_at=finished_at,
+            service_seconds=p.service_seconds,
+        )
+        followup = self._follow_up(
+            state,
+            self._stamp(state, finished_at),
+            comment,
+            time_spent=dt.timedelta(seconds=p.service_seconds),
+        )
+        self.escalations.append((state.ticket, followup))
+        return APPLIED
+
+    def _rating_given(self, op: Op, p: op_kinds.RatingGiven) -> str:
+        state = self._state(op)
+        if state.has_rating:
+            raise IntakeRejection(
+                "duplicate_rating",
+                _("Visit %(visit)s (ticket %(ticket)s) already has a rating; one per ticket.")
+                % {"visit": op.entity_id, "ticket": state.ticket.pk or _("new")},
+            )
+        state.has_rating = True
+        self.ratings.append(
+            Rating(
+                ticket=state.ticket,
+                branch=self.branch,
+                scores=dict(p.scores),
+                overall=p.overall,
+                comment=p.comment,
+                created=self.received_at,
+            )
+        )
+        # No follow-up: the rating is its own record (shown in the ticket's PST panel), and a
+        # comment on a resolved ticket would replace its resolution (update_ticket's rule).
+        return APPLIED
+
+    def _complaint_filed(self, op: Op, p: op_kinds.ComplaintFiled) -> str:
+        state = self._state(op)
+        queue = self._complaints()
+        tier = Complaint.Tier(p.tier)
+        filed_at = min(self._hlc_time(op), self.received_at)
+        ticket = Ticket(
+            title=(
+                _("Complaint about walk-in %(number)s at %(branch)s")
+                % {"number": state.visit.queue_number, "branch": self.branch.name}
+            )[:200],
+            queue=queue,
+            created=filed_at,
+            status=_OPEN,
+            description=p.text,
+            priority=3,
+            submitter_email=state.ticket.submitter_email,
+        )
+        pst = PSTTicket(
+            ticket=ticket,
+            branch=self.branch,
+            channel_id=state.pst.channel_id,
+            category_id=state.visit.service_id,
+            visitor=state.pst.visitor,
+            created=self.received_at,
+        )
+        self.new_tickets.append(ticket)
+        self.new_psts.append(pst)
+        self.complaints.append(
+            Complaint(
+                ticket=ticket,
+                about=state.ticket,
+                branch=self.branch,
+                tier=tier.value,
+                lapor_ref=p.lapor_ref,
+                created=self.received_at,
+            )
+        )
+        self.followups.append(
+            _NewFollowUp(
+                FollowUp(
+                    ticket=ticket,
+                    date=filed_at,
+                    title=_("Ticket Opened"),
+                    comment=p.text,
+                    public=True,
+                    email_recipients=[],
+                ),
+                [],
+            )
+        )
+        self.complaint_tickets.append(ticket)
+        # The visit's ticket gets no follow-up: the complaint links to it (Complaint.about).
+        return APPLIED
+
+    def _complaints(self) -> Queue:
+        if self._complaints_queue is None:
+            from pst_helpdesk_ext.services.branches import ensure_complaints_queue
+
+            self._complaints_queue = ensure_complaints_queue()
+        return self._complaints_queue
+
+    # -- writing
+
+    def _flush(self) -> None:
+        if self.new_tickets:
+            created = [ticket.created for ticket in self.new_tickets]
+            Ticket.objects.bulk_create(self.new_tickets)
+            # ``created`` is auto_now_add: bulk_create stamps it with now. Put the clamped
+            # branch time back (one UPDATE), so the ticket's age reads like its history.
+            for ticket, when in zip(self.new_tickets, created, strict=True):
+                ticket.created = when
+            Ticket.objects.bulk_update(self.new_tickets, ["created"])
+        if self.new_visitors:
+            Visitor.objects.bulk_create(self.new_visitors)
+        if self.new_psts:
+            PSTTicket.objects.bulk_create(self.new_psts)
+        if self.new_visits:
+            Visit.objects.bulk_create(self.new_visits)
+        if self.new_guestbooks:
+            GuestBookEntry.objects.bulk_create(self.new_guestbooks)
+        if self.followups:
+            FollowUp.objects.bulk_create([item.followup for item in self.followups])
+            changes = [change for item in self.followups for change in item.changes]
+            if changes:
+                TicketChange.objects.bulk_create(changes)
+        if self.ratings:
+            Rating.objects.bulk_create(self.ratings)
+        if self.complaints:
+            Complaint.objects.bulk_create(self.complaints)
+        if self.changed_visitors:
+            Visitor.objects.bulk_update(
+                list(self.changed_visitors.values()),
+                ["name", "institution", "email", "phone", "id_type", "id_last4", "purged_at"],
+            )
+        if self.changed_guestbooks:
+            GuestBookEntry.objects.bulk_update(
+                list(self.changed_guestbooks.values()),
+                ["visitor", "purpose", "consent", "recorded_at"],
+            )
+        existing = [state for state in self.states.values() if not state.new]
+        _bulk_update(Ticket, [(s.ticket, s.ticket_fields) for s in existing])
+        _bulk_update(Visit, [(s.visit, s.visit_fields) for s in existing])
+        _bulk_update(PSTTicket, [(s.pst, s.pst_fields) for s in existing])
+        if self.noted_states:
+            # The branch acted on a stale view of a ticket: send it the real status so its view
+            # converges on central's (the one place intake writes the down-feed).
+            from pst_helpdesk_ext.services import feed
+
+            feed.publish_ticket_states(
+                self.branch, [(s.ticket, s.pst) for s in _unique(self.noted_states)]
+            )
+
+    def _after_commit(self) -> None:
+        for ticket, followup in self.escalations:
+            transaction.on_commit(
+                lambda t=ticket, f=followup: _announce_escalation(t, f), robust=True
+            )
+        for ticket in self.complaint_tickets:
+            transaction.on_commit(lambda t=ticket: _announce_complaint(t), robust=True)
+        for state in self.states.values():
+            visit, ticket = state.visit, state.ticket
+            if (
+                (state.finished_now or state.email_now)
+                and visit.outcome in (Visit.Outcome.RESOLVED, Visit.Outcome.REFERRED)
+                and ticket.submitter_email
+            ):
+                transaction.on_commit(
+                    lambda v=visit, t=ticket: visit_finished.send_robust(
+                        sender=Visit, visit=v, ticket=t, email=t.submitter_email
+                    ),
+                    robust=True,
+                )
+
+
+def _outcome(op: Op, result: str, code: str = "", detail: str = "") -> OpOutcome:
+    return OpOutcome(op.op_id, op.seq, op.kind, op.entity_id, result, code, detail)
+
+
+def _bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None:
+    """One UPDATE for all changed rows of a model, over the union of their changed fields.
+
+    The rows were read under a row lock in this transaction, so writing an unchanged field back
+    writes the value that is there.
+    """
+    changed = [(obj, fields) for obj, fields in rows if fields]
+    if not changed:
+        return
+    fields = sorted(set().union(*(fields for _obj, fields in changed)))
+    model.objects.bulk_update([obj for obj, _f in changed], fields)
+
+
+def _unique(states: Iterable[_VisitState]) -> list[_VisitState]:
+    seen: dict[int, _VisitState] = {}
+    for state in states:
+        seen.setdefault(id(state), state)
+    return list(seen.values())
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    if minutes and rest:
+        return _("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest}
+    if minutes:
+        return _("%(minutes)d min") % {"minutes": minutes}
+    return _("%(seconds)d s") % {"seconds": rest}
+
+
+# --- live news, after commit --------------------------------------------------------------------
+
+
+def _announce_escalation(ticket: Ticket, followup: FollowUp) -> None:
+    """The queue hears of a visit that needs follow-up, through helpdesk's own templates and
+    signal (so its webhooks fire), exactly as if the ticket had been opened for the queue now."""
+    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
+        context = safe_template_context(ticket)
+        context["comment"] = followup.comment
+        sent_to: set[str] = set()
+        ticket.send(
+            {"new_ticket_cc": ("newticket_cc", context), "ticket_cc": ("newticket_cc", context)},
+            sent_to=sent_to,
+            fail_silently=True,
+        )
+    if sent_to:
+        followup.email_recipients = sorted(sent_to)
+        FollowUp.objects.filter(pk=followup.pk).update(email_recipients=followup.email_recipients)
+    for receiver, error in update_ticket_done.send_robust(sender=INTAKE_SENDER, followup=followup):
+        if isinstance(error, Exception):
+            logger.error("update_ticket_done receiver %r failed: %s", receiver, error)
+
+
+def _announce_complaint(ticket: Ticket) -> None:
+    """A complaint is news: the complaints queue and the complainant hear of it as helpdesk's
+    TicketForm would tell them, and ``new_ticket_done`` fires (helpdesk's new-ticket webhook)."""
+    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
+        context = safe_template_context(ticket)
+        context["comment"] = ticket.description
+        ticket.send(
+            {
+                "submitter": ("newticket_submitter", context),
+                "new_ticket_cc": ("newticket_cc", context),
+                "ticket_cc": ("newticket_cc", context),
+            },
+            fail_silently=True,
+        )
+    for receiver, error in new_ticket_done.send_robust(sender=INTAKE_SENDER, ticket=ticket):
+        if isinstance(error, Exception):
+            logger.error("new_ticket_done receiver %r failed: %s", receiver, error)
+
+
+# --- online tickets -----------------------------------------------------------------------------
+
+# Who sends helpdesk's ``new_ticket_done``, and the PST channel that means.
+ONLINE_SENDER_CHANNELS = {
+    "TicketForm": Channel.WEB,
+    "PublicTicketForm": Channel.WEB,
+    "create_object_from_email_message": Channel.EMAIL,
+}
+
+
+def record_online_ticket(ticket: Ticket, *, sender: object) -> PSTTicket | None:
+    """A ticket opened through helpdesk itself (web form, e-mail) gets its PST row: the channel it
+    came by and the branch whose queue it is in. Idempotent; the request is not complete yet (the
+    online SLA clock starts when staff mark it complete, DOMAIN.md)."""
+    channel_code = ONLINE_SENDER_CHANNELS.get(str(sender))
+    if channel_code is None:
+        return None  # the intake's own tickets, or another app's: not ours to classify
+    channel = Channel.objects.filter(code=channel_code).first()
+    if channel is None:
+        return None
+    pst, _created = PSTTicket.objects.get_or_create(
+        ticket=ticket,
+        defaults={
+            "channel": channel,
+            "branch": Branch.objects.filter(queue_id=ticket.queue_id).first(),
+        },
+    )
+    return pst
