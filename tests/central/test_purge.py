@@ -1,0 +1,287 @@
+"""Retention purge of visitor personal data, on walk-ins applied through the real intake service."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import uuid
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Q
+from django.test import override_settings
+from django.utils import timezone
+from helpdesk.models import FollowUp, Ticket
+
+from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.models import Branch, GuestBookEntry, PSTTicket, Rating, Visit, Visitor
+from pst_helpdesk_ext.services.branches import create_branch
+from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from pst_helpdesk_ext.services.personal_data_purge import erase_visitors, purge_personal_data
+from sync import ops as op_kinds
+from sync.ops import Op
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+THREE_YEARS_AGO = NOW - datetime.timedelta(days=3 * 365)
+LAST_WEEK = NOW - datetime.timedelta(days=7)
+
+
+class BranchOps:
+    """Ops as a branch records them: contiguous seq, UUIDv7-shaped op ids."""
+
+    def __init__(self, branch: Branch) -> None:
+        self.branch = branch
+        self.seq = 0
+
+    def op(self, kind: str, visit_id: str, at: datetime.datetime, **payload: Any) -> Op:
+        self.seq += 1
+        raw = uuid.uuid4().hex
+        op_id = f"{raw[:8]}-{raw[8:12]}-7{raw[13:16]}-8{raw[17:20]}-{raw[20:]}"
+        return Op(op_id, self.seq, kind, visit_id, int(at.timestamp() * 1000) << 16, payload)
+
+    def walk_in(
+        self,
+        at: datetime.datetime,
+        *,
+        name: str,
+        email: str,
+        nik: str,
+        purpose: str,
+        number: str = "K-001",
+    ) -> str:
+        """A whole visit, applied at central at ``at``; returns the visit id."""
+        visit_id = str(uuid.uuid4())
+        digest = hmac.new(pst_settings.ID_HASH_KEY, nik.encode(), hashlib.sha256).hexdigest()
+        iso = at.isoformat()
+        ops = [
+            self.op(
+                op_kinds.VISIT_CREATED,
+                visit_id,
+                at,
+                service="konsultasi",
+                queue_number=number,
+                service_day=at.date().isoformat(),
+                issued_at=iso,
+            ),
+            self.op(
+                op_kinds.GUESTBOOK_RECORDED,
+                visit_id,
+                at,
+                name=name,
+                institution="Universitas Sumatera Utara",
+                email=email,
+                phone="081234567890",
+                id_type="ktp",
+                id_hash=digest,
+                id_last4=nik[-4:],
+                purpose=purpose,
+                consent=True,
+                recorded_at=iso,
+            ),
+            self.op(op_kinds.VISIT_CALLED, visit_id, at, desk="1", called_at=iso, wait_seconds=300),
+            self.op(op_kinds.VISIT_SERVED, visit_id, at, desk="1", officer="Budi", started_at=iso),
+            self.op(
+                op_kinds.VISIT_RESOLVED,
+                visit_id,
+                at,
+                outcome="resolved",
+                finished_at=iso,
+                service_seconds=1200,
+            ),
+            self.op(
+                op_kinds.RATING_GIVEN,
+                visit_id,
+                at,
+                scores={f"U{n}": 4 for n in range(1, 10)},
+                overall=4,
+            ),
+        ]
+        outcomes = apply_walkin_ops(self.branch, ops, received_at=at)
+        assert [o.result for o in outcomes] == ["applied"] * len(ops), outcomes
+        # helpdesk's Ticket.modified is auto_now: the ticket was last changed when it was applied.
+        Ticket.objects.filter(pst__visit__origin_id=visit_id).update(modified=at)
+        return visit_id
+
+
+@pytest.fixture
+def branch_ops() -> BranchOps:
+    return BranchOps(create_branch("1222", "Labuhanbatu Selatan"))
+
+
+def personal_traces(text: str) -> list[str]:
+    needles = ("Siti Aminah", "siti@example.com", "081234567890", "kemiskinan kecamatan")
+    return [needle for needle in needles if needle.lower() in text.lower()]
+
+
+def everything_helpdesk_holds() -> str:
+    parts: list[str] = []
+    for ticket in Ticket.objects.all():
+        parts += [ticket.title, ticket.description, ticket.submitter_email or ""]
+    for followup in FollowUp.objects.all():
+        parts += [followup.title or "", followup.comment or "", str(followup.email_recipients)]
+    return "\n".join(parts)
+
+
+def test_purge_erases_personal_data_and_keeps_the_statistics(branch_ops):
+    visit_id = branch_ops.walk_in(
+        THREE_YEARS_AGO,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan 2022",
+    )
+    visit = Visit.objects.get(origin_id=visit_id)
+    ticket = visit.pst_ticket.ticket
+    visitor = visit.pst_ticket.visitor
+    assert ticket.submitter_email == "siti@example.com"
+    assert "kemiskinan kecamatan" in everything_helpdesk_holds()  # the intake's follow-up
+
+    out = StringIO()
+    call_command("pst_purge_personal_data", stdout=out)
+
+    output = out.getvalue()
+    assert "visitors: 1" in output or "pengunjung: 1" in output
+    visitor.refresh_from_db()
+    assert visitor.purged_at is not None
+    assert (visitor.name, visitor.email, visitor.phone) == ("", "", "")
+    assert (visitor.id_hash, visitor.id_last4, visitor.masked_id) == ("", "", "")
+    # Kept: the anonymous facts the statistics need.
+    assert visitor.id_type == "ktp" and visitor.institution == "Universitas Sumatera Utara"
+    visit.refresh_from_db()
+    assert visit.wait_seconds == 300 and visit.service_seconds == 1200
+    assert visit.outcome == Visit.Outcome.RESOLVED and visit.service.code == "konsultasi"
+    assert GuestBookEntry.objects.get(visit=visit).purpose == ""
+    assert GuestBookEntry.objects.get(visit=visit).consent is True
+    assert Rating.objects.get(ticket=ticket).overall == 4
+    assert PSTTicket.objects.get(ticket=ticket).visitor_id == visitor.pk
+    # helpdesk's copies are gone too, and the guest-book follow-up says what was erased.
+    assert personal_traces(everything_helpdesk_holds()) == []
+    assert FollowUp.objects.filter(ticket=ticket, comment__contains="[…]").exists()
+    ticket.refresh_from_db()
+    assert ticket.submitter_email == "" and ticket.title and ticket.status == Ticket.RESOLVED_STATUS
+
+
+def test_second_run_finds_nothing(branch_ops):
+    branch_ops.walk_in(
+        THREE_YEARS_AGO,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan",
+    )
+    cutoff = NOW - datetime.timedelta(days=730)
+    first = purge_personal_data(cutoff)
+    assert (first.visitors, first.guestbook_purposes, first.ticket_emails) == (1, 1, 1)
+    assert first.followups >= 1
+    purged_at = Visitor.objects.get().purged_at
+    second = purge_personal_data(cutoff)
+    assert second == type(second)()
+    assert Visitor.objects.get().purged_at == purged_at
+
+
+def test_dry_run_counts_exactly_and_changes_nothing(branch_ops):
+    branch_ops.walk_in(
+        THREE_YEARS_AGO,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan",
+    )
+    before = everything_helpdesk_holds()
+    out = StringIO()
+    call_command("pst_purge_personal_data", "--dry-run", stdout=out)
+    assert "Dry run" in out.getvalue() or "Uji coba" in out.getvalue()
+    assert Visitor.objects.get().name == "Siti Aminah"
+    assert everything_helpdesk_holds() == before
+    counted = purge_personal_data(NOW - datetime.timedelta(days=730), dry_run=True)
+    done = purge_personal_data(NOW - datetime.timedelta(days=730))
+    assert counted == done and done.visitors == 1
+
+
+def test_recent_visitors_and_returning_visitors_keep_their_data(branch_ops):
+    branch_ops.walk_in(
+        LAST_WEEK,
+        name="Rudi Hartono",
+        email="rudi@example.com",
+        nik="1222010101950002",
+        purpose="Metadata SUSENAS",
+        number="K-002",
+    )
+    # A visitor first seen three years ago who came back last week (recognised by the ID hash).
+    old_visit = branch_ops.walk_in(
+        THREE_YEARS_AGO,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan 2022",
+        number="K-003",
+    )
+    new_visit = branch_ops.walk_in(
+        LAST_WEEK,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data IPM 2025",
+        number="K-004",
+    )
+    result = purge_personal_data(NOW - datetime.timedelta(days=730))
+    assert result.visitors == 0
+    assert result.guestbook_purposes == 1  # only the three-year-old entry's purpose
+    assert Visitor.objects.filter(purged_at__isnull=False).count() == 0
+    siti = Visitor.objects.get(name="Siti Aminah")
+    assert siti.email == "siti@example.com" and siti.id_last4 == "0001"
+    assert GuestBookEntry.objects.get(visit__origin_id=old_visit).purpose == ""
+    assert GuestBookEntry.objects.get(visit__origin_id=new_visit).purpose == "Data IPM 2025"
+    text = everything_helpdesk_holds()
+    assert "kemiskinan kecamatan" not in text and "Data IPM 2025" in text
+
+
+def test_retention_setting_and_before_date(branch_ops):
+    branch_ops.walk_in(
+        NOW - datetime.timedelta(days=40),
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan",
+    )
+    call_command("pst_purge_personal_data", stdout=StringIO())
+    assert Visitor.objects.get().purged_at is None  # 40 days < 730
+    settings = {"ID_HASH_KEY": "test-id-hash-key-0123456789abcdef0123456789"}
+    with override_settings(PST_HELPDESK={**settings, "PERSONAL_DATA_RETENTION_DAYS": 60}):
+        call_command("pst_purge_personal_data", stdout=StringIO())
+    assert Visitor.objects.get().purged_at is None  # 40 days < 60
+    day_before_visit = (NOW - datetime.timedelta(days=41)).date().isoformat()
+    call_command("pst_purge_personal_data", "--before", day_before_visit, stdout=StringIO())
+    assert Visitor.objects.get().purged_at is None
+    with override_settings(PST_HELPDESK={**settings, "PERSONAL_DATA_RETENTION_DAYS": 30}):
+        out = StringIO()
+        call_command("pst_purge_personal_data", stdout=out)
+    assert Visitor.objects.get().purged_at is not None
+    assert "30" in out.getvalue()
+
+
+def test_before_date_is_checked(branch_ops):
+    with pytest.raises(CommandError, match="2026-13-01"):
+        call_command("pst_purge_personal_data", "--before", "2026-13-01")
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    with pytest.raises(CommandError, match=tomorrow):
+        call_command("pst_purge_personal_data", "--before", tomorrow)
+
+
+def test_erasing_on_request_reaches_every_entry_of_the_visitor(branch_ops):
+    branch_ops.walk_in(
+        LAST_WEEK,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="Data kemiskinan kecamatan",
+    )
+    result = erase_visitors(Visitor.objects.filter(name="Siti Aminah"))
+    assert result.visitors == 1 and result.guestbook_purposes == 1 and result.ticket_emails == 1
+    assert personal_traces(everything_helpdesk_holds()) == []
+    assert not Visitor.objects.filter(~Q(name="")).exists()
