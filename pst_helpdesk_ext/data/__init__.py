@@ -1,0 +1,1 @@
+"""Reference data shipped with the plugin (plain Python modules, no database rows)."""
