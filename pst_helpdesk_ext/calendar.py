@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import json
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -59,6 +60,7 @@ __all__ = [
     "DayInfo",
     "RamadanSchedule",
     "WorkingCalendar",
+    "validate_calendar_config",
 ]
 
 UTC: Final = dt.UTC
@@ -612,6 +614,16 @@ class WorkingCalendar:
         kwargs["extra_open"] = config.get("extra_open") or ()
         return cls(**kwargs)
 
+    @classmethod
+    def cached(cls, config: Mapping[str, Any] | None) -> WorkingCalendar:
+        """``from_config`` shared per distinct config, so a process computing many deadlines for a
+        branch reuses one calendar and its per-date cache (calendars never change once built)."""
+        try:
+            key = json.dumps(config, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return cls.from_config(config)  # not JSON-like; from_config says what is wrong
+        return _cached_calendar(key)
+
     def to_config(self) -> dict[str, Any]:
         return {
             "timezone": self.tz.key,
@@ -835,6 +847,17 @@ class WorkingCalendar:
         """The SLA due time: ``working_days`` after ``start``, pushed back by the working time the
         clock was paused (sum ``working_time_between`` over the pauses)."""
         return self.add_working_time(self.add_working_days(start, working_days), paused)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_calendar(key: str) -> WorkingCalendar:
+    return WorkingCalendar.from_config(json.loads(key))
+
+
+def validate_calendar_config(value: Mapping[str, Any] | None) -> None:
+    """Django field validator for a JSON calendar config (e.g. a Branch field): raises the
+    CalendarError (a ValidationError) that names the day and hours at fault."""
+    WorkingCalendar.from_config(value)
 
 
 def _zone(value: str | zoneinfo.ZoneInfo) -> zoneinfo.ZoneInfo:

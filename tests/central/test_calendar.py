@@ -16,7 +16,13 @@ from django.utils import translation
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pst_helpdesk_ext.calendar import CalendarError, DayHours, RamadanSchedule, WorkingCalendar
+from pst_helpdesk_ext.calendar import (
+    CalendarError,
+    DayHours,
+    RamadanSchedule,
+    WorkingCalendar,
+    validate_calendar_config,
+)
 
 WIB = ZoneInfo("Asia/Jakarta")
 WITA = ZoneInfo("Asia/Makassar")
@@ -318,6 +324,31 @@ def test_defaults_and_config_round_trip():
     assert hash(full) == hash(WorkingCalendar.from_config(full.to_config()))
     assert DEFAULT.to_config()["weekly"]["sat"] is None
     assert "Asia/Jakarta" in repr(DEFAULT)
+
+
+def test_cached_calendars_are_shared_per_config():
+    config = {"timezone": "Asia/Makassar", "extra_closed": ["2026-07-15"]}
+    first = WorkingCalendar.cached(config)
+    assert first is WorkingCalendar.cached(dict(reversed(config.items())))
+    assert first == WorkingCalendar.from_config(config)
+    assert WorkingCalendar.cached(None) is WorkingCalendar.cached(None) == DEFAULT
+    with pytest.raises(CalendarError):
+        WorkingCalendar.cached({"timezone": "Nowhere/Town"})
+
+
+def test_config_validator_for_a_model_field():
+    from django import forms
+
+    class BranchForm(forms.Form):
+        calendar = forms.JSONField(validators=[validate_calendar_config])
+
+    form = BranchForm({"calendar": '{"weekly": {"fri": "15:30-08:00"}}'})
+    with translation.override("en"):
+        assert not form.is_valid()
+        assert form.errors["calendar"] == [
+            "Friday: closing time 08:00 is not after opening time 15:30."
+        ]
+    assert BranchForm({"calendar": '{"timezone": "WITA"}'}).is_valid()
 
 
 def test_time_with_a_dot_is_accepted():
