@@ -12,9 +12,9 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
+from branch_agent import personal_data
 from branch_agent.conf import agent_settings
 from branch_agent.models import Complaint, Consultation, ServiceCategory, Visit
 from sync import ops
@@ -28,7 +28,6 @@ ID_TYPES = [
     ("other", _("Other")),
 ]
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,24}$")
-OTHER_ID_RE = re.compile(r"^[A-Za-z0-9]{4,24}$")
 
 # The nine IKM elements as plain questions a visitor understands (PermenPAN-RB 14/2017).
 IKM_QUESTIONS = {
@@ -86,15 +85,14 @@ class GuestBookForm(forms.Form):
     email = forms.EmailField(
         label=_("email"),
         max_length=254,
-        validators=[EmailValidator()],
         help_text=_("An active address: answers and follow-ups are sent there."),
     )
     phone = forms.CharField(label=_("phone / WhatsApp"), max_length=30, required=False)
     id_type = forms.ChoiceField(label=_("ID type"), choices=ID_TYPES, initial="ktp")
     id_number = forms.CharField(
         label=_("ID number"),
-        max_length=24,
-        widget=NoEchoTextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        max_length=40,
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text=_("Checked, then only a keyed fingerprint and the last 4 digits are kept."),
     )
     purpose = forms.CharField(
@@ -127,30 +125,22 @@ class GuestBookForm(forms.Form):
             )
         return phone
 
+    def clean_email(self) -> str:
+        return personal_data.validate_email(self.cleaned_data["email"])
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        # Imported here: the module is another engineer's and may load heavier data.
-        from branch_agent import personal_data
-
-        raw = (data.pop("id_number", None) or "").replace(" ", "").replace(".", "")
+        raw = data.pop("id_number", None) or ""
         id_type = data.get("id_type")
         if not raw or not id_type:
             return data
-        if id_type == "ktp":
-            try:
-                personal_data.validate_nik(raw)
-            except ValidationError as exc:
-                self.add_error("id_number", exc)
-                return data
-        elif not OTHER_ID_RE.match(raw):
-            self.add_error(
-                "id_number",
-                ValidationError(_("An ID number is 4 to 24 letters or digits.")),
-            )
+        try:
+            number = personal_data.validate_id_number(id_type, raw)
+        except ValidationError as exc:
+            self.add_error("id_number", exc)
             return data
-        data["id_hash"] = personal_data.id_hash(raw, agent_settings.id_hash_key)
-        last4 = personal_data.last4(raw)
-        data["id_last4"] = last4 if re.fullmatch(r"\d{4}", last4 or "") else ""
+        data["id_hash"] = personal_data.id_hash(number, agent_settings.id_hash_key)
+        data["id_last4"] = personal_data.last4(number)
         return data
 
 

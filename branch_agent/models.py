@@ -31,6 +31,7 @@ class ServiceCategory(models.Model):
         SUBJECT = "subject", _("consultation subject")
 
     code = models.SlugField(_("code"), max_length=40, primary_key=True)
+    central_id = models.BigIntegerField(_("central id"), null=True, blank=True, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     name_id = models.CharField(_("name (Indonesian)"), max_length=120)
     name_en = models.CharField(_("name (English)"), max_length=120)
@@ -52,19 +53,45 @@ class ServiceCategory(models.Model):
         return self.name_en if (get_language() or "id").startswith("en") else self.name_id
 
 
-class KnowledgeArticle(models.Model):
-    """A knowledge-base article from central, searchable offline."""
+class KnowledgeCategory(models.Model):
+    """A public knowledge-base category of central's helpdesk (``kb_category.*`` feed items)."""
 
-    entity_id = models.CharField(_("central id"), max_length=64, primary_key=True)
-    title = models.CharField(_("title"), max_length=300)
-    body = models.TextField(_("text"), blank=True)
-    category = models.CharField(_("category"), max_length=120, blank=True)
-    url = models.CharField(_("link"), max_length=500, blank=True)
-    language = models.CharField(_("language"), max_length=8, blank=True)
-    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    central_id = models.BigIntegerField(_("central id"), primary_key=True)
+    slug = models.CharField(_("slug"), max_length=100, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
 
     class Meta:
-        ordering = ("title",)
+        ordering = ("name",)
+        verbose_name = _("knowledge-base category")
+        verbose_name_plural = _("knowledge-base categories")
+
+    def __str__(self) -> str:
+        return self.title or self.name
+
+
+class KnowledgeArticle(models.Model):
+    """A public knowledge-base item from central (``kb.*`` feed items), searchable offline."""
+
+    central_id = models.BigIntegerField(_("central id"), primary_key=True)
+    category = models.ForeignKey(
+        KnowledgeCategory,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="articles",
+        verbose_name=_("category"),
+    )
+    title = models.CharField(_("title"), max_length=300)
+    question = models.TextField(_("question"), blank=True)
+    answer = models.TextField(_("answer"), blank=True)
+    order = models.IntegerField(_("order"), default=0)
+    updated_at = models.CharField(_("updated"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ("order", "title")
         verbose_name = _("knowledge-base article")
         verbose_name_plural = _("knowledge-base articles")
 
@@ -129,7 +156,9 @@ class Visit(models.Model):
     rating_desk = models.CharField(_("rating requested at desk"), max_length=40, blank=True)
     rating_requested_at = models.DateTimeField(_("rating requested at"), null=True, blank=True)
     # What central last said about the ticket of an escalated visit (from the down-feed).
-    central_status = models.CharField(_("status at central"), max_length=40, blank=True)
+    central_ticket_id = models.BigIntegerField(_("central ticket"), null=True, blank=True)
+    central_status = models.CharField(_("status at central"), max_length=80, blank=True)
+    central_open = models.BooleanField(_("open at central"), null=True, blank=True)
     central_updated_at = models.DateTimeField(_("central update"), null=True, blank=True)
 
     class Meta:
@@ -175,7 +204,9 @@ class GuestBookEntry(models.Model):
 
     @property
     def masked_id(self) -> str:
-        return f"••••{self.id_last4}" if self.id_last4 else ""
+        from branch_agent.personal_data import mask
+
+        return mask(self.id_last4)
 
 
 class Consultation(models.Model):
@@ -334,20 +365,21 @@ class SyncState(models.Model):
 class TicketUpdate(models.Model):
     """A change central made on the ticket of one of this branch's visits (status or reply)."""
 
-    feed_id = models.BigIntegerField(_("feed id"), unique=True)
+    key = models.CharField(_("key"), max_length=120, unique=True)  # one row per change
+    feed_id = models.BigIntegerField(_("feed id"), default=0)
     visit = models.ForeignKey(
         Visit, null=True, blank=True, on_delete=models.CASCADE, related_name="central_updates"
     )
     entity_id = models.CharField(_("entity id"), max_length=64)
     kind = models.CharField(_("kind"), max_length=40)
-    status = models.CharField(_("status"), max_length=40, blank=True)
+    status = models.CharField(_("status"), max_length=80, blank=True)
     text = models.TextField(_("text"), blank=True)
     author = models.CharField(_("author"), max_length=200, blank=True)
     at = models.DateTimeField(_("received"), default=timezone.now)
     seen = models.BooleanField(_("seen"), default=False)
 
     class Meta:
-        ordering = ("-feed_id",)
+        ordering = ("-at",)
         verbose_name = _("update from central")
         verbose_name_plural = _("updates from central")
 

@@ -356,7 +356,7 @@ def desk(request: HttpRequest, desk: str) -> HttpResponse:
     updates = list(
         TicketUpdate.objects.select_related("visit")
         .filter(visit__in=escalated)
-        .order_by("-feed_id")[:20]
+        .order_by("-at")[:20]
     )
     entry = GuestBookEntry.objects.filter(visit=current).first() if current else None
     context = {
@@ -491,7 +491,7 @@ def sync_page(request: HttpRequest) -> HttpResponse:
         services.dismiss_rejected(request.POST.get("op_id", ""))
         return redirect("branch_agent:sync")
     view = services.sync_view(include_dismissed=True)
-    updates = TicketUpdate.objects.select_related("visit").order_by("-feed_id")[:30]
+    updates = TicketUpdate.objects.select_related("visit").order_by("-at")[:30]
     return render(
         request,
         "branch_agent/sync.html",
@@ -517,11 +517,15 @@ def search(request: HttpRequest) -> HttpResponse:
     categories: list[ServiceCategory] = []
     if query:
         words = query.split()[:8]
-        article_q = KnowledgeArticle.objects.all()
+        article_q = KnowledgeArticle.objects.select_related("category")
         category_q = ServiceCategory.objects.filter(active=True)
         for word in words:
             article_q = article_q.filter(
-                Q(title__icontains=word) | Q(body__icontains=word) | Q(category__icontains=word)
+                Q(title__icontains=word)
+                | Q(question__icontains=word)
+                | Q(answer__icontains=word)
+                | Q(category__title__icontains=word)
+                | Q(category__name__icontains=word)
             )
             category_q = category_q.filter(
                 Q(name_id__icontains=word) | Q(name_en__icontains=word) | Q(code__icontains=word)

@@ -1,0 +1,331 @@
+"""``sync.store.BranchStore`` on the agent's SQLite store, plus the sync state the UI shows.
+
+Rules:
+- Every method is one IMMEDIATE transaction: it happens completely or not at all.
+- Acknowledged ops leave the outbox (their rows are deleted: central holds them now, and a guest
+  book op carries personal data that must not linger); rejected ops stay, marked, for staff.
+- ``seq`` never goes back: it is raised above central's high-water mark and pending ops are
+  renumbered when central already used their numbers (a store restored from a backup).
+- The down-feed is applied idempotently: a normal page only applies items above the stored
+  cursor; a snapshot applies only if it was made for the stored cursor, and replaces the
+  reference data. Feed kinds this agent does not know are skipped (newer central), never fatal.
+- This module runs in the sync worker's thread; it never runs in a web request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from branch_agent.models import (
+    KnowledgeArticle,
+    KnowledgeCategory,
+    OutboxOp,
+    ServiceCategory,
+    SyncState,
+    TicketUpdate,
+    Visit,
+)
+from branch_agent.outbox import as_op
+from sync.ops import Op
+from sync.store import ChangesPage, FeedEntry, Rejection
+
+log = logging.getLogger("branch_agent.sync")
+
+REFERENCE_KINDS = ("category", "channel", "kb_category", "kb")
+
+
+def _state() -> SyncState:
+    return SyncState.objects.select_for_update().get(id=1)
+
+
+def _int(payload: dict[str, Any], key: str, default: int = 0) -> int:
+    value = payload.get(key, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _text(payload: dict[str, Any], key: str, limit: int) -> str:
+    value = payload.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class SqliteBranchStore:
+    """The branch's side of the sync contract, on the Django models of this agent."""
+
+    # --- outbox ------------------------------------------------------------------------------
+
+    def pending_ops(self, limit: int) -> list[Op]:
+        rows = OutboxOp.objects.filter(state=OutboxOp.State.PENDING).order_by("seq")[:limit]
+        return [as_op(row) for row in rows]
+
+    def pending_count(self) -> int:
+        return OutboxOp.objects.filter(state=OutboxOp.State.PENDING).count()
+
+    def acknowledge(
+        self, op_ids: Sequence[str], rejected: Sequence[Rejection], hwm_seq: int
+    ) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            state = _state()
+            OutboxOp.objects.filter(op_id__in=list(op_ids), state=OutboxOp.State.PENDING).delete()
+            for rejection in rejected:
+                OutboxOp.objects.filter(op_id=rejection.op_id, state=OutboxOp.State.PENDING).update(
+                    state=OutboxOp.State.REJECTED,
+                    reject_code=rejection.code[:40],
+                    reject_message=rejection.message,
+                    done_at=now,
+                )
+                log.warning("central rejected op op_id=%s code=%s", rejection.op_id, rejection.code)
+            self._raise(state, hwm_seq)
+            state.central_hwm = max(state.central_hwm, hwm_seq)
+            state.last_success_at = now
+            state.save(update_fields=["next_seq", "central_hwm", "last_success_at"])
+
+    @staticmethod
+    def _raise(state: SyncState, hwm_seq: int) -> None:
+        top = OutboxOp.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        state.next_seq = max(state.next_seq, hwm_seq + 1, top + 1)
+
+    def raise_next_seq(self, hwm_seq: int) -> None:
+        with transaction.atomic():
+            state = _state()
+            self._raise(state, hwm_seq)
+            state.central_hwm = max(state.central_hwm, hwm_seq)
+            state.save(update_fields=["next_seq", "central_hwm"])
+
+    def renumber_pending(self, after_seq: int) -> None:
+        with transaction.atomic():
+            state = _state()
+            pending = list(
+                OutboxOp.objects.filter(state=OutboxOp.State.PENDING)
+                .order_by("seq")
+                .values_list("op_id", flat=True)
+            )
+            # Two steps so the unique seq never collides midway: park, then renumber.
+            OutboxOp.objects.filter(op_id__in=pending).update(seq=-F("seq"))
+            for offset, op_id in enumerate(pending, start=1):
+                OutboxOp.objects.filter(op_id=op_id).update(seq=after_seq + offset)
+            state.next_seq = after_seq + len(pending) + 1
+            state.save(update_fields=["next_seq"])
+            if pending:
+                log.warning(
+                    "renumbered %d pending ops after seq %d (central already had their numbers)",
+                    len(pending),
+                    after_seq,
+                )
+
+    def next_seq(self) -> int:
+        return SyncState.objects.get(id=1).next_seq
+
+    def feed_cursor(self) -> int:
+        return SyncState.objects.get(id=1).feed_cursor
+
+    # --- down-feed ---------------------------------------------------------------------------
+
+    def apply_changes(self, page: ChangesPage) -> None:
+        with transaction.atomic():
+            state = _state()
+            cursor = state.feed_cursor
+            if page.snapshot:
+                if page.from_cursor != cursor:
+                    log.info(
+                        "stale snapshot for cursor %d ignored (at %d)", page.from_cursor, cursor
+                    )
+                    return
+                self._replace_reference(page.items)
+                for item in page.items:
+                    self._apply(item)
+                state.feed_cursor = page.to_cursor
+            else:
+                for item in page.items:
+                    if item.feed_id > cursor:
+                        self._apply(item)
+                state.feed_cursor = max(cursor, page.to_cursor)
+            state.save(update_fields=["feed_cursor"])
+
+    def _replace_reference(self, items: Sequence[FeedEntry]) -> None:
+        """A snapshot is the whole reference state: drop what it no longer holds."""
+        kept_categories = {_int(i.payload, "id") for i in items if i.kind == "category.upsert"}
+        ServiceCategory.objects.exclude(central_id__in=kept_categories).exclude(
+            central_id__isnull=True
+        ).update(active=False)
+        kept_kb_categories = {
+            _int(i.payload, "id") for i in items if i.kind == "kb_category.upsert"
+        }
+        kept_articles = {_int(i.payload, "id") for i in items if i.kind == "kb.upsert"}
+        KnowledgeArticle.objects.exclude(central_id__in=kept_articles).delete()
+        KnowledgeCategory.objects.exclude(central_id__in=kept_kb_categories).delete()
+
+    def _apply(self, item: FeedEntry) -> None:
+        handler = getattr(self, "_on_" + item.kind.replace(".", "_"), None)
+        if handler is None:
+            if item.kind.split(".")[0] not in REFERENCE_KINDS and item.kind != "feed.start":
+                log.info("skipping feed item of unknown kind %s", item.kind)
+            return
+        handler(item)
+
+    def _on_category_upsert(self, item: FeedEntry) -> None:
+        p = item.payload
+        code = _text(p, "code", 40)
+        if not code or p.get("kind") not in ServiceCategory.Kind.values:
+            log.warning("category.upsert without code or kind skipped: %s", item.entity_id)
+            return
+        central_id = _int(p, "id") or None
+        # A code renamed at central: the row holding the central id gives it up first.
+        ServiceCategory.objects.filter(central_id=central_id).exclude(code=code).update(
+            central_id=None
+        )
+        letter = _text(p, "queue_letter", 1).upper()
+        ServiceCategory.objects.update_or_create(
+            code=code,
+            defaults={
+                "central_id": central_id,
+                "kind": p["kind"],
+                "name_id": _text(p, "name_id", 120) or code,
+                "name_en": _text(p, "name_en", 120) or code,
+                "queue_letter": letter if letter.isalpha() else "",
+                "order": max(0, _int(p, "order")),
+                "active": bool(p.get("active", True)),
+                "updated_at": timezone.now(),
+            },
+        )
+
+    def _on_category_delete(self, item: FeedEntry) -> None:
+        # Visits keep pointing at the category, so it is retired rather than deleted.
+        ServiceCategory.objects.filter(central_id=_int(item.payload, "id")).update(active=False)
+
+    def _on_kb_category_upsert(self, item: FeedEntry) -> None:
+        p = item.payload
+        KnowledgeCategory.objects.update_or_create(
+            central_id=_int(p, "id"),
+            defaults={
+                "slug": _text(p, "slug", 100),
+                "name": _text(p, "name", 200),
+                "title": _text(p, "title", 200),
+                "description": _text(p, "description", 20_000),
+                "language": _text(p, "language", 16),
+            },
+        )
+
+    def _on_kb_category_delete(self, item: FeedEntry) -> None:
+        KnowledgeCategory.objects.filter(central_id=_int(item.payload, "id")).delete()
+
+    def _on_kb_upsert(self, item: FeedEntry) -> None:
+        p = item.payload
+        category_id = _int(p, "category") or None
+        if category_id and not KnowledgeCategory.objects.filter(central_id=category_id).exists():
+            category_id = None
+        KnowledgeArticle.objects.update_or_create(
+            central_id=_int(p, "id"),
+            defaults={
+                "category_id": category_id,
+                "title": _text(p, "title", 300),
+                "question": _text(p, "question", 100_000),
+                "answer": _text(p, "answer", 200_000),
+                "order": _int(p, "order"),
+                "updated_at": _text(p, "updated", 40),
+            },
+        )
+
+    def _on_kb_delete(self, item: FeedEntry) -> None:
+        KnowledgeArticle.objects.filter(central_id=_int(item.payload, "id")).delete()
+
+    @staticmethod
+    def _visit(entity_id: str) -> Visit | None:
+        try:
+            return Visit.objects.filter(pk=uuid.UUID(entity_id)).first()
+        except ValueError:
+            return None
+
+    def _on_ticket_status(self, item: FeedEntry) -> None:
+        p = item.payload
+        visit = self._visit(item.entity_id)
+        label = _text(p, "status_label", 80) or str(p.get("status", ""))
+        at = _parse_time(p.get("at")) or timezone.now()
+        if visit is not None:
+            if (visit.central_status, visit.central_open) == (label, p.get("open")):
+                return  # the same state again (a snapshot): nothing new for the desk
+            visit.central_ticket_id = _int(p, "ticket_id") or visit.central_ticket_id
+            visit.central_status = label
+            visit.central_open = bool(p.get("open")) if "open" in p else None
+            visit.central_updated_at = at
+            visit.save(
+                update_fields=[
+                    "central_ticket_id",
+                    "central_status",
+                    "central_open",
+                    "central_updated_at",
+                ]
+            )
+        TicketUpdate.objects.get_or_create(
+            key=f"status:{item.entity_id}:{p.get('status')}:{p.get('at')}",
+            defaults={
+                "feed_id": item.feed_id,
+                "visit": visit,
+                "entity_id": item.entity_id,
+                "kind": item.kind,
+                "status": label,
+                "at": at,
+            },
+        )
+
+    def _on_ticket_reply(self, item: FeedEntry) -> None:
+        p = item.payload
+        visit = self._visit(item.entity_id)
+        TicketUpdate.objects.get_or_create(
+            key=f"reply:{item.entity_id}:{_int(p, 'followup_id') or item.feed_id}",
+            defaults={
+                "feed_id": item.feed_id,
+                "visit": visit,
+                "entity_id": item.entity_id,
+                "kind": item.kind,
+                "text": _text(p, "comment", 100_000),
+                "at": _parse_time(p.get("at")) or timezone.now(),
+            },
+        )
+        if visit is not None:
+            Visit.objects.filter(pk=visit.pk).update(central_updated_at=timezone.now())
+
+    # --- what the UI shows (written by the worker) -------------------------------------------
+
+    def record_attempt(self, *, online: bool, error: str = "") -> None:
+        with transaction.atomic():
+            SyncState.objects.filter(id=1).update(
+                online=online, last_attempt_at=timezone.now(), last_error=error[:2000]
+            )
+
+    def record_success(self) -> None:
+        with transaction.atomic():
+            now = timezone.now()
+            SyncState.objects.filter(id=1).update(
+                online=True, last_attempt_at=now, last_success_at=now, last_error=""
+            )
+
+    def record_welcome(self, *, hwm_seq: int, clock_skew_seconds: float | None) -> None:
+        with transaction.atomic():
+            SyncState.objects.filter(id=1).update(
+                central_hwm=hwm_seq,
+                clock_skew_seconds=None
+                if clock_skew_seconds is None
+                else round(clock_skew_seconds),
+            )
+
+    def last_hlc(self) -> int:
+        return SyncState.objects.get(id=1).last_hlc

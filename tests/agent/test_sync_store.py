@@ -1,0 +1,204 @@
+"""The BranchStore contract (sync/store.py) on the agent's SQLite store."""
+
+import pytest
+
+from branch_agent import services
+from branch_agent.models import (
+    KnowledgeArticle,
+    KnowledgeCategory,
+    OutboxOp,
+    ServiceCategory,
+    SyncState,
+    TicketUpdate,
+)
+from branch_agent.sync_store import SqliteBranchStore
+from sync.store import ChangesPage, FeedEntry, Rejection
+from tests.agent.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store():
+    return SqliteBranchStore()
+
+
+def make_visits(n):
+    return [services.issue_number("konsultasi", now=at(8, i)).visit for i in range(n)]
+
+
+def test_pending_ops_come_oldest_first_and_limited(store):
+    make_visits(3)
+    ops = store.pending_ops(2)
+    assert [op.seq for op in ops] == [1, 2]
+    assert store.pending_count() == 3
+    assert store.next_seq() == 4
+
+
+def test_acknowledge_removes_accepted_keeps_rejected_and_raises_seq(store):
+    make_visits(3)
+    first, second, third = store.pending_ops(10)
+    store.acknowledge(
+        [first.op_id, "00000000-0000-7000-8000-000000000000"],
+        [Rejection(second.op_id, "invalid_payload", "queue number taken")],
+        hwm_seq=10,
+    )
+    assert [op.op_id for op in store.pending_ops(10)] == [third.op_id]
+    rejected = OutboxOp.objects.get(op_id=second.op_id)
+    assert (rejected.state, rejected.reject_code) == ("rejected", "invalid_payload")
+    assert not OutboxOp.objects.filter(op_id=first.op_id).exists()
+    assert store.next_seq() == 11
+    view = services.sync_view()
+    assert view.pending_ops == 1 and view.rejected[0].message == "queue number taken"
+    assert view.last_sync_at is not None
+
+
+def test_acknowledge_twice_changes_nothing(store):
+    make_visits(2)
+    first, _ = store.pending_ops(10)
+    store.acknowledge([first.op_id], [], hwm_seq=1)
+    store.acknowledge([first.op_id], [], hwm_seq=1)
+    assert store.pending_count() == 1 and store.next_seq() == 3
+
+
+def test_raise_next_seq_never_lowers(store):
+    make_visits(1)
+    store.raise_next_seq(41)
+    assert store.next_seq() == 42
+    store.raise_next_seq(5)
+    assert store.next_seq() == 42
+    visit = services.issue_number("konsultasi", now=at(9)).visit
+    assert OutboxOp.objects.get(entity_id=str(visit.pk)).seq == 42
+
+
+def test_renumber_pending_keeps_order_and_the_next_op_follows(store):
+    make_visits(3)
+    before = [op.op_id for op in store.pending_ops(10)]
+    store.renumber_pending(after_seq=1)  # overlapping range: must not trip the unique seq
+    ops = store.pending_ops(10)
+    assert [op.op_id for op in ops] == before
+    assert [op.seq for op in ops] == [2, 3, 4]
+    assert store.next_seq() == 5
+    store.renumber_pending(after_seq=100)
+    assert [op.seq for op in store.pending_ops(10)] == [101, 102, 103]
+
+
+def category(feed_id, central_id, code, letter="K", active=True, name="Konsultasi Statistik"):
+    return FeedEntry(
+        feed_id,
+        "category.upsert",
+        str(central_id),
+        {
+            "id": central_id,
+            "code": code,
+            "kind": "service",
+            "parent": None,
+            "name_id": name,
+            "name_en": "Statistical consultation",
+            "queue_letter": letter,
+            "order": 1,
+            "active": active,
+        },
+    )
+
+
+def kb_items(feed_id):
+    return [
+        FeedEntry(
+            feed_id,
+            "kb_category.upsert",
+            "3",
+            {
+                "id": 3,
+                "slug": "inflasi",
+                "name": "Inflasi",
+                "title": "Inflasi",
+                "description": "",
+                "language": "id",
+            },
+        ),
+        FeedEntry(
+            feed_id + 1,
+            "kb.upsert",
+            "9",
+            {
+                "id": 9,
+                "category": 3,
+                "title": "Cara membaca IHK",
+                "question": "Apa itu IHK?",
+                "answer": "Indeks Harga Konsumen ...",
+                "order": 0,
+                "updated": None,
+            },
+        ),
+    ]
+
+
+def test_a_page_applies_items_and_moves_the_cursor_once(store):
+    page = ChangesPage(0, 12, (category(10, 1, "konsultasi", letter="Q"), *kb_items(11)), False)
+    store.apply_changes(page)
+    assert store.feed_cursor() == 12
+    assert ServiceCategory.objects.get(code="konsultasi").queue_letter == "Q"
+    assert KnowledgeArticle.objects.get().category.name == "Inflasi"
+    # Replaying the page (or an older one) changes nothing, and the cursor never goes back.
+    ServiceCategory.objects.filter(code="konsultasi").update(queue_letter="K")
+    store.apply_changes(page)
+    store.apply_changes(ChangesPage(0, 5, (), False))
+    assert ServiceCategory.objects.get(code="konsultasi").queue_letter == "K"
+    assert store.feed_cursor() == 12
+    assert services.issue_number("konsultasi", now=at(8)).visit.queue_number == "K-001"
+
+
+def test_a_snapshot_replaces_reference_data_and_a_stale_one_is_ignored(store):
+    store.apply_changes(ChangesPage(0, 12, (category(10, 1, "konsultasi"), *kb_items(11)), False))
+    store.apply_changes(ChangesPage(0, 50, (), False, snapshot=True))  # made for cursor 0: stale
+    assert KnowledgeArticle.objects.count() == 1
+    snapshot = ChangesPage(
+        12, 60, (category(60, 2, "perpustakaan", letter="P"),), False, snapshot=True
+    )
+    store.apply_changes(snapshot)
+    assert store.feed_cursor() == 60
+    assert KnowledgeArticle.objects.count() == 0 and KnowledgeCategory.objects.count() == 0
+    assert not ServiceCategory.objects.get(code="konsultasi").active  # retired, visits keep it
+    with pytest.raises(services.Refused):
+        services.issue_number("konsultasi", now=at(9))
+
+
+def test_ticket_updates_reach_the_visit_and_are_kept_once(store):
+    visit = services.issue_number("konsultasi", now=at(8)).visit
+    status = FeedEntry(
+        20,
+        "ticket.status",
+        str(visit.pk),
+        {
+            "ticket_id": 77,
+            "status": 3,
+            "status_label": "Terselesaikan",
+            "open": False,
+            "at": "2026-03-18T09:00:00+07:00",
+        },
+    )
+    reply = FeedEntry(
+        21,
+        "ticket.reply",
+        str(visit.pk),
+        {
+            "ticket_id": 77,
+            "followup_id": 5,
+            "comment": "Data terlampir.",
+            "at": "2026-03-18T09:00:00+07:00",
+        },
+    )
+    unknown = FeedEntry(22, "something.new", "x", {"anything": 1})
+    store.apply_changes(ChangesPage(0, 22, (status, reply, unknown), False))
+    store.apply_changes(ChangesPage(0, 22, (status, reply), False, snapshot=False))
+    store.apply_changes(ChangesPage(22, 30, (status, reply), False, snapshot=True))
+    visit.refresh_from_db()
+    assert (visit.central_status, visit.central_open, visit.central_ticket_id) == (
+        "Terselesaikan",
+        False,
+        77,
+    )
+    assert TicketUpdate.objects.filter(visit=visit).count() == 2
+    assert services.sync_view().central_updates == 2
+    assert SyncState.objects.get().feed_cursor == 30

@@ -1,0 +1,275 @@
+"""The local UI through Django's test client: roles, CSRF, repeated submits, i18n, bad input,
+and a store that cannot write."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from branch_agent import services
+from branch_agent.models import GuestBookEntry, OutboxOp, Rating, Visit
+
+pytestmark = pytest.mark.django_db
+
+VALID_NIK = "1222011708900001"  # Labuhanbatu Selatan, district 01, born 17-08-1990, serial 0001
+
+
+def token_of(html: bytes) -> str:
+    return re.search(rb'name="token" value="([^"]+)"', html).group(1).decode()
+
+
+def login(role, users, **kwargs):
+    client = Client(**kwargs)
+    client.force_login(users[role])
+    return client
+
+
+def guest_form(token, **overrides):
+    data = {
+        "name": "Siti  Aminah",
+        "institution": "USU",
+        "email": "Siti@Example.AC.ID",
+        "phone": "0812-3456-7890",
+        "id_type": "ktp",
+        "id_number": VALID_NIK,
+        "purpose": "Data PDRB kabupaten",
+        "consent": "on",
+        "token": token,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_screens_need_no_login_and_staff_pages_do(users):
+    anonymous = Client()
+    for url in ("/kiosk/", "/board/", "/board/state.json", "/rating/1/", "/api/queue"):
+        assert anonymous.get(url).status_code == 200, url
+    for url in ("/front/", "/desk/1/", "/sync/", "/search/", "/desk/1/queue.json"):
+        response = anonymous.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], url
+
+
+def test_roles_are_enforced(users):
+    front = login("front_office", users)
+    desk = login("desk_officer", users)
+    assert front.get("/front/").status_code == 200
+    assert front.get("/desk/1/").status_code == 403
+    assert desk.get("/desk/1/").status_code == 200
+    assert desk.get("/front/").status_code == 403
+    assert desk.post("/desk/1/action/", {"action": "call_next"}).status_code == 302
+    assert front.post("/desk/1/action/", {"action": "call_next"}).status_code == 403
+    admin = login("branch_admin", users)
+    assert admin.get("/front/").status_code == 200 and admin.get("/desk/2/").status_code == 200
+    assert admin.get("/desk/9/").status_code == 404
+
+
+def test_kiosk_double_submit_gives_one_number(users):
+    client = Client()
+    token = token_of(client.get("/kiosk/").content)
+    first = client.post("/kiosk/", {"service": "konsultasi", "token": token})
+    second = client.post("/kiosk/", {"service": "konsultasi", "token": token})
+    assert first["Location"] == second["Location"]
+    assert Visit.objects.count() == 1 and OutboxOp.objects.count() == 1
+    ticket = client.get(first["Location"])
+    assert b"K-001" in ticket.content
+    assert b"print.css" in ticket.content  # thermal-printer stylesheet on the ticket page
+
+
+def test_kiosk_post_without_csrf_is_refused():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/kiosk/", {"service": "konsultasi", "token": "x" * 20})
+    assert response.status_code == 403
+    assert Visit.objects.count() == 0
+
+
+def test_guest_book_stores_only_hash_and_last4(users):
+    visit = services.issue_number("konsultasi").visit
+    client = login("front_office", users)
+    token = token_of(client.get(f"/front/{visit.pk}/").content)
+    response = client.post(f"/front/{visit.pk}/", guest_form(token))
+    assert response.status_code == 302
+    entry = GuestBookEntry.objects.get()
+    assert (entry.name, entry.email, entry.id_last4) == (
+        "Siti Aminah",
+        "Siti@example.ac.id",
+        "0001",
+    )
+    assert len(entry.id_hash) == 64 and VALID_NIK not in entry.id_hash
+    op = OutboxOp.objects.get(kind="guestbook.recorded")
+    assert VALID_NIK not in str(op.payload)
+    # A repeated submit of the same form changes nothing.
+    again = client.post(f"/front/{visit.pk}/", guest_form(token))
+    assert again.status_code == 302 and GuestBookEntry.objects.count() == 1
+    assert OutboxOp.objects.filter(kind="guestbook.recorded").count() == 1
+    # The desk sees the guest book; the full number appears nowhere.
+    desk = login("desk_officer", users)
+    desk.post("/desk/1/action/", {"action": "call_next", "token": "call-token-0001"})
+    page = desk.get("/desk/1/").content.decode()
+    assert "Siti Aminah" in page and VALID_NIK not in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id_number", "1299011708900001", "regency 99"),
+        ("id_number", "1222011708900000", "serial 0000"),
+        ("id_number", "12220117", "16 digits"),
+        ("email", "siti@localhost", "valid email"),
+        ("phone", "call me", "call me"),
+        ("consent", "", "must agree"),
+        ("name", "   ", ""),
+    ],
+)
+def test_bad_guest_book_input_names_the_field_and_saves_nothing(users, field, value, message):
+    visit = services.issue_number("konsultasi").visit
+    client = login("front_office", users, HTTP_ACCEPT_LANGUAGE="en")
+    token = token_of(client.get(f"/front/{visit.pk}/").content)
+    data = guest_form(token, **{field: value})
+    if field == "consent":
+        del data["consent"]
+    response = client.post(f"/front/{visit.pk}/", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'data-field="{field}"' in html or f'id="id_{field}"' in html
+    assert message in html
+    assert VALID_NIK not in html and "1299011708900001" not in html  # never echoed back
+    assert GuestBookEntry.objects.count() == 0
+    assert OutboxOp.objects.filter(kind="guestbook.recorded").count() == 0
+
+
+def test_desk_walks_a_visit_and_the_rating_kiosk_takes_one_rating(users):
+    visit = services.issue_number("konsultasi").visit
+    desk = login("desk_officer", users)
+    desk.post("/desk/1/action/", {"action": "call_next", "token": "call-token-0001"})
+    desk.post("/desk/1/action/", {"action": "call_next", "token": "call-token-0001"})
+    visit.refresh_from_db()
+    assert visit.status == "called" and visit.desk == "1"
+    board = Client().get("/board/state.json").json()
+    (call,) = board["calls"]
+    assert call["text"] == "Nomor antrian K-001, silakan ke meja 1"
+    assert call["speech"].startswith("Nomor antrian K, nol, nol, satu")
+    desk.post("/desk/1/action/", {"action": "start", "visit": visit.pk, "token": "start-tok-001"})
+    finish = {
+        "action": "finish",
+        "visit": visit.pk,
+        "token": "finish-token-0001",
+        "subject": "data",
+        "notes": "PDRB 2024 per kecamatan",
+        "outcome": "escalated",
+        "follow_up": "zoom",
+        "send_to_rating": "on",
+    }
+    desk.post("/desk/1/action/", finish)
+    desk.post("/desk/1/action/", finish)
+    visit.refresh_from_db()
+    assert (visit.status, visit.outcome, visit.follow_up) == ("finished", "escalated", "zoom")
+    assert OutboxOp.objects.filter(kind="visit.escalated").count() == 1
+
+    kiosk = Client()
+    page = kiosk.get("/rating/1/")
+    assert b"K-001" in page.content
+    assert kiosk.get("/rating/1/state.json").json()["pending"] is True
+    token = token_of(page.content)
+    answers = {f"u{i}": "4" for i in range(1, 10)} | {
+        "overall": "4",
+        "comment": "Cepat",
+        "visit": str(visit.pk),
+        "token": token,
+    }
+    assert kiosk.post("/rating/1/", answers).status_code == 302
+    assert kiosk.post("/rating/1/", answers).status_code == 302  # double tap: thanked again
+    assert Rating.objects.count() == 1 and OutboxOp.objects.filter(kind="rating.given").count() == 1
+    assert kiosk.get("/rating/1/state.json").json()["pending"] is False
+    # The rating kiosk of another desk cannot rate this visit.
+    other = kiosk.post("/rating/2/", answers)
+    assert other.status_code == 302 and Rating.objects.count() == 1
+
+
+def test_incomplete_rating_is_refused_with_the_question_marked(users):
+    visit = services.issue_number("konsultasi").visit
+    services.call_next("1")
+    services.finish(visit.pk, "1", services.Conclusion("data", "", "resolved"), officer="x")
+    kiosk = Client()
+    token = token_of(kiosk.get("/rating/1/").content)
+    response = kiosk.post(
+        "/rating/1/", {"u1": "4", "overall": "4", "visit": str(visit.pk), "token": token}
+    )
+    assert response.status_code == 400 and b"has-error" in response.content
+    assert Rating.objects.count() == 0
+
+
+def test_indonesian_by_default_english_on_request():
+    indonesian = Client().get("/kiosk/").content.decode()
+    assert "Selamat datang di PST" in indonesian and 'lang="id"' in indonesian
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/kiosk/"})
+    english = client.get("/kiosk/").content.decode()
+    assert "Welcome to PST" in english and "Statistical consultation" in english
+
+
+def test_sync_badge_on_staff_pages(users):
+    services.issue_number("konsultasi")
+    page = login("front_office", users).get("/front/").content.decode()
+    assert "sync-badge offline" in page and '<span class="pending">1</span>' in page
+
+
+def test_wait_clock_is_shown_and_flagged_on_the_desk(users):
+    import datetime as dt
+
+    moment = services.now_local()
+    earlier = max(moment - dt.timedelta(minutes=11), moment.replace(hour=0, minute=0, second=1))
+    services.issue_number("konsultasi", now=earlier)
+    if (moment - earlier).total_seconds() < 600:
+        pytest.skip("just after midnight: no 10-minute-old visitor can exist today")
+    data = login("desk_officer", users).get("/desk/1/queue.json").json()
+    (row,) = data["waiting"]
+    assert row["level"] == "over" and row["wait_seconds"] >= 600
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_full_disk_gives_a_clear_page_and_never_a_half_record():
+    client = Client()
+    cursor = connection.cursor()
+    pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+    cursor.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        outcomes = []
+        for _ in range(300):
+            token = token_of(client.get("/kiosk/").content)
+            response = client.post("/kiosk/", {"service": "konsultasi", "token": token})
+            outcomes.append(response.status_code)
+            if response.status_code == 503:
+                break
+    finally:
+        cursor.execute("PRAGMA max_page_count = 1073741823")
+    assert outcomes[-1] == 503, outcomes
+    assert (
+        "NOT saved" in response.content.decode() or "TIDAK tersimpan" in response.content.decode()
+    )
+    assert b'data-code="store_full"' in response.content
+    saved = outcomes.count(302)
+    assert Visit.objects.count() == saved == OutboxOp.objects.count()
+    api = Client().post(
+        "/api/queue/issue", {"service": "konsultasi"}, content_type="application/json"
+    )
+    assert api.status_code == 201  # space again: works again
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_read_only_store_gives_a_clear_error_to_the_ui_and_the_api():
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    try:
+        client = Client()
+        token = token_of(client.get("/kiosk/").content)
+        page = client.post("/kiosk/", {"service": "konsultasi", "token": token})
+        api = client.post(
+            "/api/queue/issue", {"service": "konsultasi"}, content_type="application/json"
+        )
+    finally:
+        cursor.execute("PRAGMA query_only = OFF")
+    assert page.status_code == 503 and b'data-code="store_read_only"' in page.content
+    assert api.status_code == 503 and api.json()["error"] == "store_read_only"
+    assert api.json()["saved"] is False
+    assert Visit.objects.count() == 0 and OutboxOp.objects.count() == 0
