@@ -22,8 +22,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from pst_helpdesk_ext.models import (
     AppliedOp,
@@ -31,6 +31,7 @@ from pst_helpdesk_ext.models import (
     BranchSyncState,
     Channel,
     Complaint,
+    FeedHead,
     FeedItem,
     GuestBookEntry,
     PSTTicket,
@@ -72,6 +73,15 @@ def ticket_link(ticket_id: int | None) -> str:
     return format_html(
         '<a href="{}">#{}</a>', reverse("helpdesk:view", args=[ticket_id]), ticket_id
     )
+
+
+def visitor_label(visitor: Visitor | None) -> str:
+    """Name and masked ID; never the ID hash, never more than the last 4 digits."""
+    if visitor is None:
+        return "—"
+    if visitor.purged_at is not None:
+        return gettext("(personal data erased)")
+    return f"{visitor.name} {visitor.masked_id}".strip() or "—"
 
 
 # --- branches and reference data --------------------------------------------------------------
@@ -219,7 +229,7 @@ class ChannelAdmin(admin.ModelAdmin):
 @admin.register(Visitor)
 class VisitorAdmin(admin.ModelAdmin):
     list_display = (
-        "__str__",
+        "name_display",
         "institution",
         "id_type",
         "masked_id_display",
@@ -251,6 +261,12 @@ class VisitorAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # erasing personal data keeps the anonymous statistics; deleting would not
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_display(self, visitor: Visitor) -> str:
+        if visitor.purged_at is not None:
+            return gettext("(personal data erased)")
+        return visitor.name or "—"
 
     @admin.display(description=_("ID number"))
     def masked_id_display(self, visitor: Visitor) -> str:
@@ -334,10 +350,7 @@ class PSTTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("visitor"))
     def visitor_display(self, pst: PSTTicket) -> str:
-        visitor = pst.visitor
-        if visitor is None:
-            return "—"
-        return f"{visitor} {visitor.masked_id}".strip()
+        return visitor_label(pst.visitor)
 
 
 class GuestBookInline(ReadOnlyInline):
@@ -347,8 +360,7 @@ class GuestBookInline(ReadOnlyInline):
 
     @admin.display(description=_("visitor"))
     def visitor_display(self, entry: GuestBookEntry) -> str:
-        visitor = entry.visitor
-        return "—" if visitor is None else f"{visitor} {visitor.masked_id}".strip()
+        return visitor_label(entry.visitor)
 
 
 @admin.register(Visit)
@@ -397,8 +409,7 @@ class GuestBookEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("visitor"))
     def visitor_display(self, entry: GuestBookEntry) -> str:
-        visitor = entry.visitor
-        return "—" if visitor is None else f"{visitor} {visitor.masked_id}".strip()
+        return visitor_label(entry.visitor)
 
 
 @admin.register(Rating)
@@ -476,3 +487,8 @@ class FeedItemAdmin(ReadOnlyAdmin):
     search_fields = ("entity_id",)
     list_select_related = ("branch",)
     ordering = ("-id",)
+
+
+@admin.register(FeedHead)
+class FeedHeadAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "pruned_through", "pruned_at")
