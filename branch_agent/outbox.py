@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
@@ -23,6 +24,10 @@ from branch_agent.models import OutboxOp, SyncState
 from sync.ops import PAYLOAD_TYPES, Op, encode_payload
 
 _HLC_COUNTER_BITS = 16
+
+# Set after every commit that added an op, so the sync worker sends it at once (never awaited by
+# the request: setting an event does not block).
+changed = threading.Event()
 
 
 def new_op_id(now_ms: int | None = None) -> str:
@@ -57,6 +62,7 @@ def record(kind: str, entity_id: str, payload: msgspec.Struct) -> OutboxOp:
         payload=encode_payload(payload),
     )
     SyncState.objects.filter(id=1).update(next_seq=op.seq + 1, last_hlc=op.hlc)
+    transaction.on_commit(changed.set)
     return OutboxOp.objects.create(
         op_id=op.op_id,
         seq=op.seq,

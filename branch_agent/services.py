@@ -690,6 +690,34 @@ class SyncView:
     rejected: list[RejectedOp]
     central_updates: int
 
+    @property
+    def problem(self) -> str:
+        """The last sync problem, in words for staff (the worker stores "code: detail")."""
+        if not self.last_error:
+            return ""
+        code, _sep, detail = self.last_error.partition(": ")
+        explained = {
+            "unreachable": _(
+                "Central cannot be reached (no internet or central is down). Everything is saved"
+                " here and will be sent automatically."
+            ),
+            "not_enrolled": _(
+                "Central refused this branch's key: it is not enrolled yet, or it was revoked."
+                " Ask the central admin to run `pst_branch enrol` with the key from"
+                " `pst-branch-agent init`."
+            ),
+            "wrong_server_key": _(
+                "The secure handshake with central failed: check [central] server_public_key in"
+                " agent.toml."
+            ),
+            "keys": _("The branch key files cannot be used: %(detail)s") % {"detail": detail},
+            "central_error": _("Central reported a problem: %(detail)s") % {"detail": detail},
+            "upgrade_needed": _("Central needs a newer version of this agent. Please upgrade."),
+            "internal": _("The sync worker hit an error and restarts by itself: %(detail)s")
+            % {"detail": detail},
+        }
+        return explained.get(code, self.last_error)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "online": self.online,
@@ -711,6 +739,7 @@ class SyncView:
                 }
                 for r in self.rejected
             ],
+            "problem": self.problem or None,
             "central_updates_unseen": self.central_updates,
         }
 

@@ -122,7 +122,7 @@ class SqliteBranchStore:
             OutboxOp.objects.filter(op_id__in=pending).update(seq=-F("seq"))
             for offset, op_id in enumerate(pending, start=1):
                 OutboxOp.objects.filter(op_id=op_id).update(seq=after_seq + offset)
-            state.next_seq = after_seq + len(pending) + 1
+            state.next_seq = max(state.next_seq, after_seq + len(pending) + 1)
             state.save(update_fields=["next_seq"])
             if pending:
                 log.warning(
