@@ -28,3 +28,7 @@ CONFIG = AgentConfig(
 
 globals().update(build(CONFIG))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A real file (not shared-cache memory): WAL, busy timeouts and table locking behave as on the
+# office PC when the sync worker thread and requests write at the same time.
+DATABASES["default"]["TEST"] = {"NAME": str(_HOME / "test-agent.sqlite3")}  # noqa: F821
