@@ -1,0 +1,231 @@
+"""``pst-branch-agent`` as a real program: init, status, backup/restore, users, broken configs."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync.transport import generate_keypair
+
+SERVER_KEY = generate_keypair().public_key
+HASH_KEY = "test-id-hash-key-0123456789abcdef0123456789"
+
+
+def cli(*args, home=None, env=None, check=True):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PST_AGENT")}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    environment.update(env or {})
+    command = [sys.executable, "-m", "branch_agent.cli"]
+    if home is not None:
+        command += ["--data-dir", str(home)]
+    result = subprocess.run(
+        command + list(args), capture_output=True, text=True, env=environment, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def init(home, *extra):
+    return cli(
+        "init",
+        "--branch",
+        "1222",
+        "--name",
+        "BPS Labuhanbatu Selatan",
+        "--central",
+        "tcp://127.0.0.1:9",
+        "--server-key",
+        SERVER_KEY,
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        *extra,
+        home=home,
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    path = tmp_path_factory.mktemp("agent") / "data"
+    result = init(path)
+    assert "Branch public key: " in result.stdout
+    return path
+
+
+def test_init_creates_everything_and_prints_the_enrol_command(home):
+    public = (home / "keys" / "branch.key").read_text()
+    assert "public-key" in public and "secret-key" not in public
+    out = (home / "agent.toml").read_text()
+    assert 'code = "1222"' in out and SERVER_KEY in out
+    assert (home / "agent.toml").stat().st_mode & 0o077 == 0  # secrets: owner only
+    assert (home / "keys" / "branch.key_secret").stat().st_mode & 0o077 == 0
+    db = sqlite3.connect(home / "agent.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*) FROM auth_user").fetchone()[0] == 1
+
+
+def test_init_output_names_the_central_command(tmp_path):
+    result = init(tmp_path / "other")
+    key = result.stdout.split("Branch public key: ")[1].split()[0]
+    assert f"python manage.py pst_branch enrol 1222 --public-key '{key}'" in result.stdout
+    again = cli(
+        "init",
+        "--branch",
+        "1222",
+        "--central",
+        "tcp://127.0.0.1:9",
+        "--server-key",
+        SERVER_KEY,
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        home=tmp_path / "other",
+        check=False,
+    )
+    assert again.returncode == 2 and "already set up" in again.stderr
+
+
+def test_init_refuses_bad_input_and_writes_nothing(tmp_path):
+    bad = cli(
+        "init",
+        "--branch",
+        "12",
+        "--central",
+        "tcp://127.0.0.1:9",
+        "--server-key",
+        SERVER_KEY,
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        home=tmp_path / "x",
+        check=False,
+    )
+    assert bad.returncode == 2 and "[branch] code = '12'" in bad.stderr
+    assert not (tmp_path / "x").exists()
+    key = cli(
+        "init",
+        "--branch",
+        "1222",
+        "--central",
+        "tcp://127.0.0.1:9",
+        "--server-key",
+        "nope",
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        home=tmp_path / "y",
+        check=False,
+    )
+    assert key.returncode == 2 and "--server-key" in key.stderr
+    assert "Traceback" not in bad.stderr + key.stderr
+
+
+def test_status_json(home):
+    data = json.loads(cli("status", "--json", home=home).stdout)
+    assert data["online"] is False and data["pending_ops"] == 0
+    assert data["last_sync_at"] is None and data["feed_cursor"] == 0
+    assert data["branch"] == "1222"
+    human = cli("status", home=home).stdout
+    assert "Ops waiting:    0" in human
+
+
+def test_createuser_and_token(home):
+    cli("createuser", "meja1", "--role", "desk_officer", "--password", "teh-manis-siang", home=home)
+    dup = cli(
+        "createuser",
+        "meja1",
+        "--role",
+        "desk_officer",
+        "--password",
+        "teh-manis-siang",
+        home=home,
+        check=False,
+    )
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+    weak = cli(
+        "createuser", "fo", "--role", "front_office", "--password", "123", home=home, check=False
+    )
+    assert weak.returncode == 2 and "password" in weak.stderr
+    role = cli(
+        "createuser", "x", "--role", "boss", "--password", "teh-manis-siang", home=home, check=False
+    )
+    assert role.returncode == 2
+    token = cli("createtoken", "meja1", "--device", "tombol-meja-1", home=home).stdout.strip()
+    assert token.startswith("pst_") and len(token) > 30
+    db = sqlite3.connect(home / "agent.sqlite3")
+    assert token not in str(db.execute("SELECT * FROM branch_agent_apitoken").fetchall())
+
+
+def test_backup_is_a_consistent_copy_and_restore_puts_it_back(home, tmp_path):
+    target = tmp_path / "copy.sqlite3"
+    out = cli("backup", "--to", str(target), home=home).stdout
+    assert "Backup written" in out
+    copy = sqlite3.connect(target)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert copy.execute("SELECT next_seq FROM branch_agent_syncstate").fetchone() == (1,)
+    again = cli("backup", "--to", str(target), home=home, check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    default = cli("backup", home=home).stdout
+    assert str(home / "backups") in default
+    live = sqlite3.connect(home / "agent.sqlite3")
+    live.execute("UPDATE branch_agent_syncstate SET next_seq = 99")
+    live.commit()
+    live.close()
+    restored = cli("restore", str(target), home=home).stdout
+    assert "Restored" in restored
+    check = sqlite3.connect(home / "agent.sqlite3")
+    assert check.execute("SELECT next_seq FROM branch_agent_syncstate").fetchone() == (1,)
+    assert any(p.name.startswith("agent-before-restore") for p in (home / "backups").iterdir())
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database at all" * 100)
+    bad = cli("restore", str(junk), home=home, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, "agent.toml is missing"),
+        ("[branch\ncode=", "is not valid TOML"),
+        ("[branch]\ncode = 1222\n", "[branch] code = 1222 must be a quoted string"),
+        ('[branch]\ncode = "1222"\nprot = 1\n', "unknown key 'prot'"),
+        ('[branhc]\ncode = "1222"\n', "did you mean 'branch'"),
+        ('[branch]\ncode = "1222"\n', "[central] endpoint is missing"),
+    ],
+)
+def test_a_missing_or_broken_config_is_one_line_and_exit_2(tmp_path, text, expected):
+    home = tmp_path / "broken"
+    home.mkdir()
+    if text is not None:
+        (home / "agent.toml").write_text(text)
+    for command in (["status"], ["status", "--json"], ["run"], ["backup"]):
+        result = cli(*command, home=home, check=False)
+        assert result.returncode == 2, command
+        assert expected in result.stderr, (command, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_bad_value_names_the_key_and_the_fix(home, tmp_path):
+    broken = tmp_path / "bad-endpoint"
+    broken.mkdir()
+    text = (home / "agent.toml").read_text().replace("tcp://127.0.0.1:9", "http://central")
+    (broken / "agent.toml").write_text(text)
+    result = cli("status", home=broken, check=False)
+    assert result.returncode == 2
+    assert "[central] endpoint = 'http://central'" in result.stderr
+    assert "tcp://pst.example.go.id:5555" in result.stderr
+
+
+def test_no_data_dir_at_all(tmp_path):
+    result = cli("status", env={"PST_AGENT_HOME": str(tmp_path / "nowhere")}, check=False)
+    assert result.returncode == 2 and "pst-branch-agent init" in result.stderr
+    assert Path(tmp_path / "nowhere").exists() is False
