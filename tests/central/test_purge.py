@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import uuid
 from io import StringIO
 from typing import Any
@@ -18,6 +16,7 @@ from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import Branch, GuestBookEntry, PSTTicket, Rating, Visit, Visitor
+from pst_helpdesk_ext.personal_data import id_hash, last4
 from pst_helpdesk_ext.services.branches import create_branch
 from pst_helpdesk_ext.services.intake import apply_walkin_ops
 from pst_helpdesk_ext.services.personal_data_purge import erase_visitors, purge_personal_data
@@ -56,7 +55,6 @@ class BranchOps:
     ) -> str:
         """A whole visit, applied at central at ``at``; returns the visit id."""
         visit_id = str(uuid.uuid4())
-        digest = hmac.new(pst_settings.ID_HASH_KEY, nik.encode(), hashlib.sha256).hexdigest()
         iso = at.isoformat()
         ops = [
             self.op(
@@ -77,8 +75,8 @@ class BranchOps:
                 email=email,
                 phone="081234567890",
                 id_type="ktp",
-                id_hash=digest,
-                id_last4=nik[-4:],
+                id_hash=id_hash(nik, pst_settings.ID_HASH_KEY),
+                id_last4=last4(nik),
                 purpose=purpose,
                 consent=True,
                 recorded_at=iso,

@@ -173,6 +173,13 @@ def test_every_helpdesk_page_still_works(client, admin_user, walk_in_ticket, pla
         reverse("helpdesk:list"),
         reverse("helpdesk:view", args=[walk_in_ticket.ticket_id]),
         reverse("helpdesk:view", args=[plain_ticket.pk]),
+        reverse("helpdesk:edit", args=[walk_in_ticket.ticket_id]),
+        reverse("helpdesk:ticket_cc", args=[walk_in_ticket.ticket_id]),
+        reverse("helpdesk:datatables_ticket_list", args=["e30="]),  # base64 of "{}"
+        reverse("helpdesk:kanban"),
+        reverse("helpdesk:saved_searches_list"),
+        reverse("helpdesk:rss_index"),
+        reverse("helpdesk:system_settings"),
         reverse("helpdesk:submit"),
         reverse("helpdesk:report_index"),
         reverse("helpdesk:user_settings"),
