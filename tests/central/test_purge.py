@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,96 +12,16 @@ from django.test import override_settings
 from django.utils import timezone
 from helpdesk.models import FollowUp, Ticket
 
-from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import Branch, GuestBookEntry, PSTTicket, Rating, Visit, Visitor
-from pst_helpdesk_ext.personal_data import id_hash, last4
+from pst_helpdesk_ext.models import GuestBookEntry, PSTTicket, Rating, Visit, Visitor
 from pst_helpdesk_ext.services.branches import create_branch
-from pst_helpdesk_ext.services.intake import apply_walkin_ops
 from pst_helpdesk_ext.services.personal_data_purge import erase_visitors, purge_personal_data
-from sync import ops as op_kinds
-from sync.ops import Op
+from tests.central.test_ui import BranchOps
 
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
 THREE_YEARS_AGO = NOW - datetime.timedelta(days=3 * 365)
 LAST_WEEK = NOW - datetime.timedelta(days=7)
-
-
-class BranchOps:
-    """Ops as a branch records them: contiguous seq, UUIDv7-shaped op ids."""
-
-    def __init__(self, branch: Branch) -> None:
-        self.branch = branch
-        self.seq = 0
-
-    def op(self, kind: str, visit_id: str, at: datetime.datetime, **payload: Any) -> Op:
-        self.seq += 1
-        raw = uuid.uuid4().hex
-        op_id = f"{raw[:8]}-{raw[8:12]}-7{raw[13:16]}-8{raw[17:20]}-{raw[20:]}"
-        return Op(op_id, self.seq, kind, visit_id, int(at.timestamp() * 1000) << 16, payload)
-
-    def walk_in(
-        self,
-        at: datetime.datetime,
-        *,
-        name: str,
-        email: str,
-        nik: str,
-        purpose: str,
-        number: str = "K-001",
-    ) -> str:
-        """A whole visit, applied at central at ``at``; returns the visit id."""
-        visit_id = str(uuid.uuid4())
-        iso = at.isoformat()
-        ops = [
-            self.op(
-                op_kinds.VISIT_CREATED,
-                visit_id,
-                at,
-                service="konsultasi",
-                queue_number=number,
-                service_day=at.date().isoformat(),
-                issued_at=iso,
-            ),
-            self.op(
-                op_kinds.GUESTBOOK_RECORDED,
-                visit_id,
-                at,
-                name=name,
-                institution="Universitas Sumatera Utara",
-                email=email,
-                phone="081234567890",
-                id_type="ktp",
-                id_hash=id_hash(nik, pst_settings.ID_HASH_KEY),
-                id_last4=last4(nik),
-                purpose=purpose,
-                consent=True,
-                recorded_at=iso,
-            ),
-            self.op(op_kinds.VISIT_CALLED, visit_id, at, desk="1", called_at=iso, wait_seconds=300),
-            self.op(op_kinds.VISIT_SERVED, visit_id, at, desk="1", officer="Budi", started_at=iso),
-            self.op(
-                op_kinds.VISIT_RESOLVED,
-                visit_id,
-                at,
-                outcome="resolved",
-                finished_at=iso,
-                service_seconds=1200,
-            ),
-            self.op(
-                op_kinds.RATING_GIVEN,
-                visit_id,
-                at,
-                scores={f"U{n}": 4 for n in range(1, 10)},
-                overall=4,
-            ),
-        ]
-        outcomes = apply_walkin_ops(self.branch, ops, received_at=at)
-        assert [o.result for o in outcomes] == ["applied"] * len(ops), outcomes
-        # helpdesk's Ticket.modified is auto_now: the ticket was last changed when it was applied.
-        Ticket.objects.filter(pst__visit__origin_id=visit_id).update(modified=at)
-        return visit_id
 
 
 @pytest.fixture

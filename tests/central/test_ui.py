@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 from helpdesk import settings as helpdesk_settings
 from helpdesk.models import Queue, Ticket
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -29,7 +31,11 @@ from pst_helpdesk_ext.models import (
     Visit,
     Visitor,
 )
+from pst_helpdesk_ext.personal_data import id_hash, last4
 from pst_helpdesk_ext.services.branches import create_branch
+from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from sync import ops as op_kinds
+from sync.ops import Op
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +133,82 @@ def make_pst_ticket(
             recorded_at=issued,
         )
     return pst
+
+
+class BranchOps:
+    """Ops as a branch records them: contiguous seq, UUIDv7-shaped op ids."""
+
+    def __init__(self, branch: Branch) -> None:
+        self.branch = branch
+        self.seq = 0
+
+    def op(self, kind: str, visit_id: str, at: datetime.datetime, **payload: Any) -> Op:
+        self.seq += 1
+        raw = uuid.uuid4().hex
+        op_id = f"{raw[:8]}-{raw[8:12]}-7{raw[13:16]}-8{raw[17:20]}-{raw[20:]}"
+        return Op(op_id, self.seq, kind, visit_id, int(at.timestamp() * 1000) << 16, payload)
+
+    def walk_in(
+        self,
+        at: datetime.datetime,
+        *,
+        name: str,
+        email: str,
+        nik: str,
+        purpose: str,
+        number: str = "K-001",
+    ) -> str:
+        """A whole visit, applied at central at ``at``; returns the visit id."""
+        visit_id = str(uuid.uuid4())
+        iso = at.isoformat()
+        ops = [
+            self.op(
+                op_kinds.VISIT_CREATED,
+                visit_id,
+                at,
+                service="konsultasi",
+                queue_number=number,
+                service_day=at.date().isoformat(),
+                issued_at=iso,
+            ),
+            self.op(
+                op_kinds.GUESTBOOK_RECORDED,
+                visit_id,
+                at,
+                name=name,
+                institution="Universitas Sumatera Utara",
+                email=email,
+                phone="081234567890",
+                id_type="ktp",
+                id_hash=id_hash(nik, pst_settings.ID_HASH_KEY),
+                id_last4=last4(nik),
+                purpose=purpose,
+                consent=True,
+                recorded_at=iso,
+            ),
+            self.op(op_kinds.VISIT_CALLED, visit_id, at, desk="1", called_at=iso, wait_seconds=300),
+            self.op(op_kinds.VISIT_SERVED, visit_id, at, desk="1", officer="Budi", started_at=iso),
+            self.op(
+                op_kinds.VISIT_RESOLVED,
+                visit_id,
+                at,
+                outcome="resolved",
+                finished_at=iso,
+                service_seconds=1200,
+            ),
+            self.op(
+                op_kinds.RATING_GIVEN,
+                visit_id,
+                at,
+                scores={f"U{n}": 4 for n in range(1, 10)},
+                overall=4,
+            ),
+        ]
+        outcomes = apply_walkin_ops(self.branch, ops, received_at=at)
+        assert [o.result for o in outcomes] == ["applied"] * len(ops), outcomes
+        # helpdesk's Ticket.modified is auto_now: the ticket was last changed when it was applied.
+        Ticket.objects.filter(pst__visit__origin_id=visit_id).update(modified=at)
+        return visit_id
 
 
 @pytest.fixture
@@ -250,6 +332,21 @@ def test_panel_on_a_walk_in_ticket(client, admin_user, walk_in_ticket):
     assert FULL_NIK not in html and "a" * 64 not in html
     # helpdesk's own page is intact around the panel.
     assert walk_in_ticket.ticket.title in html and 'id="ticketTab"' in html
+
+
+def test_panel_on_a_ticket_made_by_the_intake_service(client, admin_user, branch):
+    at = datetime.datetime(2026, 3, 17, 9, 30, tzinfo=JAKARTA)
+    visit_id = BranchOps(branch).walk_in(
+        at, name="Siti Aminah", email="siti@example.com", nik=FULL_NIK, purpose="Data IPM"
+    )
+    ticket_id = Visit.objects.get(origin_id=visit_id).pst_ticket.ticket_id
+    client.force_login(admin_user)
+    html = client.get(reverse("helpdesk:view", args=[ticket_id])).content.decode()
+    panel = html[html.index('id="pst-ticket-panel"') :]
+    for shown in ("K-001", "Siti Aminah", "************0001", "09:30:00", "5 mnt 00 dtk"):
+        assert shown in panel, shown
+    assert FULL_NIK not in html
+    assert "Buku tamu dicatat." in html  # the intake's history, in the queue's language
 
 
 def test_panel_flags_a_wait_over_the_standard_in_english(client, admin_user, branch):
