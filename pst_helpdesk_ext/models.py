@@ -393,6 +393,9 @@ class BranchSyncState(models.Model):
     clock_skew_seconds = models.IntegerField(_("clock skew (seconds)"), null=True, blank=True)
     applied_count = models.BigIntegerField(_("ops applied"), default=0)
     rejected_count = models.BigIntegerField(_("ops rejected"), default=0)
+    # Raised by every HELLO; a PUSH under an older session is refused (fencing: a server process
+    # still holding a replaced connection cannot apply a batch out of turn).
+    session = models.BigIntegerField(_("current sync session"), default=0)
 
     class Meta:
         verbose_name = _("branch sync state")

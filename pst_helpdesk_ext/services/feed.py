@@ -272,6 +272,27 @@ def retract_reference(instance: object) -> None:
 # --- tickets that came from a branch ------------------------------------------------------------
 
 
+# The status each visit outcome leaves a ticket in when only the branch's own ops touched it.
+AS_BRANCH_LEFT: dict[str, tuple[int, ...]] = {
+    Visit.Outcome.WAITING: (Ticket.OPEN_STATUS,),
+    Visit.Outcome.NO_SHOW: (Ticket.CLOSED_STATUS,),
+    Visit.Outcome.RESOLVED: (Ticket.RESOLVED_STATUS,),
+    Visit.Outcome.REFERRED: (Ticket.RESOLVED_STATUS,),
+}
+BRANCH_OWNER = "branch"
+CENTRAL_OWNER = "central"
+
+
+def ticket_owner(ticket: Ticket, visit: Visit | None) -> str:
+    """Whose the ticket of a visit is (DESIGN.md, ownership): the branch's until the visit is
+    escalated or central changes its status away from what the branch's ops left; then central's.
+    """
+    if visit is None or visit.outcome == Visit.Outcome.ESCALATED:
+        return CENTRAL_OWNER
+    left = AS_BRANCH_LEFT.get(visit.outcome, ())
+    return BRANCH_OWNER if ticket.status in left else CENTRAL_OWNER
+
+
 def ticket_status_entry(branch: Branch, ticket: Ticket, pst: PSTTicket) -> Entry:
     """The status of a branch's ticket as central sees it (labels in the queue's language)."""
     with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
@@ -285,12 +306,14 @@ def ticket_status_entry(branch: Branch, ticket: Ticket, pst: PSTTicket) -> Entry
             "status": ticket.status,
             "status_label": label,
             "open": ticket.status in Ticket.OPEN_STATUSES,
+            "owner": ticket_owner(ticket, getattr(pst, "visit", None)),
             "at": (ticket.modified or timezone.now()).isoformat(),
         },
     )
 
 
 def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
+    """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set."""
     publish([ticket_status_entry(branch, ticket, pst) for ticket, pst in tickets])
 
 
@@ -304,7 +327,7 @@ def publish_followup(followup: FollowUp, *, sender: object = None) -> list[FeedI
     pst = (
         PSTTicket.objects.filter(ticket_id=followup.ticket_id, branch__isnull=False)
         .exclude(origin_id="")
-        .select_related("branch", "ticket__queue")
+        .select_related("branch", "ticket__queue", "visit")
         .first()
     )
     if pst is None or pst.branch is None:
@@ -368,16 +391,9 @@ def snapshot_entries(
     ]
     outcome = "visit__outcome"
     status = "ticket__status"
-    as_branch_left = (
-        Q(**{f"{outcome}__in": [Visit.Outcome.WAITING], f"{status}__in": Ticket.OPEN_STATUSES})
-        | Q(**{outcome: Visit.Outcome.NO_SHOW, status: Ticket.CLOSED_STATUS})
-        | Q(
-            **{
-                f"{outcome}__in": [Visit.Outcome.RESOLVED, Visit.Outcome.REFERRED],
-                status: Ticket.RESOLVED_STATUS,
-            }
-        )
-    )
+    as_branch_left = Q(pk__in=[])
+    for visit_outcome, statuses in AS_BRANCH_LEFT.items():
+        as_branch_left |= Q(**{outcome: visit_outcome, f"{status}__in": statuses})
     recent = now - dt.timedelta(days=retention_days() + 1)
     tickets = (
         PSTTicket.objects.filter(branch=branch)
@@ -387,7 +403,7 @@ def snapshot_entries(
             | ~as_branch_left
             | Q(ticket__modified__gte=recent)
         )
-        .select_related("ticket__queue")
+        .select_related("ticket__queue", "visit")
         .order_by("ticket_id")
     )
     entries += [ticket_status_entry(branch, pst.ticket, pst) for pst in tickets]

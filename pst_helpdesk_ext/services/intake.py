@@ -73,8 +73,10 @@ from pst_helpdesk_ext.models import (
     Visit,
     Visitor,
 )
+from pst_helpdesk_ext.services import feed
 from sync import ops as op_kinds
 from sync.ops import Op, PayloadError, decode_payload
+from sync.store import APPLIED, NOTED, REJECTED, Result
 
 logger = logging.getLogger("pst.intake")
 
@@ -88,12 +90,8 @@ INTAKE_SENDER = "pst_helpdesk_ext.intake"
 #: (helpdesk Ticket), ``email`` (str). Sender: the ``Visit`` class.
 visit_finished = Signal()
 
-APPLIED = "applied"
-NOTED = "noted"
-REJECTED = "rejected"
 
 _OPEN = Ticket.OPEN_STATUS
-_REOPENED = Ticket.REOPENED_STATUS
 _RESOLVED = Ticket.RESOLVED_STATUS
 _CLOSED = Ticket.CLOSED_STATUS
 _ONE_US = dt.timedelta(microseconds=1)
@@ -107,7 +105,7 @@ class OpOutcome:
     seq: int
     kind: str
     entity_id: str
-    result: str
+    result: Result
     code: str = ""
     detail: str = ""
 
@@ -202,7 +200,7 @@ class _Intake:
                 outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
                 decoded.append((op, None))
         self._load([(op, payload) for op, payload in decoded if payload is not None])
-        handlers: dict[str, Callable[[Op, Any], str]] = {
+        handlers: dict[str, Callable[[Op, Any], Result]] = {
             op_kinds.VISIT_CREATED: self._visit_created,
             op_kinds.GUESTBOOK_RECORDED: self._guestbook_recorded,
             op_kinds.VISIT_CALLED: self._visit_called,
@@ -387,21 +385,22 @@ class _Intake:
         return followup
 
     def _lifecycle_conflict(self, state: _VisitState) -> str | None:
-        """Why a lifecycle op of the branch no longer fits the ticket; None when it fits."""
+        """Why a lifecycle op of the branch no longer fits the ticket; None when it fits: the
+        ticket is still the branch's (feed.ticket_owner) and the visit still in progress."""
         visit = state.visit
         if visit.outcome == Visit.Outcome.ESCALATED:
             return _("the visit was escalated, so its ticket is handled by central")
+        if feed.ticket_owner(state.ticket, visit) == feed.CENTRAL_OWNER:
+            return _("central changed the ticket to %(status)s") % {
+                "status": self.status_labels.get(state.ticket.status, state.ticket.status)
+            }
         if visit.outcome != Visit.Outcome.WAITING:
             return _("the visit had already ended at the branch (%(outcome)s)") % {
                 "outcome": visit.get_outcome_display()
             }
-        if state.ticket.status not in (_OPEN, _REOPENED):
-            return _("central changed the ticket to %(status)s") % {
-                "status": self.status_labels.get(state.ticket.status, state.ticket.status)
-            }
         return None
 
-    def _note(self, state: _VisitState, op: Op, fact: str, reason: str) -> str:
+    def _note(self, state: _VisitState, op: Op, fact: str, reason: str) -> Result:
         """The ownership rule: a branch fact that no longer fits becomes a private note."""
         comment = _(
             "Branch %(branch)s reported: %(fact)s\n\nNot applied to the ticket's status because "
@@ -413,7 +412,7 @@ class _Intake:
 
     # -- handlers, one per op kind
 
-    def _visit_created(self, op: Op, p: op_kinds.VisitCreated) -> str:
+    def _visit_created(self, op: Op, p: op_kinds.VisitCreated) -> Result:
         existing = self.states.get(op.entity_id)
         if existing is not None:
             raise IntakeRejection(
@@ -501,7 +500,7 @@ class _Intake:
         )
         return APPLIED
 
-    def _guestbook_recorded(self, op: Op, p: op_kinds.GuestbookRecorded) -> str:
+    def _guestbook_recorded(self, op: Op, p: op_kinds.GuestbookRecorded) -> Result:
         state = self._state(op)
         if p.email:
             try:
@@ -562,17 +561,12 @@ class _Intake:
         self._follow_up(state, self._stamp(state, recorded_at), comment)
         return APPLIED
 
-    def _visit_called(self, op: Op, p: op_kinds.VisitCalled) -> str:
+    def _visit_called(self, op: Op, p: op_kinds.VisitCalled) -> Result:
         state = self._state(op)
         called_at = self._time("called_at", p.called_at)
         visit = state.visit
-        new_status = None
-        if visit.outcome == Visit.Outcome.NO_SHOW:
-            # Called again after a no-show: the visit goes on. The ticket reopens only if it is
-            # still closed as the branch left it.
-            self._set(state, "visit", outcome=Visit.Outcome.WAITING, finished_at=None)
-            if state.ticket.status == _CLOSED:
-                new_status = _REOPENED
+        # A call is a record, never a status change: after a no-show (final at the branch) or
+        # an escalation it is only a follow-up; the wait is measured to the first call.
         if not p.recall or visit.called_at is None:
             self._set(state, "visit", called_at=called_at, wait_seconds=p.wait_seconds)
         self._set(state, "visit", desk=p.desk)
@@ -583,10 +577,10 @@ class _Intake:
                 "desk": p.desk,
                 "wait": _duration(p.wait_seconds),
             }
-        self._follow_up(state, self._stamp(state, called_at), comment, new_status=new_status)
+        self._follow_up(state, self._stamp(state, called_at), comment)
         return APPLIED
 
-    def _visit_no_show(self, op: Op, p: op_kinds.VisitNoShow) -> str:
+    def _visit_no_show(self, op: Op, p: op_kinds.VisitNoShow) -> Result:
         state = self._state(op)
         at = self._time("at", p.at)
         comment = _("Did not come forward when called to desk %(desk)s.") % {"desk": p.desk}
@@ -597,7 +591,7 @@ class _Intake:
         self._follow_up(state, self._stamp(state, at), comment, new_status=_CLOSED)
         return APPLIED
 
-    def _visit_served(self, op: Op, p: op_kinds.VisitServed) -> str:
+    def _visit_served(self, op: Op, p: op_kinds.VisitServed) -> Result:
         state = self._state(op)
         started_at = self._time("started_at", p.started_at)
         self._set(state, "visit", served_at=started_at, desk=p.desk)
@@ -612,7 +606,7 @@ class _Intake:
         self._follow_up(state, self._stamp(state, started_at), comment)
         return APPLIED
 
-    def _consultation_noted(self, op: Op, p: op_kinds.ConsultationNoted) -> str:
+    def _consultation_noted(self, op: Op, p: op_kinds.ConsultationNoted) -> Result:
         state = self._state(op)
         subject = self.subjects.get(p.subject)
         if subject is None:
@@ -633,7 +627,7 @@ class _Intake:
         self._follow_up(state, self._stamp(state, self._hlc_time(op)), f"{comment}\n\n{p.notes}")
         return APPLIED
 
-    def _visit_resolved(self, op: Op, p: op_kinds.VisitResolved) -> str:
+    def _visit_resolved(self, op: Op, p: op_kinds.VisitResolved) -> Result:
         state = self._state(op)
         finished_at = self._time("finished_at", p.finished_at)
         referred_to = (
@@ -673,7 +667,7 @@ class _Intake:
         )
         return APPLIED
 
-    def _visit_escalated(self, op: Op, p: op_kinds.VisitEscalated) -> str:
+    def _visit_escalated(self, op: Op, p: op_kinds.VisitEscalated) -> Result:
         state = self._state(op)
         finished_at = self._time("finished_at", p.finished_at)
         mode = Visit.FollowUp(p.follow_up)
@@ -703,7 +697,7 @@ class _Intake:
         self.escalations.append((state.ticket, followup))
         return APPLIED
 
-    def _rating_given(self, op: Op, p: op_kinds.RatingGiven) -> str:
+    def _rating_given(self, op: Op, p: op_kinds.RatingGiven) -> Result:
         state = self._state(op)
         if state.has_rating:
             raise IntakeRejection(
@@ -726,7 +720,7 @@ class _Intake:
         # comment on a resolved ticket would replace its resolution (update_ticket's rule).
         return APPLIED
 
-    def _complaint_filed(self, op: Op, p: op_kinds.ComplaintFiled) -> str:
+    def _complaint_filed(self, op: Op, p: op_kinds.ComplaintFiled) -> Result:
         state = self._state(op)
         queue = self._complaints()
         tier = Complaint.Tier(p.tier)
@@ -832,8 +826,6 @@ class _Intake:
         if self.noted_states:
             # The branch acted on a stale view of a ticket: send it the real status so its view
             # converges on central's (the one place intake writes the down-feed).
-            from pst_helpdesk_ext.services import feed
-
             feed.publish_ticket_states(
                 self.branch, [(s.ticket, s.pst) for s in _unique(self.noted_states)]
             )
@@ -860,7 +852,7 @@ class _Intake:
                 )
 
 
-def _outcome(op: Op, result: str, code: str = "", detail: str = "") -> OpOutcome:
+def _outcome(op: Op, result: Result, code: str = "", detail: str = "") -> OpOutcome:
     return OpOutcome(op.op_id, op.seq, op.kind, op.entity_id, result, code, detail)
 
 

@@ -68,6 +68,7 @@ class WalkinOps:
 
     def __init__(self, seq: int = 1, seed: int = 1, start: dt.datetime | None = None) -> None:
         self.seq = seq
+        self.seed = seed
         self.rng = random.Random(seed)
         self.clock = start or dt.datetime(2026, 3, 17, 8, 0, tzinfo=WIB)
         self.visits = 0
@@ -194,7 +195,7 @@ class WalkinOps:
         visit = self.new_visit_id()
         ops = [
             self.created(visit, number or self.visits),
-            self.guestbook(visit, id_number=f"12220145089{self.visits:05d}"),
+            self.guestbook(visit, id_number=f"1222{self.seed % 100:02d}45089{self.visits:05d}"),
             self.called(visit),
             self.served(visit),
             self.noted(visit),
@@ -697,7 +698,7 @@ def test_the_rule_is_deterministic(branch, staff):
     assert scenario(1) == scenario(2) == [("noted", ""), ("noted", ""), ("applied", "")]
 
 
-def test_no_show_then_recall_reopens_and_resolves_as_helpdesk_would(branch, factory):
+def test_no_show_closes_the_ticket_and_is_final(branch, factory):
     visit = factory.new_visit_id()
     outcomes = apply(
         branch,
@@ -706,22 +707,31 @@ def test_no_show_then_recall_reopens_and_resolves_as_helpdesk_would(branch, fact
             factory.called(visit),
             factory.no_show(visit),
             factory.called(visit, recall=True),
-            factory.served(visit),
             factory.resolved(visit),
         ],
     )
-    assert {o.result for o in outcomes} == {"applied"}
+    assert results(outcomes) == [("applied", "")] * 4 + [("noted", "")]
     ticket = ticket_of(branch, visit)
     changes = [row["changes"] for row in history(ticket) if row["changes"]]
-    assert changes == [
-        [("Status", "Open", "Closed")],
-        [("Status", "Closed", "Reopened")],
-        [("Status", "Reopened", "Resolved")],
-    ]
-    assert ticket.status == Ticket.RESOLVED_STATUS
+    assert changes == [[("Status", "Open", "Closed")]]
+    assert ticket.status == Ticket.CLOSED_STATUS
+    assert ticket.resolution.startswith("Did not come forward")
     visit_row = ticket.pst.visit
-    assert visit_row.outcome == Visit.Outcome.RESOLVED
+    assert visit_row.outcome == Visit.Outcome.NO_SHOW
     assert visit_row.wait_seconds == 240  # the wait is measured to the first call
+    note = history(ticket)[-1]
+    assert "already ended" in note["comment"] and note["new_status"] is None
+
+
+def test_a_ticket_central_closed_and_reopened_stays_centrals(branch, factory, staff):
+    visit = factory.new_visit_id()
+    apply(branch, [factory.created(visit), factory.called(visit)])
+    ticket = ticket_of(branch, visit)
+    update_ticket(staff, ticket, comment="Salah antrian.", new_status=Ticket.CLOSED_STATUS)
+    update_ticket(staff, ticket, comment="Dibuka lagi.", new_status=Ticket.REOPENED_STATUS)
+    (outcome,) = apply(branch, [factory.resolved(visit)])
+    assert outcome.result == "noted"
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.REOPENED_STATUS
 
 
 # --- online tickets through helpdesk's own forms ------------------------------------------------

@@ -1,0 +1,281 @@
+"""``CentralStore`` (sync/store.py) on the central site's database.
+
+What it owns: the durable side of the central sync core, i.e. the branch's sync state and
+sessions, the applied-ops ledger and reading the down-feed. Walk-in effects are the intake
+service's; feed payloads are the feed service's.
+
+Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
+- ``apply_batch`` is ONE transaction: lock the branch's ``BranchSyncState`` row
+  (``select_for_update``; on SQLite the IMMEDIATE transaction mode serialises writers), refuse a
+  stale session, look up which op ids were seen before, let ``sync.store.plan_batch`` decide op by
+  op (the same rule as every other store), apply the fresh ops in seq order through the intake
+  service in bulk, insert every fresh op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise
+  ``hwm_seq`` (never lower it), commit, and only then return. Any error rolls the whole batch back
+  and raises: nothing was applied, so nothing may be acknowledged.
+- Dedup is on ``op_id``, never on ``seq``: a branch restored from a backup re-uses seq numbers;
+  its fresh ops wait (deferred) until it renumbers them above the high-water mark at WELCOME.
+- A re-sent op gets the answer it got the first time: accepted (applied or noted) or rejected with
+  its recorded code. Re-sending anything changes nothing.
+- Per-branch order comes from the row lock and the session fence, so any number of server
+  processes may serve any branch on one PostgreSQL database.
+- ``changes`` never skips an item: it reads the head first and then only items up to it, and
+  feed writers are serialised (services/feed.py), so ids commit in order.
+- Branch identity is the ``branch`` argument (the transport's authenticated ZMQ User-Id), never a
+  field of a message. Database failures surface as ``StoreUnavailable`` (the branch retries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
+
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+
+from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState, PSTTicket
+from pst_helpdesk_ext.services import feed
+from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from sync.ops import Op
+from sync.store import (
+    APPLIED,
+    NOTED,
+    REJECTED,
+    BatchResult,
+    BranchHello,
+    BranchRefused,
+    ChangesPage,
+    FeedEntry,
+    Outcome,
+    StaleSession,
+    StoreUnavailable,
+    batch_result,
+    plan_batch,
+)
+
+logger = logging.getLogger("pst.sync")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _passing_failures(method: Callable[P, R]) -> Callable[P, R]:
+    """The database went away or a lock timed out: nothing committed, the branch retries."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("sync store unavailable: %s", exc)
+            raise StoreUnavailable(str(exc)) from exc
+
+    return wrapper
+
+
+def _received_at(now: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(now, tz=dt.UTC)
+
+
+class DjangoCentralStore:
+    """The central side's durable state, on the Django database. Stateless between calls."""
+
+    def _branch(self, code: str) -> Branch:
+        branch = Branch.objects.select_related("queue").filter(code=code).first()
+        if branch is None:
+            raise BranchRefused(f"no branch {code!r} is enrolled at central")
+        if not branch.active:
+            raise BranchRefused(f"branch {code} is deactivated at central")
+        return branch
+
+    def _locked_state(self, branch: Branch) -> BranchSyncState:
+        try:
+            return BranchSyncState.objects.select_for_update().get(branch=branch)
+        except BranchSyncState.DoesNotExist:
+            # A branch made in the admin has no state row yet; make it, race-safe.
+            try:
+                with transaction.atomic():
+                    BranchSyncState.objects.create(branch=branch)
+            except IntegrityError:
+                pass
+            return BranchSyncState.objects.select_for_update().get(branch=branch)
+
+    # -- CentralStore
+
+    @_passing_failures
+    def hello(
+        self,
+        branch: str,
+        *,
+        boot_id: str,
+        next_seq: int,
+        feed_cursor: int,
+        agent_version: str,
+        branch_time: float,
+        now: float,
+    ) -> BranchHello:
+        record = self._branch(branch)
+        skew = round(branch_time - now)
+        with transaction.atomic():
+            state = self._locked_state(record)
+            state.session += 1  # fences off every earlier session, on every server process
+            state.last_seen_at = _received_at(now)
+            state.last_boot_id = boot_id[:64]
+            state.agent_version = agent_version[:40]
+            state.feed_cursor = feed_cursor
+            state.clock_skew_seconds = skew
+            state.save(
+                update_fields=[
+                    "session",
+                    "last_seen_at",
+                    "last_boot_id",
+                    "agent_version",
+                    "feed_cursor",
+                    "clock_skew_seconds",
+                ]
+            )
+            if next_seq <= state.hwm_seq:
+                self._resend_lost_ticket_states(record, next_seq, state.hwm_seq)
+            answer = BranchHello(
+                hwm_seq=state.hwm_seq, feed_head=feed.head(), session=state.session
+            )
+        limit = int(pst_settings.SYNC_CLOCK_SKEW_WARN_SECONDS)
+        if abs(skew) > limit:
+            logger.warning(
+                "branch %s clock is %+d s off central's (limit %d s); its timestamps are "
+                "recorded as the branch says, durations and receive times are unaffected",
+                branch,
+                skew,
+                limit,
+            )
+        return answer
+
+    def _resend_lost_ticket_states(self, branch: Branch, next_seq: int, hwm_seq: int) -> None:
+        """The branch lost ops central applied (restored backup, lost disk tail): put the state of
+        every ticket they touched back on its feed, so its view converges on central's."""
+        logger.warning(
+            "branch %s says next seq %d but central has applied up to %d: it lost state; "
+            "re-sending the status of the tickets its lost ops touched",
+            branch.code,
+            next_seq,
+            hwm_seq,
+        )
+        touched = AppliedOp.objects.filter(
+            branch=branch, seq__gte=next_seq, result__in=[APPLIED, NOTED]
+        ).values("entity_id")
+        tickets = (
+            PSTTicket.objects.filter(branch=branch, origin_id__in=touched)
+            .select_related("ticket__queue", "visit")
+            .order_by("ticket_id")
+        )
+        feed.publish_ticket_states(branch, [(pst.ticket, pst) for pst in tickets])
+
+    @_passing_failures
+    def apply_batch(
+        self, branch: str, ops: Sequence[Op], *, now: float, session: int
+    ) -> BatchResult:
+        record = self._branch(branch)
+        received_at = _received_at(now)
+        with transaction.atomic():
+            state = self._locked_state(record)
+            if session != state.session:
+                raise StaleSession(
+                    f"session {session} of branch {branch} was replaced by session "
+                    f"{state.session}; say HELLO again"
+                )
+            seen = {
+                str(op_id): Outcome(result, code, detail)
+                for op_id, result, code, detail in AppliedOp.objects.filter(
+                    branch=record, op_id__in=[op.op_id for op in ops]
+                ).values_list("op_id", "result", "code", "detail")
+            }
+            plan = plan_batch(state.hwm_seq, seen, ops)
+            outcomes = apply_walkin_ops(record, plan.fresh, received_at)
+            AppliedOp.objects.bulk_create(
+                [
+                    AppliedOp(
+                        branch=record,
+                        op_id=outcome.op_id,
+                        seq=outcome.seq,
+                        kind=outcome.kind[:40],
+                        entity_id=outcome.entity_id[:64],
+                        result=outcome.result,
+                        code=outcome.code[:40],
+                        detail=outcome.detail,
+                        applied_at=received_at,
+                    )
+                    for outcome in outcomes
+                ]
+            )
+            n_rejected = sum(1 for outcome in outcomes if outcome.result == REJECTED)
+            state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)
+            state.applied_count += len(outcomes) - n_rejected
+            state.rejected_count += n_rejected
+            state.last_seen_at = received_at
+            state.save(update_fields=["hwm_seq", "applied_count", "rejected_count", "last_seen_at"])
+        # Committed: only now is anything acknowledged.
+        result = batch_result(
+            plan, {o.op_id: Outcome(o.result, o.code, o.detail) for o in outcomes}
+        )
+        if plan.fresh or plan.deferred:
+            logger.info(
+                "branch %s: %d ops applied, %d rejected, %d seen before, %d deferred, hwm %d",
+                branch,
+                len(outcomes) - n_rejected,
+                n_rejected,
+                len(plan.seen),
+                len(plan.deferred),
+                result.hwm_seq,
+            )
+        return result
+
+    @_passing_failures
+    def changes(self, branch: str, cursor: int, limit: int) -> ChangesPage:
+        record = self._branch(branch)
+        limit = max(1, limit)
+        # The head first, then nothing above it: an item committing in between waits for the
+        # next pull instead of being skipped.
+        current_head = feed.head()
+        if feed.needs_snapshot(cursor, current_head):
+            current_head = feed.ensure_started()
+            entries = feed.snapshot_entries(record, cursor=cursor, up_to=current_head)
+            # One page, whatever ``limit`` says: a snapshot is only whole or useless. It is as
+            # small as the reference data plus the branch's tickets central has a say on.
+            items = tuple(
+                FeedEntry(
+                    feed_id=current_head if feed_id is None else feed_id,
+                    kind=entry.kind,
+                    entity_id=entry.entity_id,
+                    payload=entry.payload,
+                )
+                for feed_id, entry in entries
+            )
+            return ChangesPage(
+                from_cursor=cursor,
+                to_cursor=current_head,
+                items=items,
+                more=False,
+                snapshot=True,
+            )
+        rows = list(
+            feed.visible_items(record, after=cursor, up_to=current_head)[: limit + 1].values_list(
+                "id", "kind", "entity_id", "payload"
+            )
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        to_cursor = rows[-1][0] if more else current_head
+        return ChangesPage(
+            from_cursor=cursor,
+            to_cursor=to_cursor,
+            items=tuple(
+                FeedEntry(feed_id=feed_id, kind=kind, entity_id=entity_id, payload=payload)
+                for feed_id, kind, entity_id, payload in rows
+            ),
+            more=more,
+        )
+
+
+__all__ = ["DjangoCentralStore"]
