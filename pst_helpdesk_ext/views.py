@@ -36,6 +36,7 @@ class TicketFilterForm(forms.Form):
         queryset=None,
         required=False,
         to_field_name="code",
+        empty_label=_("all"),
         error_messages={"invalid_choice": _("Unknown branch office %(value)s.")},
     )
     channel = forms.ModelChoiceField(
@@ -43,6 +44,7 @@ class TicketFilterForm(forms.Form):
         queryset=Channel.objects.all(),
         required=False,
         to_field_name="code",
+        empty_label=_("all"),
         error_messages={"invalid_choice": _("Unknown channel %(value)s.")},
     )
     category = forms.ModelChoiceField(
@@ -50,6 +52,7 @@ class TicketFilterForm(forms.Form):
         queryset=ServiceCategory.objects.all(),
         required=False,
         to_field_name="code",
+        empty_label=_("all"),
         error_messages={"invalid_choice": _("Unknown service or subject %(value)s.")},
     )
     status = forms.TypedMultipleChoiceField(
@@ -57,6 +60,7 @@ class TicketFilterForm(forms.Form):
         choices=(),
         coerce=int,
         required=False,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("Unknown status %(value)s.")},
     )
     date_from = forms.DateField(
@@ -70,10 +74,11 @@ class TicketFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches_for(user)
         self.fields["status"].choices = ticket_status_choices()
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+        for name in ("branch", "channel", "category"):
+            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
         for name in ("date_from", "date_to"):
             self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
+        self.fields["status"].widget.attrs["class"] = "form-check-input"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
