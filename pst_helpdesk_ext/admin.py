@@ -435,7 +435,9 @@ class ComplaintAdmin(admin.ModelAdmin):
     list_select_related = ("branch",)
     date_hierarchy = "created"
     fields = ("ticket_display", "about_display", "branch", "tier", "lapor_ref", "due_at", "created")
-    readonly_fields = ("ticket_display", "about_display", "branch", "due_at", "created")
+    # The tier decides the deadline (due_at); changing it belongs to the complaint flow, which
+    # recomputes due_at. Only the LAPOR! reference, often known later, is edited here.
+    readonly_fields = ("ticket_display", "about_display", "branch", "tier", "due_at", "created")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # complaints are filed by visitors through the complaint form
