@@ -1,0 +1,228 @@
+"""A visitor's whole walk-in visit in a real Chromium against a real `pst-branch-agent run`,
+with central unreachable: kiosk -> front office -> desk -> board -> rating, all queued for sync."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from sync.transport import generate_keypair
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VALID_NIK = "1222014708950002"  # a woman (day 07 + 40), born 07-08-1995
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(home, *args):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    return subprocess.run(
+        [sys.executable, "-m", "branch_agent.cli", "--data-dir", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory):
+    home = tmp_path_factory.mktemp("browser-agent") / "data"
+    dead_central = f"tcp://127.0.0.1:{free_port()}"  # nothing listens: central is down
+    cli(
+        home,
+        "init",
+        "--branch",
+        "1222",
+        "--name",
+        "BPS Labuhanbatu Selatan",
+        "--central",
+        dead_central,
+        "--server-key",
+        generate_keypair().public_key,
+        "--id-hash-key",
+        "browser-test-hash-key-0123456789",
+        "--password",
+        "kopi-susu-pagi",
+    )
+    cli(home, "createuser", "fo", "--role", "front_office", "--password", "teh-manis-siang")
+    cli(
+        home,
+        "createuser",
+        "meja",
+        "--role",
+        "desk_officer",
+        "--password",
+        "teh-manis-siang",
+        "--full-name",
+        "Budi Santoso",
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "branch_agent.cli",
+            "--data-dir",
+            str(home),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/kiosk/", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail("the agent exited: " + process.stdout.read())
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the agent did not become ready")
+    yield {"base": base, "home": home}
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def login(page, base, username, password="teh-manis-siang"):
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def status(home):
+    return json.loads(cli(home, "status", "--json").stdout)
+
+
+def test_the_whole_offline_visit_in_a_browser(agent, browser):
+    base, home = agent["base"], agent["home"]
+    context = browser.new_context(locale="id-ID")
+    kiosk = context.new_page()
+    kiosk.goto(f"{base}/kiosk/")
+    assert "Selamat datang di PST" in kiosk.content()
+    kiosk.get_by_role("button", name=re.compile("Konsultasi Statistik")).dblclick()
+    kiosk.wait_for_url(re.compile(r"/kiosk/ticket/"))
+    assert kiosk.locator(".ticket-number").inner_text() == "K-001"
+    assert status(home)["pending_ops"] == 1  # the double click made one number
+
+    board = context.new_page()
+    board.goto(f"{base}/board/")
+
+    front = browser.new_context(locale="id-ID").new_page()
+    login(front, base, "fo")
+    front.goto(f"{base}/front/")
+    front.click("a.visit-link.next")
+    front.fill("input[name=name]", "Siti Aminah")
+    front.fill("input[name=institution]", "Universitas Sumatera Utara")
+    front.fill("input[name=email]", "siti@example.ac.id")
+    front.fill("input[name=id_number]", "1299011708900001")  # regency 99 does not exist
+    front.fill("textarea[name=purpose]", "Data kemiskinan kecamatan 2024")
+    front.check("input[name=consent]")
+    front.click("main button[type=submit]")
+    error = front.locator('.error[data-field="id_number"]')
+    assert "99" in error.inner_text()
+    assert front.locator("input[name=id_number]").input_value() == ""  # never echoed back
+    front.fill("input[name=id_number]", VALID_NIK)
+    front.check("input[name=consent]")
+    front.click("main button[type=submit]")
+    front.wait_for_url(re.compile(r"/front/$"))
+    assert "K-001" in front.locator(".messages").inner_text()
+    assert VALID_NIK not in front.content()
+
+    desk = browser.new_context(locale="id-ID").new_page()
+    login(desk, base, "meja")
+    desk.goto(f"{base}/desk/1/")
+    assert "sync-badge offline" in desk.content()
+    desk.get_by_role("button", name="Panggil berikutnya").click()
+    assert desk.locator(".current-number").inner_text().startswith("K-001")
+    assert "Siti Aminah" in desk.content()
+    # The board shows the call within 2 s (it polls every second).
+    board.locator('.board-desk[data-desk="1"] .board-desk-number').filter(
+        has_text="K-001"
+    ).wait_for(timeout=2500)
+    assert board.locator(".board-now-number").inner_text() == "K-001"
+
+    desk.get_by_role("button", name="Pengunjung hadir: mulai").click()
+    desk.check("input[name=subject][value=data]")
+    desk.fill("textarea[name=notes]", "Menjelaskan data kemiskinan per kecamatan")
+    desk.check("input[name=outcome][value=resolved]")
+    desk.get_by_role("button", name="Simpan dan selesai").click()
+    assert "K-001 selesai" in desk.locator(".messages").inner_text()
+
+    rating = context.new_page()
+    rating.goto(f"{base}/rating/1/")
+    assert "K-001" in rating.content()
+    for element in range(1, 10):
+        rating.locator(f"input[name=u{element}][value='4']").check()
+    rating.locator("input[name=overall][value='4']").check()
+    rating.fill("textarea[name=comment]", "Pelayanan cepat")
+    rating.get_by_role("button", name="Kirim penilaian saya").dblclick()
+    rating.wait_for_url(re.compile(r"/rating/1/thanks/"))
+    assert "Terima kasih" in rating.content()
+
+    # Everything is saved locally and waits for central: created, guest book, called, served,
+    # consultation note, resolved, rating.
+    state = status(home)
+    assert state["online"] is False and state["pending_ops"] == 7
+    context.close()
+
+
+def test_english_is_one_click_away(agent, browser):
+    context = browser.new_context(locale="id-ID")
+    page = context.new_page()
+    page.goto(f"{agent['base']}/kiosk/")
+    assert "Selamat datang di PST" in page.content()
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert "Welcome to PST" in page.content()
+    assert page.get_by_role("button", name=re.compile("Statistical consultation")).is_visible()
+    context.close()
