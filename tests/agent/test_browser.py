@@ -102,7 +102,7 @@ def agent(tmp_path_factory):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(base + "/kiosk/", timeout=1)
+            urllib.request.urlopen(base + "/kiosk/", timeout=1)  # noqa: S310 - our own http URL
             break
         except OSError:
             if process.poll() is not None:
@@ -131,7 +131,10 @@ def browser():
         browser.close()
 
 
-def login(page, base, username, password="teh-manis-siang"):
+STAFF_PASSWORD = "teh-manis-siang"
+
+
+def login(page, base, username, password=STAFF_PASSWORD):
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
