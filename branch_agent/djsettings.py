@@ -64,6 +64,9 @@ def build(config: AgentConfig) -> dict[str, Any]:
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(config.store_path),
+                # One connection per server thread, kept: no reopen and PRAGMAs per request.
+                "CONN_MAX_AGE": None,
+                "CONN_HEALTH_CHECKS": True,
                 "OPTIONS": {
                     "init_command": SQLITE_INIT,
                     "transaction_mode": "IMMEDIATE",

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,7 +110,7 @@ def issue_number(
             code="unknown_service",
         )
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "issue")
         if used is not None and used.visit is not None:
             return Issued(used.visit, created=False)
@@ -170,7 +169,7 @@ def record_guestbook(
     if not data.consent:
         raise Refused(_("The visitor must agree to the processing of their data."), field="consent")
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "guestbook")
         if used is not None and used.visit is not None:
             return used.visit.guestbook
@@ -318,7 +317,7 @@ def call_next(
     """Call the longest-waiting visitor (in the desk's services) to ``desk``; None if nobody."""
     desk = check_desk(desk)
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "call")
         if used is not None:
             return used.visit
@@ -374,7 +373,7 @@ def recall(
 ) -> Visit:
     desk = check_desk(desk)
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "recall")
         if used is not None and used.visit is not None:
             return used.visit
@@ -405,7 +404,7 @@ def no_show(
 ) -> Visit:
     desk = check_desk(desk)
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "no_show")
         if used is not None and used.visit is not None:
             return used.visit
@@ -428,7 +427,7 @@ def start_service(
 ) -> Visit:
     desk = check_desk(desk)
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "start")
         if used is not None and used.visit is not None:
             return used.visit
@@ -487,7 +486,7 @@ def finish(
             raise Refused(
                 _("Choose the PST service the visitor is referred to."), field="referred_to"
             )
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "finish")
         if used is not None and used.visit is not None:
             return used.visit
@@ -563,7 +562,7 @@ def send_to_rating(
 ) -> Visit:
     """Open the rating kiosk of ``desk`` for a finished visitor (again)."""
     desk = check_desk(desk)
-    with transaction.atomic():
+    with outbox.write():
         visit = _visit_for_update(visit_id)
         if visit.status != Visit.Status.FINISHED or Rating.objects.filter(visit=visit).exists():
             raise Refused(
@@ -622,7 +621,7 @@ def give_rating(
     if data.overall not in (1, 2, 3, 4):
         raise Refused(_("Give an overall score from 1 to 4."), field="overall")
     moment = now_local(now)
-    with transaction.atomic():
+    with outbox.write():
         used = _used(token, "rating")
         if used is not None and used.visit is not None:
             return used.visit.rating
@@ -789,12 +788,12 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 
 def dismiss_rejected(op_id: str) -> None:
-    with transaction.atomic():
+    with outbox.write():
         OutboxOp.objects.filter(op_id=op_id, state=OutboxOp.State.REJECTED).update(dismissed=True)
 
 
 def mark_updates_seen(visit: Visit) -> None:
-    with transaction.atomic():
+    with outbox.write():
         TicketUpdate.objects.filter(visit=visit, seen=False).update(seen=True)
 
 
@@ -808,6 +807,6 @@ def token_hash(raw: str) -> str:
 def create_api_token(user: Any, name: str) -> str:
     """A new device token for ``user``; only its hash is stored, the raw token is shown once."""
     raw = "pst_" + secrets.token_urlsafe(30)
-    with transaction.atomic():
+    with outbox.write():
         ApiToken.objects.create(key_hash=token_hash(raw), name=name[:100], user=user)
     return raw

@@ -20,10 +20,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from branch_agent import outbox
 from branch_agent.models import (
     KnowledgeArticle,
     KnowledgeCategory,
@@ -82,7 +82,7 @@ class SqliteBranchStore:
         self, op_ids: Sequence[str], rejected: Sequence[Rejection], hwm_seq: int
     ) -> None:
         now = timezone.now()
-        with transaction.atomic():
+        with outbox.write():
             state = _state()
             OutboxOp.objects.filter(op_id__in=list(op_ids), state=OutboxOp.State.PENDING).delete()
             for rejection in rejected:
@@ -104,14 +104,14 @@ class SqliteBranchStore:
         state.next_seq = max(state.next_seq, hwm_seq + 1, top + 1)
 
     def raise_next_seq(self, hwm_seq: int) -> None:
-        with transaction.atomic():
+        with outbox.write():
             state = _state()
             self._raise(state, hwm_seq)
             state.central_hwm = max(state.central_hwm, hwm_seq)
             state.save(update_fields=["next_seq", "central_hwm"])
 
     def renumber_pending(self, after_seq: int) -> None:
-        with transaction.atomic():
+        with outbox.write():
             state = _state()
             pending = list(
                 OutboxOp.objects.filter(state=OutboxOp.State.PENDING)
@@ -140,7 +140,9 @@ class SqliteBranchStore:
     # --- down-feed ---------------------------------------------------------------------------
 
     def apply_changes(self, page: ChangesPage) -> None:
-        with transaction.atomic():
+        if not page.snapshot and not page.items and page.to_cursor <= self.feed_cursor():
+            return  # an empty page at the cursor: nothing to write (no fsync every pull)
+        with outbox.write():
             state = _state()
             cursor = state.feed_cursor
             if page.snapshot:
@@ -158,7 +160,8 @@ class SqliteBranchStore:
                     if item.feed_id > cursor:
                         self._apply(item)
                 state.feed_cursor = max(cursor, page.to_cursor)
-            state.save(update_fields=["feed_cursor"])
+            state.last_success_at = timezone.now()
+            state.save(update_fields=["feed_cursor", "last_success_at"])
 
     def _replace_reference(self, items: Sequence[FeedEntry]) -> None:
         """A snapshot is the whole reference state: drop what it no longer holds."""
@@ -306,20 +309,26 @@ class SqliteBranchStore:
     # --- what the UI shows (written by the worker) -------------------------------------------
 
     def record_attempt(self, *, online: bool, error: str = "") -> None:
-        with transaction.atomic():
-            SyncState.objects.filter(id=1).update(
-                online=online, last_attempt_at=timezone.now(), last_error=error[:2000]
-            )
+        now = timezone.now()
+        values: dict[str, Any] = {
+            "online": online,
+            "last_attempt_at": now,
+            "last_error": error[:2000],
+        }
+        if online:
+            values["last_success_at"] = now  # the link is up and answering: in sync as of now
+        with outbox.write():
+            SyncState.objects.filter(id=1).update(**values)
 
     def record_success(self) -> None:
-        with transaction.atomic():
+        with outbox.write():
             now = timezone.now()
             SyncState.objects.filter(id=1).update(
                 online=True, last_attempt_at=now, last_success_at=now, last_error=""
             )
 
     def record_welcome(self, *, hwm_seq: int, clock_skew_seconds: float | None) -> None:
-        with transaction.atomic():
+        with outbox.write():
             SyncState.objects.filter(id=1).update(
                 central_hwm=hwm_seq,
                 clock_skew_seconds=None

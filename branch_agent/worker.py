@@ -58,6 +58,7 @@ KEY_NAME = "branch"
 STATUS_EVERY = 2.0  # seconds between sync-state writes while something changes
 HEARTBEAT_EVERY = 20.0  # seconds between writes when nothing changes (status freshness)
 TICK = 0.25  # longest sleep: stop() and new ops are noticed within this
+COALESCE = 0.05  # after a commit, wait this long so a burst of ops (one visit) goes in one PUSH
 
 # ``last_error`` is stored as "code: English detail"; the UI translates the code.
 ERR_UNREACHABLE = "unreachable"
@@ -113,6 +114,7 @@ class SyncWorker:
         self._shown = _Shown()
         self._written_at = 0.0
         self._dirty = True
+        self._changed_at: float | None = None
 
     @classmethod
     def from_settings(cls) -> SyncWorker:
@@ -201,11 +203,18 @@ class SyncWorker:
                 continue
             deadline = self._core.next_deadline()
             wait = TICK if deadline is None else max(0.0, min(TICK, deadline - now))
+            if self._changed_at is not None:
+                wait = max(0.0, min(wait, self._changed_at + COALESCE - now))
+            elif outbox.changed.is_set():
+                wait = min(wait, COALESCE)
             frames = self._transport.recv(timeout_ms=int(wait * 1000))
             now = time.monotonic()
             if frames is not None:
                 self._handle(self._core.receive(frames, now))
-            if outbox.changed.is_set():
+            if outbox.changed.is_set() and self._changed_at is None:
+                self._changed_at = now
+            if self._changed_at is not None and now - self._changed_at >= COALESCE:
+                self._changed_at = None
                 outbox.changed.clear()
                 self._handle(self._core.outbox_changed(now))
             deadline = self._core.next_deadline()
@@ -269,8 +278,7 @@ class SyncWorker:
                 self.store.record_success()
                 self._dirty = True
             elif isinstance(event, (Acked, ChangesApplied)):
-                self.store.record_success()
-                self._dirty = True
+                self._dirty = True  # the store recorded the success in the same transaction
             elif isinstance(event, (PeerError, PeerMisbehaved)):
                 log.warning("central: %s %s", event.code, event.message)
                 self._show(self._shown.online, f"{ERR_CENTRAL}: {event.code}: {event.message}")
