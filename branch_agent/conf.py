@@ -50,6 +50,10 @@ class AgentSettings:
         return str(_get("ID_HASH_KEY", ""))
 
     @property
+    def local_retention_days(self) -> int:
+        return int(_get("LOCAL_RETENTION_DAYS", 30))
+
+    @property
     def sync_batch_size(self) -> int:
         return int(_get("SYNC_BATCH_SIZE", 100))
 

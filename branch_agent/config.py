@@ -61,6 +61,7 @@ class AgentConfig:
     language: str
     threads: int
     id_hash_key: str
+    local_retention_days: int = 30
     sync_batch_size: int = 100
     sync_retry_max_seconds: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +106,7 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool, Any]]] = {
     },
     "privacy": {
         "id_hash_key": (str, True, None),
+        "local_retention_days": (int, False, 30),
     },
     "sync": {
         "batch_size": (int, False, 100),
@@ -234,6 +236,12 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
             "must be central's ID_HASH_KEY (at least 16 characters), so returning visitors are"
             " recognised the same way everywhere",
         )
+    if not 1 <= values[("privacy", "local_retention_days")] <= 3650:
+        raise bad(
+            "privacy",
+            "local_retention_days",
+            "must be between 1 and 3650 days (central keeps its own copy)",
+        )
     if not 1 <= values[("sync", "batch_size")] <= 500:
         raise bad("sync", "batch_size", "must be between 1 and 500 (central refuses more)")
     if not 1 <= values[("sync", "retry_max_seconds")] <= 600:
@@ -254,6 +262,7 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
         language=values[("web", "language")],
         threads=values[("web", "threads")],
         id_hash_key=values[("privacy", "id_hash_key")],
+        local_retention_days=values[("privacy", "local_retention_days")],
         sync_batch_size=values[("sync", "batch_size")],
         sync_retry_max_seconds=float(values[("sync", "retry_max_seconds")]),
     )
@@ -304,6 +313,7 @@ threads = 8
 
 [privacy]
 id_hash_key = {s(id_hash_key)}   # must equal central's PST_HELPDESK ID_HASH_KEY
+local_retention_days = 30   # guest-book personal data kept on this PC (once sent to central)
 
 [sync]
 batch_size = 100

@@ -130,6 +130,7 @@ def build(config: AgentConfig) -> dict[str, Any]:
             "SERVER_PUBLIC_KEY": config.server_public_key,
             "KEYS_DIR": str(config.keys_dir),
             "ID_HASH_KEY": config.id_hash_key,
+            "LOCAL_RETENTION_DAYS": config.local_retention_days,
             "SYNC_BATCH_SIZE": config.sync_batch_size,
             "SYNC_RETRY_MAX_SECONDS": config.sync_retry_max_seconds,
         },

@@ -178,6 +178,12 @@ class Visit(models.Model):
     def __str__(self) -> str:
         return f"{self.queue_number} {self.service_day}"
 
+    @property
+    def wait_display(self) -> str:
+        """The measured wait as m:ss (the desk shows it)."""
+        seconds = self.wait_seconds or 0
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
 
 class GuestBookEntry(models.Model):
     visit = models.OneToOneField(

@@ -797,6 +797,30 @@ def mark_updates_seen(visit: Visit) -> None:
         TicketUpdate.objects.filter(visit=visit, seen=False).update(seen=True)
 
 
+# --- Retention ------------------------------------------------------------------------------
+
+
+def purge_personal_data(*, days: int | None = None, now: dt.datetime | None = None) -> int:
+    """Blank the guest-book personal data of visits older than ``days`` whose records central
+    already has (nothing of the visit still in the outbox). Central keeps its own copy under its
+    retention rule; the office PC keeps only what the day's work needs. Returns how many."""
+    keep_days = agent_settings.local_retention_days if days is None else days
+    cutoff = now_local(now).date() - dt.timedelta(days=keep_days)
+    with outbox.write():
+        waiting = OutboxOp.objects.filter(state=OutboxOp.State.PENDING).values("entity_id")
+        entries = GuestBookEntry.objects.filter(visit__service_day__lt=cutoff).exclude(
+            name="", email="", id_hash=""
+        )
+        entries = entries.exclude(
+            visit_id__in=[
+                uid for uid in (_uuid_or_none(row["entity_id"]) for row in waiting) if uid
+            ]
+        )
+        return entries.update(
+            name="", institution="", email="", phone="", id_hash="", id_last4="", purpose=""
+        )
+
+
 # --- Device tokens ---------------------------------------------------------------------------
 
 

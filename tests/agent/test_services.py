@@ -202,3 +202,26 @@ def test_the_store_runs_in_wal_with_full_sync(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_retention_blanks_old_personal_data_once_central_has_it():
+    from branch_agent.models import GuestBookEntry
+    from branch_agent.sync_store import SqliteBranchStore
+
+    old = services.issue_number("konsultasi", now=at(8, day=1)).visit
+    services.record_guestbook(old.pk, guest(), now=at(8, 1, day=1))
+    unsent = services.issue_number("konsultasi", now=at(9, day=1)).visit
+    services.record_guestbook(unsent.pk, guest(name="Budi"), now=at(9, 1, day=1))
+    recent = services.issue_number("konsultasi", now=at(8, day=17)).visit
+    services.record_guestbook(recent.pk, guest(name="Ani"), now=at(8, 1, day=17))
+    store = SqliteBranchStore()
+    sent = [op.op_id for op in store.pending_ops(100) if op.entity_id != str(unsent.pk)]
+    store.acknowledge(sent, [], hwm_seq=0)
+
+    assert services.purge_personal_data(days=7, now=at(12, day=17)) == 1
+    purged = GuestBookEntry.objects.get(visit=old)
+    assert (purged.name, purged.email, purged.id_hash, purged.id_last4) == ("", "", "", "")
+    assert purged.id_type == "ktp" and purged.consent  # statistics stay
+    assert GuestBookEntry.objects.get(visit=unsent).name == "Budi"  # not at central yet
+    assert GuestBookEntry.objects.get(visit=recent).name == "Ani"
+    assert services.purge_personal_data(days=7, now=at(12, day=17)) == 0
