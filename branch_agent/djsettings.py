@@ -117,6 +117,8 @@ def build(config: AgentConfig) -> dict[str, Any]:
             "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
             "loggers": {
                 "branch_agent": {"handlers": ["console"], "level": "INFO"},
+                "sync": {"handlers": ["console"], "level": "INFO"},
+                "waitress": {"handlers": ["console"], "level": "WARNING"},
                 "django.request": {"handlers": ["console"], "level": "ERROR"},
             },
         },
