@@ -259,11 +259,12 @@ def guestbook(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     visit = Visit.objects.select_related("service").filter(pk=visit_id).first()
     if visit is None:
         raise Http404
-    existing = GuestBookEntry.objects.filter(visit=visit).first()
-    if existing is not None and request.method == "GET":
-        return render(
-            request, "branch_agent/guestbook_done.html", {"visit": visit, "entry": existing}
-        )
+    if request.method != "POST":
+        existing = GuestBookEntry.objects.filter(visit=visit).first()
+        if existing is not None:
+            return render(
+                request, "branch_agent/guestbook_done.html", {"visit": visit, "entry": existing}
+            )
     if request.method == "POST":
         form = GuestBookForm(request.POST)
         if form.is_valid():
