@@ -35,6 +35,7 @@ from branch_agent.models import (
     Visit,
 )
 
+WAITING_SHOWN = 12  # the desk lists the next visitors; the rest is a count
 DIGITS_ID = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
 
 
@@ -360,12 +361,14 @@ def desk(request: HttpRequest, desk: str) -> HttpResponse:
         .order_by("-at")[:20]
     )
     entry = GuestBookEntry.objects.filter(visit=current).first() if current else None
+    waiting = services.waiting_list(services=chosen or None)
     context = {
         "desk": desk,
         "current": current,
         "entry": entry,
         "returning": services.returning_visits(entry.id_hash, exclude=current) if entry else 0,
-        "waiting": services.waiting_list(services=chosen or None),
+        "waiting": waiting[:WAITING_SHOWN],
+        "waiting_more": max(0, len(waiting) - WAITING_SHOWN),
         "services": _services(),
         "chosen": chosen,
         "finished": finished,
@@ -457,11 +460,13 @@ def desk_json(request: HttpRequest, desk: str) -> JsonResponse:
     desk = _desk_or_404(desk)
     chosen = request.session.get(f"desk_services_{desk}") or None
     current = services.at_desk(desk)
+    waiting = services.waiting_list(services=chosen)
     return JsonResponse(
         {
             "desk": desk,
             "current": current.queue_number if current else None,
             "target_seconds": agent_settings.wait_target_seconds,
+            "waiting_total": len(waiting),
             "waiting": [
                 {
                     "queue_number": w.visit.queue_number,
@@ -470,7 +475,7 @@ def desk_json(request: HttpRequest, desk: str) -> JsonResponse:
                     "level": w.level,
                     "guestbook": w.has_guestbook,
                 }
-                for w in services.waiting_list(services=chosen)
+                for w in waiting[:WAITING_SHOWN]
             ],
         }
     )

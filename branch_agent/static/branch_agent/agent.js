@@ -85,6 +85,13 @@
           });
           rows.appendChild(tr);
         });
+        var more = q.waiting_total - q.waiting.length;
+        if (more > 0) {
+          var tr = document.createElement("tr"), td = document.createElement("td");
+          tr.className = "more"; td.colSpan = 4; td.className = "muted";
+          td.textContent = "+" + more + " " + rows.dataset.more;
+          tr.appendChild(td); rows.appendChild(tr);
+        }
       });
     }, 4000);
   }

@@ -44,13 +44,18 @@
     return null;
   }
 
+  function showNow(call) {
+    var now = root.querySelector(".board-now");
+    now.querySelector(".board-now-number").textContent = call.queue_number;
+    now.querySelector(".board-now-desk").textContent = call.text.split(",").slice(1).join(",").trim();
+    return now;
+  }
+
   function next() {
     if (speaking || !queue.length) return;
     var call = queue.shift();
     speaking = true;
-    var now = root.querySelector(".board-now");
-    now.querySelector(".board-now-number").textContent = call.queue_number;
-    now.querySelector(".board-now-desk").textContent = call.text.split(",").slice(1).join(",").trim();
+    var now = showNow(call);
     now.classList.remove("flash"); void now.offsetWidth; now.classList.add("flash");
     var done = function () { speaking = false; setTimeout(next, 400); };
     if (!soundOn) { setTimeout(done, 3000); return; }
@@ -80,6 +85,13 @@
     state.calls.forEach(function (c) {
       if (seen !== null && !seen[c.call_id]) fresh.push(c);
     });
+    if (seen === null && state.calls.length) {
+      // Opened (or reloaded) while visitors are being called: show the latest, silently.
+      var latest = state.calls.slice().sort(function (a, b) {
+        return (a.called_at || "").localeCompare(b.called_at || "");
+      }).pop();
+      showNow(latest);
+    }
     seen = seen || {};
     state.calls.forEach(function (c) { seen[c.call_id] = true; });
     fresh.sort(function (a, b) { return (a.called_at || "").localeCompare(b.called_at || ""); });
