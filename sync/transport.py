@@ -413,7 +413,7 @@ class CentralTransport:
                 self._router.bind(bind)
             except zmq.ZMQError as exc:
                 raise TransportError(f"cannot bind the sync server to {bind!r}: {exc}") from None
-            self.endpoint: str = self._router.getsockopt(zmq.LAST_ENDPOINT).decode()
+            self.endpoint: str = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
         except BaseException:
             self.close()
             raise
@@ -460,7 +460,7 @@ class CentralTransport:
             self.stats.dropped_without_user_id += 1
             log.error("dropped a message without User-Id (is ZAP on?)")
             return None
-        if not branch or not body:
+        if not isinstance(branch, str) or not branch or not body:
             self.stats.dropped_without_user_id += 1
             log.error("dropped a message without User-Id or body")
             return None
@@ -475,7 +475,7 @@ class CentralTransport:
             branch=branch,
             identity=ident,
             frames=[frame.bytes for frame in body],
-            peer_address=peer_address,
+            peer_address=str(peer_address),
             new_connection=new_connection,
         )
 

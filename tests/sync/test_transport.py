@@ -390,7 +390,11 @@ def test_garbage_does_not_break_the_server(net: Net) -> None:
     ]
     for frames in garbage:
         rogue.send_multipart(frames)
-        pump(server, lambda frames=frames: any(m.frames == frames for m in received), received)
+
+        def arrived(frames: list[bytes] = frames) -> bool:
+            return any(m.frames == frames for m in received)
+
+        pump(server, arrived, received)
     assert [m.branch for m in received] == ["B66"] * len(garbage)
     replies = [rogue.recv_multipart() for _ in garbage if rogue.poll(int(WAIT_S * 1000))]
     assert replies == [[b"ERROR", b"malformed"]] * len(garbage)
