@@ -273,3 +273,71 @@ def test_a_read_only_store_gives_a_clear_error_to_the_ui_and_the_api():
     assert api.status_code == 503 and api.json()["error"] == "store_read_only"
     assert api.json()["saved"] is False
     assert Visit.objects.count() == 0 and OutboxOp.objects.count() == 0
+
+
+def test_offline_search_finds_articles_from_the_feed(users):
+    from branch_agent.sync_store import SqliteBranchStore
+    from sync.store import ChangesPage, FeedEntry
+
+    SqliteBranchStore().apply_changes(
+        ChangesPage(
+            0,
+            2,
+            (
+                FeedEntry(
+                    1,
+                    "kb_category.upsert",
+                    "3",
+                    {
+                        "id": 3,
+                        "slug": "harga",
+                        "name": "Harga",
+                        "title": "Statistik Harga",
+                        "description": "",
+                        "language": "id",
+                    },
+                ),
+                FeedEntry(
+                    2,
+                    "kb.upsert",
+                    "9",
+                    {
+                        "id": 9,
+                        "category": 3,
+                        "title": "Membaca IHK",
+                        "question": "Apa itu inflasi?",
+                        "answer": "Inflasi dihitung dari IHK.",
+                        "order": 0,
+                        "updated": None,
+                    },
+                ),
+            ),
+            False,
+        )
+    )
+    client = login("front_office", users)
+    found = client.get("/search/", {"q": "inflasi ihk"}).content.decode()
+    assert "Membaca IHK" in found and "Inflasi dihitung dari IHK." in found
+    by_category = client.get("/search/", {"q": "statistik harga"}).content.decode()
+    assert "Membaca IHK" in by_category
+    nothing = client.get("/search/", {"q": "zzzz"}).content.decode()
+    assert "Membaca IHK" not in nothing and "zzzz" in nothing
+
+
+def test_refused_records_are_shown_with_their_reason_and_only_admins_close_them(users):
+    from branch_agent.sync_store import SqliteBranchStore
+    from sync.store import Rejection
+
+    visit = services.issue_number("konsultasi").visit
+    store = SqliteBranchStore()
+    (op,) = store.pending_ops(1)
+    store.acknowledge([], [Rejection(op.op_id, "invalid_payload", "queue number taken")], 1)
+    front = login("front_office", users)
+    page = front.get("/sync/").content.decode()
+    assert "queue number taken" in page and visit.queue_number in page
+    assert "has-rejected" in page  # the header badge flags it on every staff page
+    assert front.post("/sync/", {"op_id": op.op_id}).status_code == 403
+    admin = login("branch_admin", users)
+    assert admin.post("/sync/", {"op_id": op.op_id}).status_code == 302
+    assert services.sync_view().rejected == []
+    assert "queue number taken" in admin.get("/sync/").content.decode()  # history stays
