@@ -130,9 +130,9 @@ def _apply_options(sock: zmq.Socket[bytes], options: TransportOptions) -> None:
     sock.setsockopt(zmq.RCVHWM, options.high_water_mark)
 
 
-def _check_timeout(timeout_ms: int) -> None:
+def _check_timeout(timeout_ms: int, name: str = "timeout_ms") -> None:
     if type(timeout_ms) is not int or timeout_ms < 0:
-        raise ValueError(f"timeout_ms must be an int >= 0 (no waiting forever), got {timeout_ms!r}")
+        raise ValueError(f"{name} must be an int >= 0 (no waiting forever), got {timeout_ms!r}")
 
 
 def _check_frames(frames: Sequence[bytes], limit: int) -> None:
@@ -609,6 +609,7 @@ class LinkStatus:
     since: float  # wall-clock time (time.time()) of the last change of state
     detail: str = ""  # English, for logs; UIs translate from ``state``
     zap_status: int | None = None  # central's ZAP status on an auth failure (400, 500...)
+    connection: int = 0  # counts successful handshakes: a new value is a new session to HELLO
 
     @property
     def up(self) -> bool:
@@ -640,6 +641,10 @@ class BranchTransport:
     libzmq does not reconnect after central refused the key (or the handshake protocol failed):
     the transport dials again itself, with the same backoff, so a key enrolled later comes up
     without restarting the agent. This happens while the owner calls ``recv``/``poll_link``.
+
+    Every successful handshake raises ``link.connection``; the worker compares it with the value
+    it last saw to know it must start a session (HELLO), even when a drop and a reconnect both
+    happened between two looks at the link.
     """
 
     def __init__(
@@ -658,6 +663,7 @@ class BranchTransport:
         self._attempt_connected = False  # did the current TCP attempt connect?
         self._redial_at: float | None = None  # monotonic time to dial again
         self._redial_delay_ms = self.options.reconnect_ivl_ms
+        self._connections = 0
         self._closed = False
         self._context = zmq.Context()
         self._socket: zmq.Socket[bytes] | None = None
@@ -725,11 +731,31 @@ class BranchTransport:
             self._service()
             if self._link.state in states:
                 return self._link
-            remaining = self._wait_budget_ms(deadline)
-            if remaining == 0:
+            if time.monotonic() >= deadline:
                 return self._link
+            self._idle(self._wait_budget_ms(deadline), messages=False)
+
+    def reconnect(self, delay_ms: int = 0, reason: str = "asked to reconnect") -> None:
+        """Drop the connection now and dial again after ``delay_ms`` (the core's ``Reconnect``).
+
+        Whatever was queued or unread on the old connection is dropped with it; central sees
+        a new connection (a new routing identity).
+        """
+        _check_timeout(delay_ms, "delay_ms")
+        self._check_open()
+        self._close_sockets()
+        self._set(LinkState.DOWN, f"reconnecting: {reason}")
+        self._redial_at = time.monotonic() + delay_ms / 1000
+
+    def _idle(self, budget_ms: int, *, messages: bool) -> None:
+        """Wait up to ``budget_ms`` for a socket event (or a message, if ``messages``)."""
+        if self._socket is None:  # between reconnect() and the dial it scheduled
+            time.sleep(budget_ms / 1000)
+        elif messages:
+            self._poller.poll(budget_ms)
+        else:
             assert self._monitor is not None
-            self._monitor.poll(remaining)
+            self._monitor.poll(budget_ms)
 
     def _wait_budget_ms(self, deadline: float) -> int:
         now = time.monotonic()
@@ -749,9 +775,14 @@ class BranchTransport:
 
     def _set(self, state: LinkState, detail: str, zap_status: int | None = None) -> None:
         current = self._link
-        if (current.state, current.detail, current.zap_status) == (state, detail, zap_status):
+        if (current.state, current.detail, current.zap_status, current.connection) == (
+            state,
+            detail,
+            zap_status,
+            self._connections,
+        ):
             return
-        self._link = LinkStatus(state, time.time(), detail, zap_status)
+        self._link = LinkStatus(state, time.time(), detail, zap_status, self._connections)
         level = logging.INFO if state is LinkState.UP else logging.WARNING
         log.log(level, "sync link %s endpoint=%s %s", state.value, self.endpoint, detail)
 
@@ -766,6 +797,7 @@ class BranchTransport:
         elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             self._redial_at = None
             self._redial_delay_ms = self.options.reconnect_ivl_ms
+            self._connections += 1
             self._set(LinkState.UP, "connected to central")
         elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             # ``value`` is central's ZAP status code: 400 refused, 300/500 temporary trouble.
@@ -797,7 +829,8 @@ class BranchTransport:
         self._check_open()
         _check_frames(frames, self.options.max_message_size)
         self._service()
-        assert self._socket is not None
+        if self._socket is None:
+            return False
         try:
             self._socket.send_multipart(list(frames), flags=zmq.NOBLOCK)
         except zmq.Again:
@@ -811,15 +844,14 @@ class BranchTransport:
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             self._service()
-            assert self._socket is not None
-            try:
-                return self._socket.recv_multipart(flags=zmq.NOBLOCK)
-            except zmq.Again:
-                pass
-            remaining = self._wait_budget_ms(deadline)
+            if self._socket is not None:
+                try:
+                    return self._socket.recv_multipart(flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
             if time.monotonic() >= deadline:
                 return None
-            self._poller.poll(remaining)
+            self._idle(self._wait_budget_ms(deadline), messages=True)
 
     # -- lifetime
 
@@ -833,7 +865,7 @@ class BranchTransport:
         self._closed = True
         self._close_sockets()
         self._context.term()
-        self._link = LinkStatus(LinkState.CLOSED, time.time(), "closed")
+        self._link = LinkStatus(LinkState.CLOSED, time.time(), "closed", None, self._connections)
 
     def __enter__(self) -> Self:
         return self

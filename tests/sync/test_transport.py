@@ -249,6 +249,26 @@ def test_same_branch_reconnecting_gets_a_new_identity(net: Net) -> None:
     assert server.stats.send_failures >= 1
 
 
+def test_reconnect_on_request_starts_a_new_connection(net: Net) -> None:
+    server = net.central()
+    branch = net.branch(server.endpoint, code="B01")
+    received: list[Received] = []
+    round_trip(server, branch, b"first", received)
+    assert branch.link.connection == 1
+
+    branch.reconnect(200, "no answer from central")  # what the core's Reconnect event asks
+
+    assert branch.link.state is LinkState.DOWN
+    assert branch.link.detail == "reconnecting: no answer from central"
+    assert branch.send([b"PING", b"lost"]) is False
+    assert branch.recv(20) is None  # waits through the pause without a socket
+    assert round_trip(server, branch, b"second", received) == [b"PONG", b"B01|second"]
+    assert branch.link.connection == 2
+    assert received[-1].new_connection and received[-1].identity != received[0].identity
+    with pytest.raises(ValueError, match="delay_ms must be an int >= 0"):
+        branch.reconnect(-5)
+
+
 # --------------------------------------------------------------------------- refusals
 
 
@@ -424,9 +444,11 @@ def test_link_state_reports_up_down_and_auth_failed(net: Net) -> None:
 
     server = net.central(endpoint)
     pump(server, is_state(branch, LinkState.UP))
+    assert branch.link.connection == 1
 
     server.close()  # central stops
     pump(None, is_state(branch, LinkState.DOWN))
+    assert branch.link.detail == "connection to central lost"
 
     del net.enrolment.keys[keys.public_key]
     server = net.central(endpoint)  # back, but the key was revoked meanwhile
@@ -435,8 +457,8 @@ def test_link_state_reports_up_down_and_auth_failed(net: Net) -> None:
 
     net.enrolment.keys[keys.public_key] = "B01"
     pump(server, is_state(branch, LinkState.UP))
-    states = {LinkState.UP}
-    assert branch.wait_for(states, 0).state is LinkState.UP
+    assert branch.link.connection == 2  # a new session: the worker says HELLO again
+    assert branch.wait_for({LinkState.UP}, 0).state is LinkState.UP
 
 
 class FreezableProxy:
