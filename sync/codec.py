@@ -140,6 +140,7 @@ class RejectedOp(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Ack(Message):
     TYPE: ClassVar[bytes] = b"ACK"
     batch_id: BatchId
+    session: Session  # the PUSH's session: with batch_id, names the batch answered
     accepted: list[OpId]
     rejected: list[RejectedOp]
     hwm_seq: Seq

@@ -55,6 +55,7 @@ EXAMPLES = [
     Push(batch_id=1, session=3, ops=[op(8, desk="1"), op(9)]),
     Ack(
         batch_id=1,
+        session=3,
         accepted=[OP_ID],
         rejected=[RejectedOp(op_id="x", code="invalid_payload", message="overall: 9 > 4")],
         hwm_seq=9,

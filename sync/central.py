@@ -1,0 +1,274 @@
+"""The central side of the sync protocol, as a pure state machine (sans-IO, h11 style).
+
+What it owns: sessions (one per branch), the order of checks on each message, and what is answered.
+The transport (``sync.transport``) owns sockets, CURVE and ZAP; the store (``sync.store``) owns
+durable state. ``docs/protocol.md`` is the contract.
+
+Rules:
+- Frames in, events out: ``receive(branch, frames, now)`` returns the frames to send back to that
+  same peer (``Send``) and what happened. No socket, no clock (``now`` is central's wall clock in
+  Unix seconds, passed in), no disk, no Django.
+- ``branch`` is the identity the transport authenticated (the ZMQ ``User-Id`` set by ZAP). Nothing
+  in a message body names a branch; nothing here could take one from a body.
+- The core calls the store it was given; each store call is one transaction. It never answers ACK
+  before ``apply_batch`` returned, i.e. before the batch committed, and an ACK says exactly what the
+  store returned. If the store raises, nothing is acknowledged. That is why this choice (the core
+  calls the store) over returning effects: the only path to an ACK goes through a commit, and the
+  drivers stay a loop of receive/send.
+- HELLO first: PUSH and PULL from a branch with no session here get ``hello_required``. A HELLO
+  opens a new session in the store, which fences off every older session of the branch, on every
+  server process sharing the database.
+- Malformed input is answered with ``ERROR{code}`` and changes nothing; the core keeps serving.
+- A ``StoreError`` becomes ``ERROR{its code}``; any other exception is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sync.codec import (
+    FROM_BRANCH,
+    MAX_PAGE_ITEMS,
+    Ack,
+    Changes,
+    CodecError,
+    Error,
+    ErrorCode,
+    Hello,
+    Item,
+    LocalProtocolError,
+    Ping,
+    Pong,
+    Pull,
+    Push,
+    RejectedOp,
+    Send,
+    UnsupportedProtocol,
+    Welcome,
+    decode,
+    encode,
+)
+from sync.store import CentralStore, ChangesPage, StoreError
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    max_page: int = 1000  # items per CHANGES page, whatever the branch asks
+    session_ttl: float = 900.0  # a session idle this long is forgotten (the branch says HELLO)
+    skew_limit: float = 120.0  # branch clocks further off than this are flagged
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_page <= MAX_PAGE_ITEMS:
+            raise LocalProtocolError("config", f"max_page must be 1..{MAX_PAGE_ITEMS}")
+        if self.session_ttl <= 0 or self.skew_limit <= 0:
+            raise LocalProtocolError("config", "session_ttl and skew_limit must be positive")
+
+
+@dataclass
+class _Session:
+    session: int
+    boot_id: str
+    agent_version: str
+    last_seen: float
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Welcomed:
+    branch: str
+    session: int
+    hwm_seq: int
+    feed_head: int
+    clock_skew: float  # branch clock minus central clock, seconds
+
+
+@dataclass(frozen=True)
+class ClockSkewFlagged:
+    branch: str
+    clock_skew: float
+
+
+@dataclass(frozen=True)
+class BatchApplied:
+    branch: str
+    batch_id: int
+    accepted: int
+    rejected: int
+    deferred: int
+    hwm_seq: int
+
+
+@dataclass(frozen=True)
+class ChangesServed:
+    branch: str
+    from_cursor: int
+    to_cursor: int
+    items: int
+    snapshot: bool
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The message was answered with ERROR: malformed, out of order, or the store refused."""
+
+    branch: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SessionExpired:
+    branch: str
+
+
+CentralEvent = Send | Welcomed | ClockSkewFlagged | BatchApplied | ChangesServed | Refused
+TimerEvent = SessionExpired
+
+
+class CentralCore:
+    """All branches' sessions on one server process."""
+
+    def __init__(self, store: CentralStore, config: CentralConfig | None = None) -> None:
+        self.store = store
+        self.config = config or CentralConfig()
+        self._sessions: dict[str, _Session] = {}
+
+    def session(self, branch: str) -> int | None:
+        """The session this server holds for ``branch``, if any."""
+        found = self._sessions.get(branch)
+        return found.session if found else None
+
+    def receive(self, branch: str, frames: Sequence[Any], now: float) -> list[CentralEvent]:
+        """Handle a message from the authenticated ``branch``; ``Send`` events go back to it."""
+        if not isinstance(branch, str) or not branch:
+            raise LocalProtocolError("identity", "receive() needs the transport's branch identity")
+        try:
+            message = decode(frames, FROM_BRANCH)
+        except UnsupportedProtocol as exc:
+            return self._error(branch, exc.code, exc.message)
+        except CodecError as exc:
+            return self._error(branch, exc.code, exc.message)
+        try:
+            if isinstance(message, Hello):
+                return self._hello(branch, message, now)
+            if isinstance(message, Ping):
+                return [Send(encode(Pong()))]
+            session = self._sessions.get(branch)
+            ref = message.batch_id if isinstance(message, Push) else 0
+            if session is None:
+                return self._error(branch, ErrorCode.HELLO_REQUIRED, "send HELLO first", ref)
+            session.last_seen = now
+            if isinstance(message, Push):
+                return self._push(branch, message, now)
+            assert isinstance(message, Pull)
+            return self._pull(branch, message)
+        except StoreError as exc:
+            ref = message.batch_id if isinstance(message, Push) else 0
+            return self._error(branch, exc.code, str(exc) or type(exc).__name__, ref)
+
+    def handle_timer(self, now: float) -> list[TimerEvent]:
+        """Forget idle sessions (their branches say HELLO again); returns what was forgotten."""
+        expired = [
+            branch
+            for branch, session in self._sessions.items()
+            if now - session.last_seen >= self.config.session_ttl
+        ]
+        for branch in expired:
+            del self._sessions[branch]
+        return [SessionExpired(branch) for branch in expired]
+
+    def next_deadline(self) -> float | None:
+        if not self._sessions:
+            return None
+        return min(s.last_seen for s in self._sessions.values()) + self.config.session_ttl
+
+    # -- messages
+
+    def _hello(self, branch: str, hello: Hello, now: float) -> list[CentralEvent]:
+        answer = self.store.hello(
+            branch,
+            boot_id=hello.boot_id,
+            next_seq=hello.next_seq,
+            feed_cursor=hello.feed_cursor,
+            agent_version=hello.agent_version,
+            branch_time=hello.branch_time,
+            now=now,
+        )
+        self._sessions[branch] = _Session(answer.session, hello.boot_id, hello.agent_version, now)
+        skew = hello.branch_time - now
+        welcome = Welcome(
+            hwm_seq=answer.hwm_seq,
+            feed_head=answer.feed_head,
+            server_time=now,
+            session=answer.session,
+        )
+        events: list[CentralEvent] = [
+            Send(encode(welcome)),
+            Welcomed(branch, answer.session, answer.hwm_seq, answer.feed_head, skew),
+        ]
+        if abs(skew) > self.config.skew_limit:
+            events.append(ClockSkewFlagged(branch, skew))
+        return events
+
+    def _push(self, branch: str, push: Push, now: float) -> list[CentralEvent]:
+        result = self.store.apply_batch(branch, push.ops, now=now, session=push.session)
+        # Committed. Only now may anything be acknowledged.
+        ack = Ack(
+            batch_id=push.batch_id,
+            session=push.session,
+            accepted=list(result.accepted),
+            rejected=[RejectedOp(r.op_id, r.code, r.message[:2000]) for r in result.rejected],
+            hwm_seq=result.hwm_seq,
+        )
+        deferred = len(push.ops) - len(result.accepted) - len(result.rejected)
+        return [
+            Send(encode(ack)),
+            BatchApplied(
+                branch,
+                push.batch_id,
+                len(result.accepted),
+                len(result.rejected),
+                deferred,
+                result.hwm_seq,
+            ),
+        ]
+
+    def _pull(self, branch: str, pull: Pull) -> list[CentralEvent]:
+        limit = min(pull.max, self.config.max_page)
+        while True:
+            page = self.store.changes(branch, pull.cursor, limit)
+            try:
+                frames = encode(_changes(page))
+            except LocalProtocolError:
+                if page.snapshot or limit == 1:
+                    return self._error(
+                        branch,
+                        ErrorCode.UNAVAILABLE,
+                        f"feed after cursor {pull.cursor} does not fit in one message",
+                    )
+                limit = max(1, limit // 2)  # a page of big items: ask the store for fewer
+                continue
+            return [
+                Send(frames),
+                ChangesServed(
+                    branch, page.from_cursor, page.to_cursor, len(page.items), page.snapshot
+                ),
+            ]
+
+    def _error(self, branch: str, code: str, message: str, ref: int = 0) -> list[CentralEvent]:
+        frames = encode(Error(code=str(code), message=message[:2000], ref=ref))
+        return [Send(frames), Refused(branch, str(code), message)]
+
+
+def _changes(page: ChangesPage) -> Changes:
+    return Changes(
+        from_=page.from_cursor,
+        to=page.to_cursor,
+        items=[Item(e.feed_id, e.kind, e.entity_id, e.payload) for e in page.items],
+        more=page.more,
+        snapshot=page.snapshot,
+    )
