@@ -4,8 +4,9 @@ A real ``pst-branch-agent run`` (waitress, SQLite in WAL + synchronous=FULL, the
 thread) is driven over HTTP on loopback, as a kiosk and a front-office browser would:
 - offline: central's address answers nothing; every write commits locally and queues;
 - online: a central sync server (``sync.central.CentralCore`` on the in-memory reference store
-  behind the real CURVE ``CentralTransport``) is started on that address; the worker drains the
-  backlog and then ships each new op as it is written, while the writes are measured.
+  behind the real CURVE ``CentralTransport``, in its own process) is started on that address;
+  the worker drains the backlog and then ships each new op as it is written, while the writes
+  are measured.
 Each measured write is one HTTP request: a queue number from ``POST /api/queue/issue`` (a ticket
 dispenser) and a guest-book entry from the front-office form (NIK validation, keyed hash, outbox
 op). Figures (last line, JSON): agent_issue_p99_ms_offline/online (p99 over both kinds of write),
@@ -20,10 +21,10 @@ import http.cookiejar
 import json
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -84,41 +85,55 @@ class Browser:
         return status
 
 
-class Central:
-    """The sync server the agent talks to when central is up (runs in this process)."""
+def serve_central(port: int, public: str, secret: str, branch_key: str) -> None:
+    """The sync server the agent talks to when central is up (its own process, so its CPU does
+    not share a GIL with the client taking the measurements)."""
+    from sync.central import CentralCore
+    from sync.codec import Send
+    from sync.memory import MemoryCentralStore
+    from sync.transport import CentralTransport, CurveKeyPair
 
-    def __init__(self, port: int, keypair, branch_key: str) -> None:
-        from sync.central import CentralCore
-        from sync.memory import MemoryCentralStore
-        from sync.transport import CentralTransport
+    store = MemoryCentralStore()
+    store.enrol("1222")
+    core = CentralCore(store)
+    transport = CentralTransport(
+        f"tcp://127.0.0.1:{port}",
+        CurveKeyPair(public, secret),
+        lambda key: "1222" if key == branch_key else None,
+    )
+    print("central ready", flush=True)
+    try:
+        while True:
+            got = transport.recv(1000)
+            if got is None:
+                continue
+            for event in core.receive(got.branch, got.frames, time.time()):
+                if isinstance(event, Send):
+                    transport.send(got.identity, list(event.frames))
+    finally:
+        transport.close()
 
-        self.store = MemoryCentralStore()
-        self.store.enrol("1222")
-        self.core = CentralCore(self.store)
-        self.transport = CentralTransport(
-            f"tcp://127.0.0.1:{port}", keypair, lambda key: "1222" if key == branch_key else None
-        )
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
 
-    def serve(self) -> None:
-        from sync.codec import Send
-
-        try:
-            while not self.stopping.is_set():
-                got = self.transport.recv(100)
-                if got is None:
-                    continue
-                for event in self.core.receive(got.branch, got.frames, time.time()):
-                    if isinstance(event, Send):
-                        self.transport.send(got.identity, list(event.frames))
-        finally:
-            self.transport.close()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
+def start_central(port: int, keypair, branch_key: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PST_BENCH_CENTRAL_SECRET=keypair.secret_key)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_agent",
+            "--serve-central",
+            str(port),
+            keypair.public_key,
+            branch_key,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "central ready":
+        raise SystemExit("the central sync server did not start")
+    return process
 
 
 def p99(values: list[float]) -> float:
@@ -167,14 +182,29 @@ def rss_mb(pid: int) -> float:
 
 
 def pending(home: Path) -> tuple[int, bool]:
-    data = json.loads(cli(home, "status", "--json"))
-    return int(data["pending_ops"]), bool(data["online"])
+    """Ops waiting and the online flag, read straight from the store (WAL: never blocks it)."""
+    db = sqlite3.connect(f"file:{home / 'agent.sqlite3'}?mode=ro", uri=True)
+    try:
+        (count,) = db.execute(
+            "SELECT count(*) FROM branch_agent_outboxop WHERE state = 'pending'"
+        ).fetchone()
+        (online,) = db.execute("SELECT online FROM branch_agent_syncstate").fetchone()
+    finally:
+        db.close()
+    return int(count), bool(online)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=200, help="visits per phase")
+    parser.add_argument(
+        "--serve-central", nargs=3, metavar=("PORT", "PUBLIC", "BRANCH_KEY"), help=argparse.SUPPRESS
+    )
     opts = parser.parse_args()
+    if opts.serve_central:
+        port, public, branch_key = opts.serve_central
+        serve_central(int(port), public, os.environ["PST_BENCH_CENTRAL_SECRET"], branch_key)
+        return 0
 
     from sync.transport import generate_keypair, load_public_key
 
@@ -239,22 +269,23 @@ def main() -> int:
         backlog, online = pending(home)
         assert not online and backlog >= 2 * opts.visits, (backlog, online)
 
-        central = Central(sync_port, server, load_public_key(home / "keys" / "branch.key"))
+        central = start_central(sync_port, server, load_public_key(home / "keys" / "branch.key"))
         drain_started = time.perf_counter()
         while pending(home)[0]:
             if time.perf_counter() - drain_started > 120:
                 raise SystemExit("the backlog did not drain")
-            time.sleep(0.2)
+            time.sleep(0.02)
         drain_s = round(time.perf_counter() - drain_started, 2)
         online_issue, online_guest = measure(kiosk, front, opts.visits)
-        time.sleep(1.0)
+        time.sleep(2.5)  # the worker writes its status every 2 s
         left, online = pending(home)
         rss = rss_mb(agent.pid)
     finally:
         agent.terminate()
         agent.wait(10)
         if central is not None:
-            central.stop()
+            central.terminate()
+            central.wait(10)
 
     print(
         f"agent start to first page: {start_s} s; backlog of {backlog} ops drained in {drain_s} s"

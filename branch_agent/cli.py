@@ -165,10 +165,13 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     _migrate()
     from waitress import create_server
 
+    from branch_agent.housekeeping import Housekeeper
     from branch_agent.wsgi import application
 
     host = args.host or config.listen_host
     port = args.port if args.port is not None else config.listen_port
+    housekeeper = Housekeeper(config.store_path)
+    housekeeper.start()
     worker = None
     if not args.no_sync:
         from branch_agent.worker import SyncWorker
@@ -187,6 +190,7 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     except OSError as exc:
         if worker is not None:
             worker.stop()
+        housekeeper.stop()
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
     def stop(signum: int, frame: Any) -> None:
@@ -209,6 +213,7 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
         server.close()
         if worker is not None:
             worker.stop()
+        housekeeper.stop()
     return 0
 
 

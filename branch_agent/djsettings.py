@@ -11,10 +11,12 @@ from typing import Any
 from branch_agent.config import AgentConfig
 
 # Each connection: WAL so kiosks read while a desk writes, FULL so a committed op survives a power
-# cut, a busy timeout instead of "database is locked" errors, and foreign keys enforced.
+# cut, a busy timeout instead of "database is locked" errors, and foreign keys enforced. The
+# automatic checkpoint is pushed far out (10000 pages) because ``branch_agent.housekeeping``
+# checkpoints off the request path; the high mark is only a safety net without it.
 SQLITE_INIT = (
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-    " PRAGMA busy_timeout=10000;"
+    " PRAGMA busy_timeout=10000; PRAGMA wal_autocheckpoint=10000;"
 )
 
 

@@ -58,8 +58,7 @@ KEY_NAME = "branch"
 STATUS_EVERY = 2.0  # seconds between sync-state writes while something changes
 HEARTBEAT_EVERY = 20.0  # seconds between writes when nothing changes (status freshness)
 TICK = 0.25  # longest sleep: stop() and new ops are noticed within this
-PURGE_EVERY = 3600.0  # seconds between local personal-data retention runs
-COALESCE = 0.05  # after a commit, wait this long so a burst of ops (one visit) goes in one PUSH
+COALESCE = 0.2  # after a commit, wait this long so a burst of ops goes in one PUSH (and one ACK)
 
 # ``last_error`` is stored as "code: English detail"; the UI translates the code.
 ERR_UNREACHABLE = "unreachable"
@@ -116,7 +115,6 @@ class SyncWorker:
         self._written_at = 0.0
         self._dirty = True
         self._changed_at: float | None = None
-        self._purged_at = float("-inf")
 
     @classmethod
     def from_settings(cls) -> SyncWorker:
@@ -224,7 +222,6 @@ class SyncWorker:
                 self._handle(self._core.handle_timer(now))
             self._show_core()
             self._write_status(force=False)
-            self._purge(now)
 
     def _open_link(self) -> None:
         assert self.keypair is not None
@@ -289,16 +286,6 @@ class SyncWorker:
                 log.error("sync stopped: %s", event.reason)
                 self._drop_link()
                 self._show(False, f"{ERR_UPGRADE}: {event.reason}")
-
-    def _purge(self, now: float) -> None:
-        if now - self._purged_at < PURGE_EVERY:
-            return
-        self._purged_at = now
-        from branch_agent.services import purge_personal_data
-
-        purged = purge_personal_data()
-        if purged:
-            log.info("blanked the personal data of %d old guest-book entries", purged)
 
     def _drop_link(self) -> None:
         if self._transport is not None:
