@@ -510,6 +510,8 @@ def finish(
         )
         visit.referred_to = referred
         if conclusion.send_to_rating:
+            # One visitor at a time per rating kiosk: the newest one the desk sends.
+            Visit.objects.filter(rating_desk=desk).exclude(pk=visit.pk).update(rating_desk="")
             visit.rating_desk = desk
             visit.rating_requested_at = moment
         visit.save()

@@ -30,6 +30,7 @@ from branch_agent.forms import FinishForm, GuestBookForm, IssueForm, RatingForm
 from branch_agent.models import (
     GuestBookEntry,
     KnowledgeArticle,
+    Rating,
     ServiceCategory,
     TicketUpdate,
     Visit,
@@ -181,8 +182,15 @@ def rating(request: HttpRequest, desk: str) -> HttpResponse:
         if form.is_valid():
             visit_id = form.cleaned_data["visit"]
             if pending is None or pending.pk != visit_id:
-                # Already rated (a double submit) or the desk moved on: thank, never save twice.
-                return redirect("branch_agent:rating_thanks", desk=desk)
+                if Rating.objects.filter(visit_id=visit_id).exists():
+                    # Saved already (a double tap): thank again, never save twice.
+                    return redirect("branch_agent:rating_thanks", desk=desk)
+                # The desk sent another visitor since this form was shown: nothing is saved
+                # under the wrong number; the current visitor gets a fresh form.
+                messages.info(
+                    request, _("Please answer again: this form is now for the visitor just served.")
+                )
+                return redirect("branch_agent:rating", desk=desk)
             data = services.RatingData(
                 scores={
                     e.upper(): form.cleaned_data[e]

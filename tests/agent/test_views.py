@@ -341,3 +341,26 @@ def test_refused_records_are_shown_with_their_reason_and_only_admins_close_them(
     assert admin.post("/sync/", {"op_id": op.op_id}).status_code == 302
     assert services.sync_view().rejected == []
     assert "queue number taken" in admin.get("/sync/").content.decode()  # history stays
+
+
+def test_a_rating_form_left_open_never_saves_under_the_next_visitor():
+    first = services.issue_number("konsultasi").visit
+    second = services.issue_number("konsultasi").visit
+    done = services.Conclusion("data", "", "resolved")
+    services.call_next("1")
+    services.finish(first.pk, "1", done, officer="x")
+    kiosk = Client()
+    stale = kiosk.get("/rating/1/")
+    assert first.queue_number.encode() in stale.content
+    services.call_next("1")
+    services.finish(second.pk, "1", done, officer="x")  # the next visitor, same kiosk
+    answers = {f"u{i}": "3" for i in range(1, 10)} | {
+        "overall": "3",
+        "visit": str(first.pk),
+        "token": token_of(stale.content),
+    }
+    response = kiosk.post("/rating/1/", answers)
+    assert response["Location"] == "/rating/1/"  # a fresh form, for the visitor now there
+    assert Rating.objects.count() == 0
+    fresh = kiosk.get("/rating/1/")
+    assert second.queue_number.encode() in fresh.content

@@ -96,6 +96,18 @@
     }, 4000);
   }
 
+  // A rating form left open by a visitor who walked away: when the desk sends the next visitor,
+  // show the form for them (the server also refuses to save under the wrong number).
+  var ratingForm = document.querySelector("[data-poll-form]");
+  if (ratingForm) {
+    setInterval(function () {
+      if (ratingForm.dataset.sent) return;
+      getJSON(ratingForm.dataset.pollForm, function (s) {
+        if (s && s.queue_number !== ratingForm.dataset.ratingFor) window.location.reload();
+      });
+    }, 2000);
+  }
+
   var waitScreen = document.querySelector("[data-poll]");
   if (waitScreen) {
     setInterval(function () {
