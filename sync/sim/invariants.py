@@ -110,10 +110,11 @@ def order(world: World) -> list[Violation]:
             if op_id not in position:
                 continue
             for earlier in truth.pending_before:
-                if earlier in position and position[earlier] > position[op_id]:
+                if position.get(earlier.op_id, -1) > position[op_id]:
                     found.append(
                         Violation(
-                            "order", f"{code}:{op_id} applied before {earlier}, created earlier"
+                            "order",
+                            f"{code}:{op_id} applied before {earlier.op_id}, created earlier",
                         )
                     )
     return found

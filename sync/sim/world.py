@@ -88,10 +88,10 @@ class Profile:
     @classmethod
     def draw(cls, rng: random.Random) -> Profile:
         ack_timeout = rng.uniform(1.0, 6.0)
-        ping = rng.uniform(2.0, 8.0)
+        ping = rng.uniform(3.0, 10.0)
         return cls(
             branches=rng.randint(1, 4),
-            active_for=rng.uniform(60.0, 300.0),
+            active_for=rng.uniform(60.0, 240.0),
             heal_limit=400.0,
             action_every=rng.uniform(0.5, 6.0),
             staff_every=rng.uniform(2.0, 15.0),
@@ -113,7 +113,7 @@ class Profile:
                 ack_timeout=ack_timeout,
                 hello_timeout=rng.uniform(1.0, 4.0),
                 pull_page=rng.choice((1, 3, 50)),
-                pull_interval=rng.uniform(1.0, 5.0),
+                pull_interval=rng.uniform(2.0, 8.0),
                 ping_interval=ping,
                 peer_timeout=max(ping, 4.0) * rng.uniform(2.5, 4.0),
                 backoff_base=0.5,
@@ -130,7 +130,7 @@ class OpTruth:
     """An op as the branch created it, and what was waiting in its outbox at that moment."""
 
     op: Op
-    pending_before: tuple[str, ...]
+    pending_before: tuple[Op, ...]
 
 
 @dataclass
@@ -483,7 +483,7 @@ class World:
             return
         kind, entity_id, payload = self._next_action(node)
         wall_ms = int(node.wall(self.now) * 1000)
-        pending = tuple(node.store.outbox_ids())
+        pending = node.store.durable.outbox  # immutable: kept as is, not copied
         op = node.store.record(
             kind, entity_id, payload, op_id=self._op_id(wall_ms), hlc=node.hlc.tick(wall_ms)
         )
