@@ -277,6 +277,8 @@ class SqliteBranchStore:
                     "central_updated_at",
                 ]
             )
+        if p.get("owner") == "branch":
+            return  # the branch's own outcome echoed back: kept on the visit, no news for staff
         TicketUpdate.objects.get_or_create(
             key=f"status:{item.entity_id}:{p.get('status')}:{p.get('at')}",
             defaults={

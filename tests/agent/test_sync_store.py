@@ -202,3 +202,21 @@ def test_ticket_updates_reach_the_visit_and_are_kept_once(store):
     assert TicketUpdate.objects.filter(visit=visit).count() == 2
     assert services.sync_view().central_updates == 2
     assert SyncState.objects.get().feed_cursor == 30
+    # The branch's own outcome echoed back by central updates the visit but is no news.
+    echo = FeedEntry(
+        31,
+        "ticket.status",
+        str(visit.pk),
+        {
+            "ticket_id": 77,
+            "status": 4,
+            "status_label": "Ditutup",
+            "open": False,
+            "owner": "branch",
+            "at": "2026-03-18T10:00:00+07:00",
+        },
+    )
+    store.apply_changes(ChangesPage(30, 31, (echo,), False))
+    visit.refresh_from_db()
+    assert visit.central_status == "Ditutup"
+    assert TicketUpdate.objects.filter(visit=visit).count() == 2
