@@ -62,10 +62,12 @@ class ChangesPage:
     """One answer to a PULL.
 
     Normal page: the feed rows for the branch with ``from_cursor < feed_id <= to_cursor``.
-    Snapshot (``snapshot=True``, always a single page, ``more`` False): the complete state the
-    branch would hold after every feed row up to ``to_cursor``; it *replaces* the branch's
-    reference data, and its ``ticket.*`` items are applied like normal items. Central answers with
-    a snapshot when the cursor is 0, below what retention pruned, or above the head.
+    Snapshot (``snapshot=True``, always a single page, ``more`` False, ``to_cursor`` the head):
+    the *current* state of everything the feed tells the branch, i.e. every live reference entity
+    (``*.upsert``) and the status of each of its tickets (``ticket.status``), each item carrying
+    the id of its newest row. It *replaces* the branch's reference data; its ``ticket.*`` items
+    are applied like normal items. Central answers with a snapshot when the cursor is 0, below
+    what retention pruned, or above the head.
     """
 
     from_cursor: int
@@ -198,11 +200,7 @@ class CentralStore(Protocol):
         """In one transaction under the branch's lock: open a new session (greater than every
         earlier one, so older sessions are fenced off), record the agent's facts and clock skew
         (``branch_time - now``), and return the high-water mark, the feed head and the session.
-
-        When ``next_seq <= hwm_seq`` the branch lost state (restored backup, lost disk tail): also
-        write a ``ticket.status`` feed row for every ticket an op with ``seq >= next_seq`` touched,
-        so the branch gets back the state of what it lost. Raise ``BranchRefused`` for an unknown
-        or deactivated branch."""
+        Raise ``BranchRefused`` for an unknown or deactivated branch."""
 
     def apply_batch(
         self, branch: str, ops: Sequence[Op], *, now: float, session: int
@@ -211,8 +209,9 @@ class CentralStore(Protocol):
         is its current one, look up which op ids were seen before, ``plan_batch``, apply the fresh
         ops in order (an invalid one recorded as rejected, with a code), record every fresh op id
         (unique per branch), raise the high-water mark to ``plan.hwm_seq``, commit, then return
-        ``batch_result``. A fresh op that changes the branch's view in a way its own ops do not
-        imply (applied as a note) also writes a ``ticket.status`` feed row."""
+        ``batch_result``. In the same transaction, write a ``ticket.status`` feed row for every
+        ticket whose status or owner the batch changed and for every op applied as a note (one row
+        per ticket per batch is enough: the ticket's state after the batch)."""
 
     def changes(self, branch: str, cursor: int, limit: int) -> ChangesPage:
         """Feed entries for ``branch`` after ``cursor``, at most ``limit`` (a snapshot when the
