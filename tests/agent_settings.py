@@ -1,5 +1,7 @@
 """Settings for the branch-agent suite: the agent's own settings, built from a test config."""
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -7,6 +9,7 @@ from branch_agent.config import AgentConfig
 from branch_agent.djsettings import build
 
 _HOME = Path(tempfile.mkdtemp(prefix="pst-agent-test-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 CONFIG = AgentConfig(
     home=_HOME,
