@@ -21,6 +21,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -286,6 +287,7 @@ def main() -> int:
         if central is not None:
             central.terminate()
             central.wait(10)
+        shutil.rmtree(home.parent, ignore_errors=True)
 
     print(
         f"agent start to first page: {start_s} s; backlog of {backlog} ops drained in {drain_s} s"
