@@ -1,0 +1,122 @@
+"""Walk-in intake: complete visits applied through ``DjangoCentralStore.apply_batch``.
+
+A fresh central site on disk (SQLite in WAL mode as the example site configures it, or
+PostgreSQL with PST_BENCH_DATABASE_URL), the demo branch 1222, and a backlog of N complete visits
+(queue number, guest book, called, served, consultation note, resolved or escalated, rating:
+about 7 ops each) cut into PUSH-sized batches of ``SYNC_MAX_BATCH_OPS`` ops, so visits straddle
+batches as they do on the wire. Each batch is one HELLO-opened session's ``apply_batch``: one
+transaction, committed before the next starts. No network here: this measures the database side
+that the sync benchmark's ZeroMQ path ends in. Prints ``intake_visits_per_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from bench.common import ROOT, central_env, emit, temp_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--visits", type=int, default=5000)
+    parser.add_argument("--escalate-every", type=int, default=10, help="every Nth visit escalates")
+    args = parser.parse_args()
+
+    data_dir = temp_dir("pst-bench-intake-")
+    os.environ.update(central_env(data_dir))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
+    sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]
+    scratch = _scratch_postgres_database()  # PST_BENCH_DATABASE_URL: a fresh database per run
+    try:
+        run(args)
+    finally:
+        if scratch:
+            scratch()
+
+
+def _scratch_postgres_database() -> Callable[[], None] | None:
+    """With PST_BENCH_DATABASE_URL, make an empty database next to the one it names (migrations
+    seed it, as a new site would be) and return how to drop it again."""
+    url = os.environ.get("PST_BENCH_DATABASE_URL")
+    if not url:
+        return None
+    import psycopg
+    from psycopg import sql
+
+    server = urlsplit(url)
+    name = f"pst_bench_intake_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    os.environ["DATABASE_URL"] = urlunsplit(server._replace(path=f"/{name}"))
+
+    def drop() -> None:
+        from django.db import connections
+        from psycopg import sql
+
+        connections.close_all()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+    return drop
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from pst_helpdesk_ext.conf import pst_settings
+    from pst_helpdesk_ext.models import Visit
+    from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
+    from tests.central.test_intake import WalkinOps
+
+    call_command("migrate", verbosity=0)
+    call_command("pst_demo_data", "--quiet-logins", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    store = DjangoCentralStore()
+    batch_ops = int(pst_settings.SYNC_MAX_BATCH_OPS)
+    factory = WalkinOps(seed=7)
+    warm = factory.visits_batch(20, escalate_every=args.escalate_every)
+    ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
+    hello = store.hello(
+        "1222",
+        boot_id="bench",
+        next_seq=1,
+        feed_cursor=0,
+        agent_version="bench",
+        branch_time=time.time(),
+        now=time.time(),
+    )
+    store.apply_batch("1222", warm, now=time.time(), session=hello.session)  # not counted
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for start in range(0, len(ops), batch_ops):
+        batch = ops[start : start + batch_ops]
+        result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
+        if len(result.accepted) != len(batch):
+            raise SystemExit(f"batch at op {start}: {len(result.accepted)} of {len(batch)} applied")
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+
+    visits = Visit.objects.count() - 20
+    if visits != args.visits:
+        raise SystemExit(f"expected {args.visits} visits, found {visits}")
+    rate = args.visits / elapsed
+    print(
+        f"Intake ({connection.vendor}): {args.visits} visits, {len(ops)} ops in "
+        f"{-(-len(ops) // batch_ops)} batches of <= {batch_ops} ops, {elapsed:.2f}s = "
+        f"{rate:.0f} visits/s ({cpu:.2f}s of it on this process's CPU; load average "
+        f"{os.getloadavg()[0]:.1f})"
+    )
+    emit({"intake_visits_per_s": round(rate, 1)})
+
+
+if __name__ == "__main__":
+    main()
