@@ -35,6 +35,31 @@ class CommandError(Exception):
     """A problem a person can fix; printed as one line, exit code 2."""
 
 
+RUN_LOCK = "run.lock"
+
+
+def _hold_run_lock(home: Path) -> Any:
+    """Take DATA_DIR/run.lock for as long as the returned handle lives: one ``run`` per store,
+    and no ``restore`` under a running agent. The OS drops the lock if the process dies."""
+    handle = open(home / RUN_LOCK, "a+")  # noqa: SIM115 - held open on purpose
+    try:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise CommandError(
+            f"another `{PROG} run` is using {home}; stop it first (only one agent per data"
+            " directory)"
+        ) from None
+    return handle
+
+
 def _fail(message: str) -> NoReturn:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
@@ -162,6 +187,7 @@ def cmd_init(args: argparse.Namespace, home: Path) -> int:
 
 def cmd_run(args: argparse.Namespace, home: Path) -> int:
     config = _setup_django(home)
+    lock = _hold_run_lock(home)
     _migrate()
     from waitress import create_server
 
@@ -214,6 +240,7 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
         if worker is not None:
             worker.stop()
         housekeeper.stop()
+        lock.close()
     return 0
 
 
@@ -318,7 +345,14 @@ def cmd_backup(args: argparse.Namespace, home: Path) -> int:
 
 def cmd_restore(args: argparse.Namespace, home: Path) -> int:
     config = agent_config.load(home)
-    source = Path(args.backup).expanduser()
+    lock = _hold_run_lock(home)  # refuses while the agent runs
+    try:
+        return _restore(config, Path(args.backup).expanduser())
+    finally:
+        lock.close()
+
+
+def _restore(config: agent_config.AgentConfig, source: Path) -> int:
     if not source.is_file():
         raise CommandError(f"backup {source} does not exist")
     check = _open_store(source)

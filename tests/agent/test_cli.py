@@ -229,3 +229,50 @@ def test_no_data_dir_at_all(tmp_path):
     result = cli("status", env={"PST_AGENT_HOME": str(tmp_path / "nowhere")}, check=False)
     assert result.returncode == 2 and "pst-branch-agent init" in result.stderr
     assert Path(tmp_path / "nowhere").exists() is False
+
+
+def test_one_running_agent_per_data_directory(home, tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    running = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "branch_agent.cli",
+            "--data-dir",
+            str(home),
+            "run",
+            "--no-sync",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/kiosk/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        backup = tmp_path / "b.sqlite3"
+        cli("backup", "--to", str(backup), home=home)  # a backup is fine while running
+        restore = cli("restore", str(backup), home=home, check=False)
+        assert restore.returncode == 2 and "stop it first" in restore.stderr
+        second = cli("run", "--no-sync", "--port", "1", home=home, check=False)
+        assert second.returncode == 2 and "another" in second.stderr
+    finally:
+        running.terminate()
+        running.wait(10)
+    assert cli("restore", str(backup), home=home).returncode == 0  # stopped: allowed
