@@ -188,10 +188,11 @@ def test_the_whole_offline_visit_in_a_browser(agent, browser):
     desk.get_by_role("button", name="Panggil berikutnya").click()
     assert desk.locator(".current-number").inner_text().startswith("K-001")
     assert "Siti Aminah" in desk.content()
-    # The board shows the call within 2 s (it polls every second).
+    # The open board picks the call up by itself (it polls every second; the generous timeout
+    # only keeps a loaded CI machine from failing a functional check).
     board.locator('.board-desk[data-desk="1"] .board-desk-number').filter(
         has_text="K-001"
-    ).wait_for(timeout=2500)
+    ).wait_for(timeout=10_000)
     assert board.locator(".board-now-number").inner_text() == "K-001"
 
     desk.get_by_role("button", name="Pengunjung hadir: mulai").click()
