@@ -230,3 +230,38 @@ def test_english_is_one_click_away(agent, browser):
     assert "Welcome to PST" in page.content()
     assert page.get_by_role("button", name=re.compile("Statistical consultation")).is_visible()
     context.close()
+
+
+def test_the_board_calls_each_number_aloud_in_indonesian(agent, browser):
+    base, home = agent["base"], agent["home"]
+    token = cli(home, "createtoken", "meja", "--device", "tombol-meja-2").stdout.strip()
+    page = browser.new_context(locale="id-ID").new_page()
+    # Record what the page asks the speech engine to say (headless Chromium has no voices).
+    page.add_init_script(
+        "window.__spoken = [];"
+        "window.speechSynthesis.speak = function (u) {"
+        "  window.__spoken.push([u.text, u.lang]); setTimeout(function () {"
+        "  u.onend && u.onend(); }, 10); };"
+    )
+    page.goto(f"{base}/board/")
+    page.get_by_role("button", name="Nyalakan suara").click()
+
+    def api(path, body):
+        request = urllib.request.Request(  # noqa: S310 - our own http URL
+            base + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read() or b"{}")
+
+    issued = api("/api/queue/issue", {"service": "perpustakaan", "request_id": "board-test-01"})
+    called = api("/api/desk/2/call-next", {"request_id": "board-test-02"})
+    assert called["queue_number"] == issued["queue_number"] == "P-001"
+    page.wait_for_function("window.__spoken.length >= 1", timeout=10_000)
+    text, lang = page.evaluate("window.__spoken[0]")
+    assert text == "Nomor antrian P, nol, nol, satu, silakan ke meja 2"
+    assert lang == "id-ID"
+    assert page.locator(".board-now-number").inner_text() == "P-001"
+    page.context.close()
