@@ -503,7 +503,8 @@ class BranchCore:
         return self._send(encode(hello), now)
 
     def _hello_deadline(self) -> float:
-        return self._hello_sent_at + self.config.hello_timeout * 2 ** min(self._hello_attempts, 4)
+        backoff = 2.0 ** min(self._hello_attempts, 4)
+        return self._hello_sent_at + self.config.hello_timeout * backoff
 
     def _send(self, frames: tuple[bytes, bytes], now: float) -> Send:
         self._last_sent = now

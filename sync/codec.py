@@ -104,7 +104,7 @@ class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes]
 
 
-class Hello(Message):
+class Hello(Message, frozen=True, forbid_unknown_fields=True):
     """Branch -> central, first on every connection."""
 
     TYPE: ClassVar[bytes] = b"HELLO"
@@ -116,7 +116,7 @@ class Hello(Message):
     branch_time: UnixTime
 
 
-class Welcome(Message):
+class Welcome(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"WELCOME"
     hwm_seq: Seq
     feed_head: Cursor
@@ -124,7 +124,7 @@ class Welcome(Message):
     session: Session
 
 
-class Push(Message):
+class Push(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"PUSH"
     batch_id: BatchId
     session: Session
@@ -137,7 +137,7 @@ class RejectedOp(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message: Text = ""
 
 
-class Ack(Message):
+class Ack(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"ACK"
     batch_id: BatchId
     session: Session  # the PUSH's session: with batch_id, names the batch answered
@@ -146,7 +146,7 @@ class Ack(Message):
     hwm_seq: Seq
 
 
-class Pull(Message):
+class Pull(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"PULL"
     cursor: Cursor
     max: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_ITEMS)]
@@ -159,7 +159,7 @@ class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     payload: dict[str, Any]
 
 
-class Changes(Message):
+class Changes(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"CHANGES"
     from_: Cursor = msgspec.field(name="from")
     to: Cursor
@@ -168,15 +168,15 @@ class Changes(Message):
     snapshot: bool
 
 
-class Ping(Message):
+class Ping(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"PING"
 
 
-class Pong(Message):
+class Pong(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"PONG"
 
 
-class Error(Message):
+class Error(Message, frozen=True, forbid_unknown_fields=True):
     TYPE: ClassVar[bytes] = b"ERROR"
     code: Code
     message: Text

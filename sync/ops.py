@@ -72,14 +72,14 @@ class _Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
-class VisitCreated(_Payload):
+class VisitCreated(_Payload, frozen=True, forbid_unknown_fields=True):
     service: ServiceCode
     queue_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]-\d{3,4}$")]
     service_day: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
     issued_at: IsoTime
 
 
-class GuestbookRecorded(_Payload):
+class GuestbookRecorded(_Payload, frozen=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     institution: ShortText
     email: Annotated[str, msgspec.Meta(max_length=254)]
@@ -92,31 +92,31 @@ class GuestbookRecorded(_Payload):
     recorded_at: IsoTime
 
 
-class VisitCalled(_Payload):
+class VisitCalled(_Payload, frozen=True, forbid_unknown_fields=True):
     desk: Desk
     called_at: IsoTime
     wait_seconds: Seconds
     recall: bool = False
 
 
-class VisitNoShow(_Payload):
+class VisitNoShow(_Payload, frozen=True, forbid_unknown_fields=True):
     desk: Desk
     at: IsoTime
 
 
-class VisitServed(_Payload):
+class VisitServed(_Payload, frozen=True, forbid_unknown_fields=True):
     desk: Desk
     officer: ShortText
     started_at: IsoTime
 
 
-class ConsultationNoted(_Payload):
+class ConsultationNoted(_Payload, frozen=True, forbid_unknown_fields=True):
     subject: Subject
     notes: LongText
     officer: ShortText
 
 
-class VisitResolved(_Payload):
+class VisitResolved(_Payload, frozen=True, forbid_unknown_fields=True):
     outcome: Literal["resolved", "referred"]
     finished_at: IsoTime
     service_seconds: Seconds
@@ -124,20 +124,20 @@ class VisitResolved(_Payload):
     note: LongText = ""
 
 
-class VisitEscalated(_Payload):
+class VisitEscalated(_Payload, frozen=True, forbid_unknown_fields=True):
     follow_up: FollowUpMode
     note: LongText
     finished_at: IsoTime
     service_seconds: Seconds
 
 
-class RatingGiven(_Payload):
+class RatingGiven(_Payload, frozen=True, forbid_unknown_fields=True):
     scores: dict[str, Score]
     overall: Score
     comment: LongText = ""
 
 
-class ComplaintFiled(_Payload):
+class ComplaintFiled(_Payload, frozen=True, forbid_unknown_fields=True):
     tier: Annotated[int, msgspec.Meta(ge=1, le=4)]
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
     lapor_ref: Annotated[str, msgspec.Meta(max_length=64)] = ""

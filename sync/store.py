@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from sync.ops import Op
 
-APPLIED = "applied"
-NOTED = "noted"
-REJECTED = "rejected"
+APPLIED: Final = "applied"
+NOTED: Final = "noted"
+REJECTED: Final = "rejected"
 Result = Literal["applied", "noted", "rejected"]
 
 

@@ -41,7 +41,7 @@ from sync.branch import (
     Welcomed,
 )
 from sync.central import CentralConfig, CentralCore, Refused
-from sync.codec import Ack, Changes, Error, Hello, Push, Send, decode, encode
+from sync.codec import Ack, Changes, Hello, Push, Send, decode, encode
 from sync.hlc import HybridClock
 from sync.memory import BranchDurable, MemoryBranchStore, MemoryCentralStore
 from sync.ops import Op, encode_payload
@@ -772,8 +772,4 @@ class World:
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def replies_of(world: World, identity: str) -> list[tuple[float, bytes]]:
-    return world.truth.replies.get(identity, [])
-
-
-__all__ = ["EPOCH", "Error", "Profile", "SimCrash", "Violation", "World"]
+__all__ = ["EPOCH", "Profile", "SimCrash", "Violation", "World"]
