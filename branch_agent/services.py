@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,10 +81,12 @@ def new_form_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _visit_for_update(visit_id: uuid.UUID | str) -> Visit:
+def _visit_in_write(visit_id: uuid.UUID | str) -> Visit:
+    """The visit, read inside the caller's write transaction (the process write lock and BEGIN
+    IMMEDIATE already serialise writers, so no row lock is needed)."""
     try:
         return Visit.objects.select_related("service").get(pk=visit_id)
-    except (Visit.DoesNotExist, ValueError, TypeError):
+    except (Visit.DoesNotExist, ValidationError, ValueError, TypeError):
         raise Refused(_("No visit %(id)s.") % {"id": visit_id}, code="unknown_visit") from None
 
 
@@ -173,7 +176,7 @@ def record_guestbook(
         used = _used(token, "guestbook")
         if used is not None and used.visit is not None:
             return used.visit.guestbook
-        visit = _visit_for_update(visit_id)
+        visit = _visit_in_write(visit_id)
         if GuestBookEntry.objects.filter(visit=visit).exists():
             raise Refused(
                 _("%(number)s already has a guest-book entry.") % {"number": visit.queue_number},
@@ -354,7 +357,7 @@ def call_next(
 
 
 def _at_this_desk(visit_id: uuid.UUID | str, desk: str, *states: str) -> Visit:
-    visit = _visit_for_update(visit_id)
+    visit = _visit_in_write(visit_id)
     if visit.desk != desk or visit.status not in states:
         raise Refused(
             _("%(number)s is %(status)s, not waiting at desk %(desk)s for this action.")
@@ -565,7 +568,7 @@ def send_to_rating(
     """Open the rating kiosk of ``desk`` for a finished visitor (again)."""
     desk = check_desk(desk)
     with outbox.write():
-        visit = _visit_for_update(visit_id)
+        visit = _visit_in_write(visit_id)
         if visit.status != Visit.Status.FINISHED or Rating.objects.filter(visit=visit).exists():
             raise Refused(
                 _("%(number)s cannot rate now: the visit is not finished or was already rated.")
@@ -627,7 +630,7 @@ def give_rating(
         used = _used(token, "rating")
         if used is not None and used.visit is not None:
             return used.visit.rating
-        visit = _visit_for_update(visit_id)
+        visit = _visit_in_write(visit_id)
         if visit.status != Visit.Status.FINISHED or not visit.rating_desk:
             raise Refused(_("This visit is not waiting for a rating."), code="wrong_state")
         if Rating.objects.filter(visit=visit).exists():
@@ -794,8 +797,9 @@ def dismiss_rejected(op_id: str) -> None:
         OutboxOp.objects.filter(op_id=op_id, state=OutboxOp.State.REJECTED).update(dismissed=True)
 
 
-def mark_updates_seen(visit: Visit) -> None:
+def mark_updates_seen(visit_id: uuid.UUID | str) -> None:
     with outbox.write():
+        visit = _visit_in_write(visit_id)
         TicketUpdate.objects.filter(visit=visit, seen=False).update(seen=True)
 
 

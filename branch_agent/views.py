@@ -451,9 +451,7 @@ def desk_action(request: HttpRequest, desk: str) -> HttpResponse:
                 % {"desk": desk, "number": visit.queue_number},
             )
         elif action == "seen":
-            visit = Visit.objects.filter(pk=visit_id).first()
-            if visit is not None:
-                services.mark_updates_seen(visit)
+            services.mark_updates_seen(visit_id)
         else:
             messages.error(request, _("Unknown action %(action)s.") % {"action": action})
     except services.Refused as exc:

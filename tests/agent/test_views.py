@@ -364,3 +364,28 @@ def test_a_rating_form_left_open_never_saves_under_the_next_visitor():
     assert Rating.objects.count() == 0
     fresh = kiosk.get("/rating/1/")
     assert second.queue_number.encode() in fresh.content
+
+
+@pytest.mark.parametrize("action", ["recall", "no_show", "start", "finish", "rate", "seen", "x"])
+@pytest.mark.parametrize("visit", ["garbage", "00000000-0000-4000-8000-000000000000", ""])
+def test_desk_actions_on_a_bad_visit_are_refused_not_500(users, action, visit):
+    desk = login("desk_officer", users)
+    data = {
+        "action": action,
+        "visit": visit,
+        "token": "t" * 20,
+        "subject": "data",
+        "outcome": "resolved",
+    }
+    response = desk.post("/desk/1/action/", data, follow=True)
+    assert response.status_code == 200
+    assert b"msg-error" in response.content
+
+
+def test_pages_with_bad_ids_are_404_not_500(users):
+    admin = login("branch_admin", users)
+    assert admin.get("/front/00000000-0000-4000-8000-000000000000/").status_code == 404
+    assert admin.get("/front/garbage/").status_code == 404
+    assert Client().get("/kiosk/ticket/00000000-0000-4000-8000-000000000000/").status_code == 404
+    assert Client().get("/rating/0/").status_code == 404
+    assert Client().get("/rating/abc/state.json").status_code == 404
