@@ -1100,6 +1100,14 @@ def _bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None
     if not changed:
         return
     fields = sorted(set().union(*(fields for _obj, fields in changed)))
+    if len(changed) == 1:
+        # Usually just the visit that straddles two batches: a plain UPDATE is cheaper to build
+        # than bulk_update's CASE expression, and still one query.
+        obj = changed[0][0]
+        attnames = [model._meta.get_field(name).attname for name in fields]
+        values = {attname: getattr(obj, attname) for attname in attnames}
+        model.objects.filter(pk=obj.pk).update(**values)
+        return
     model.objects.bulk_update([obj for obj, _f in changed], fields)
 
 

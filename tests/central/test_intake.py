@@ -751,3 +751,105 @@ def test_intake_records_no_applied_ops_itself(branch, factory):
     # The ledger is the sync store's; the intake only reports outcomes.
     apply(branch, factory.complete_visit())
     assert AppliedOp.objects.count() == 0
+
+
+# --- the guest book arriving late or corrected --------------------------------------------------
+
+
+def test_a_guest_book_arriving_after_the_visit_links_its_visitor(branch, factory):
+    visit = factory.new_visit_id()
+    apply(branch, [factory.created(visit), factory.called(visit)])
+    apply(branch, [factory.guestbook(visit)], RECEIVED + dt.timedelta(minutes=5))
+    pst = ticket_of(branch, visit).pst
+    entry = GuestBookEntry.objects.get(visit__origin_id=visit)
+    assert pst.visitor == entry.visitor and pst.visitor.name == "Siti Aminah"
+    assert pst.ticket.submitter_email == "siti@example.org"
+
+
+def test_a_corrected_guest_book_replaces_the_entry(branch, factory):
+    visit = factory.new_visit_id()
+    apply(branch, [factory.created(visit), factory.guestbook(visit)])
+    outcomes = apply(
+        branch,
+        [factory.guestbook(visit, id_number="1222014107850003", name="Rina", purpose="Peta")],
+    )
+    assert results(outcomes) == [("applied", "")]
+    entry = GuestBookEntry.objects.get()
+    assert (entry.purpose, entry.visitor.name, entry.visitor.id_last4) == ("Peta", "Rina", "0003")
+    assert ticket_of(branch, visit).pst.visitor == entry.visitor
+    assert Visitor.objects.count() == 2  # the first person stays a visitor of record
+
+
+# --- the bulk writer writes what bulk_create would ----------------------------------------------
+
+
+def test_the_row_inserter_stores_exactly_what_bulk_create_stores(branch):
+    """Same values through Django's bulk_create and through the intake's inserter: every column
+    reads back the same (datetimes, durations, JSON, dates, UUIDs, NULLs), on either database."""
+    from pst_helpdesk_ext.models import AppliedOp, ServiceCategory
+    from pst_helpdesk_ext.services.intake import NewRow, RowInserter, insert_rows
+
+    ticket = Ticket.objects.create(title="t", queue=branch.queue)
+    when = dt.datetime(2026, 3, 17, 9, 30, 15, 123456, tzinfo=WIB)
+    followup = {
+        "ticket": ticket,
+        "date": when,
+        "title": "t and Resolved",
+        "comment": "ok",
+        "public": True,
+        "new_status": 3,
+        "time_spent": dt.timedelta(minutes=15, seconds=3),
+        "email_recipients": [],
+    }
+    (theirs,) = FollowUp.objects.bulk_create([FollowUp(**followup)])
+    ours = NewRow(**followup)
+    insert_rows(FollowUp, [ours])
+    service = ServiceCategory.objects.get(code="konsultasi")
+    pst_a = PSTTicket.objects.create(ticket=ticket, channel=Channel.objects.get(code="walk_in"))
+    pst_b = PSTTicket.objects.create(
+        ticket=Ticket.objects.create(title="u", queue=branch.queue), channel=pst_a.channel
+    )
+    visit = {
+        "branch": branch,
+        "origin_id": "v",
+        "service": service,
+        "queue_number": "K-001",
+        "service_day": dt.date(2026, 3, 17),
+        "issued_at": when,
+        "called_at": None,
+        "wait_seconds": 240,
+        "outcome": "waiting",
+        "received_at": when + dt.timedelta(hours=1),
+    }
+    (visit_theirs,) = Visit.objects.bulk_create([Visit(pst_ticket=pst_a, **visit)])
+    visit_ours = NewRow(pst_ticket=pst_b, **{**visit, "origin_id": "w"})
+    insert_rows(Visit, [visit_ours])
+    op_id = "019cf94e-ffb0-70e7-856e-8af7177219d3"
+    applied = AppliedOp(
+        branch=branch,
+        op_id=op_id,
+        seq=1,
+        kind="visit.created",
+        entity_id="v",
+        result="applied",
+        applied_at=when,
+    )
+
+    def stored(model, pk, *skip):
+        row = model.objects.filter(pk=pk).values().get()
+        return {k: v for k, v in row.items() if k not in ("id", *skip)}
+
+    (applied_theirs,) = AppliedOp.objects.bulk_create([applied])
+    applied_row = stored(AppliedOp, applied_theirs.pk)
+    AppliedOp.objects.all().delete()  # (branch, op_id) is unique: make room for ours
+    (applied_ours,) = RowInserter(
+        AppliedOp,
+        ["branch", "op_id", "seq", "kind", "entity_id", "result", "code", "detail", "applied_at"],
+    ).insert([(branch.pk, op_id, 1, "visit.created", "v", "applied", "", "", when)], returning=True)
+
+    assert stored(FollowUp, ours.pk) == stored(FollowUp, theirs.pk)
+    assert stored(Visit, visit_ours.pk, "pst_ticket_id", "origin_id") == stored(
+        Visit, visit_theirs.pk, "pst_ticket_id", "origin_id"
+    )
+    assert stored(AppliedOp, applied_ours) == applied_row
+    assert str(applied_row["op_id"]) == op_id and applied_row["applied_at"] == when

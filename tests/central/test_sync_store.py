@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import inspect
 import logging
+import os
 
 import pytest
 from django.apps import apps
@@ -456,3 +457,103 @@ def test_ops_arrive_as_the_codec_decodes_them(store, branch, factory):
     decoded = msgspec.msgpack.decode(wire, type=list[Op])
     result = store.apply_batch("1222", decoded, now=NOW)
     assert len(result.accepted) == len(ops)
+
+
+# --- two server processes, one branch (PostgreSQL, real concurrent transactions) ----------------
+
+ON_POSTGRES = os.environ.get("PST_TEST_DATABASE_URL", "").startswith("postgres")
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs two connections to one database: PostgreSQL")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_servers_apply_one_branchs_batches_one_after_the_other_on_postgresql():
+    """Server A is inside a batch for branch 1222 when server B gets the next batch (or a
+    re-send) of the same branch: B waits for A's commit on the branch's lock, then applies only
+    what is new, in seq order; with a lock timeout it gives up as "unavailable" instead."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from sync.store import StoreUnavailable
+
+    create_branch("1222", "Labuhanbatu Selatan")
+    store = DjangoCentralStore()
+    session = store.hello(
+        "1222",
+        boot_id="b",
+        next_seq=1,
+        feed_cursor=0,
+        agent_version="1",
+        branch_time=NOW,
+        now=NOW,
+    ).session
+    factory = WalkinOps()
+    first, second = factory.complete_visit(), factory.complete_visit()
+    results: dict[str, object] = {}
+    pids: dict[str, int] = {}
+    a_applied, a_release, b_ready = threading.Event(), threading.Event(), threading.Event()
+
+    def server_a() -> None:
+        try:
+            with transaction.atomic():  # the batch's transaction, held open
+                results["a"] = store.apply_batch("1222", first, now=NOW, session=session)
+                a_applied.set()
+                assert a_release.wait(timeout=60)
+        except BaseException as exc:
+            results["a_error"] = exc
+            a_applied.set()
+        finally:
+            connection.close()
+
+    def server_b() -> None:
+        try:
+            connection.ensure_connection()
+            pids["b"] = connection.connection.info.backend_pid
+            b_ready.set()
+            results["b"] = store.apply_batch("1222", first + second, now=NOW, session=session)
+        except BaseException as exc:
+            results["b_error"] = exc
+            b_ready.set()
+        finally:
+            connection.close()
+
+    thread_a = threading.Thread(target=server_a)
+    thread_a.start()
+    assert a_applied.wait(timeout=60) and "a_error" not in results
+    thread_b = threading.Thread(target=server_b)
+    thread_b.start()
+    assert b_ready.wait(timeout=60)
+    try:
+        deadline = time.monotonic() + 30
+        while not _waiting_on_a_lock(pids["b"]):
+            assert time.monotonic() < deadline, "server B never waited for the branch's lock"
+            time.sleep(0.02)
+        assert "b" not in results
+        # Meanwhile a third server with a short lock timeout answers "unavailable".
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '100ms'")
+            with pytest.raises(StoreUnavailable):
+                store.apply_batch("1222", second, now=NOW, session=session)
+    finally:
+        a_release.set()
+        thread_a.join(timeout=60)
+        thread_b.join(timeout=60)
+    assert "b_error" not in results, results.get("b_error")
+    assert results["a"].accepted == tuple(op.op_id for op in first)
+    b = results["b"]
+    assert set(b.accepted) == {op.op_id for op in first + second}
+    assert b.hwm_seq == second[-1].seq
+    assert Ticket.objects.count() == 2
+    assert AppliedOp.objects.count() == len(first) + len(second)
+    seqs = list(AppliedOp.objects.order_by("id").values_list("seq", flat=True))
+    assert seqs == sorted(seqs)
