@@ -62,6 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_front": roles.has_role(request.user, roles.FRONT_OFFICE),
             "can_desk": roles.has_role(request.user, roles.DESK_OFFICER),
             "is_staff_member": roles.is_staff_member(request.user),
+            "today": services.day_summary() if roles.is_staff_member(request.user) else None,
+            "target_minutes": agent_settings.wait_target_seconds // 60,
         },
     )
 

@@ -225,3 +225,34 @@ def test_retention_blanks_old_personal_data_once_central_has_it():
     assert GuestBookEntry.objects.get(visit=unsent).name == "Budi"  # not at central yet
     assert GuestBookEntry.objects.get(visit=recent).name == "Ani"
     assert services.purge_personal_data(days=7, now=at(12, day=17)) == 0
+
+
+def test_day_summary_measures_today_against_the_standard():
+    fast = services.issue_number("konsultasi", now=at(8)).visit
+    slow = services.issue_number("konsultasi", now=at(8)).visit
+    gone = services.issue_number("perpustakaan", now=at(8)).visit
+    services.issue_number("konsultasi", now=at(8, 30))
+    services.call_next("1", services=["konsultasi"], now=at(8, 5))
+    services.finish(
+        fast.pk, "1", services.Conclusion("data", "", "resolved"), officer="x", now=at(8, 6)
+    )
+    services.give_rating(
+        fast.pk, services.RatingData({f"U{i}": 4 for i in range(1, 10)}, 4), now=at(8, 7)
+    )
+    services.call_next("1", services=["konsultasi"], now=at(8, 20))  # 14 min after the finish
+    services.finish(
+        slow.pk,
+        "1",
+        services.Conclusion("data", "n", "escalated", "zoom"),
+        officer="x",
+        now=at(8, 25),
+    )
+    services.call_next("2", services=["perpustakaan"], now=at(8, 7))
+    services.no_show(gone.pk, "2", now=at(8, 9))
+    summary = services.day_summary(now=at(9))
+    assert (summary.issued, summary.waiting, summary.served, summary.no_show) == (4, 1, 2, 1)
+    assert summary.escalated == 1 and summary.called == 3
+    assert summary.within_target == 2 and summary.within_target_percent == 67
+    assert summary.median_wait_seconds == 7 * 60
+    assert (summary.ratings, summary.average_overall) == (1, 4.0)
+    assert services.day_summary(now=at(9, day=18)).issued == 0

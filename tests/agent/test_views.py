@@ -389,3 +389,11 @@ def test_pages_with_bad_ids_are_404_not_500(users):
     assert Client().get("/kiosk/ticket/00000000-0000-4000-8000-000000000000/").status_code == 404
     assert Client().get("/rating/0/").status_code == 404
     assert Client().get("/rating/abc/state.json").status_code == 404
+
+
+def test_staff_start_page_shows_today_and_visitors_do_not_see_it(users):
+    services.issue_number("konsultasi")
+    staff = login("desk_officer", users).get("/").content.decode()
+    assert "Hari ini" in staff and "Nomor diambil" in staff
+    visitor = Client().get("/").content.decode()
+    assert "Nomor diambil" not in visitor and "Kios antrean" in visitor

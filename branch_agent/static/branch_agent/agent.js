@@ -20,6 +20,15 @@
     }, 0);
   });
 
+  // Desk shortcuts (N call next, R call again, S start, X did not come), never while typing.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    var button = document.querySelector('button[data-key="' + event.key.toLowerCase() + '"]');
+    if (button && !button.disabled) { event.preventDefault(); button.click(); }
+  });
+
   document.querySelectorAll("[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });
   });
