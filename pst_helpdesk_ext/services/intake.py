@@ -164,6 +164,7 @@ class _VisitState:
     guestbook: Row | None
     last_date: dt.datetime
     has_rating: bool
+    visitor: Row | None  # who the guest book says came (a loaded or new Visitor)
     ticket_fields: set[str] = field(default_factory=set)
     visit_fields: set[str] = field(default_factory=set)
     pst_fields: set[str] = field(default_factory=set)
@@ -307,6 +308,7 @@ class _Intake:
                     guestbook=guestbook,
                     last_date=last_dates.get(ticket.pk) or ticket.created,
                     has_rating=ticket.pk in rated,
+                    visitor=visit.pst_ticket.visitor,
                 )
         hashes = {
             payload.id_hash
@@ -532,6 +534,7 @@ class _Intake:
             guestbook=None,
             last_date=created - _ONE_US,
             has_rating=False,
+            visitor=None,
         )
         self.states[op.entity_id] = state
         self.new_tickets.append(ticket)
@@ -592,6 +595,7 @@ class _Intake:
             if not isinstance(entry, NewRow):
                 self.changed_guestbooks[entry.pk] = entry
         self._set(state, "pst", visitor=visitor)
+        state.visitor = visitor
         email = p.email if (p.email and p.consent) else None
         if email != state.ticket.submitter_email:
             self._set(state, "ticket", submitter_email=email)
@@ -787,7 +791,7 @@ class _Intake:
             branch=self.branch,
             channel_id=_id_of(state.pst, "channel"),
             category_id=_id_of(state.visit, "service"),
-            visitor=state.pst.visitor,
+            visitor=state.visitor,
             created=self.received_at,
         )
         self.new_tickets.append(ticket)

@@ -426,6 +426,8 @@ def test_many_visits_in_one_batch_each_get_their_ticket(branch, factory):
     assert Visit.objects.filter(outcome=Visit.Outcome.RESOLVED).count() == 9
     assert FollowUp.objects.count() == 12 * 6
     assert TicketChange.objects.count() == 9  # one status change per resolved visit
+    # Defaults made per row (helpdesk's secret key for the public ticket link) differ per row.
+    assert len(set(Ticket.objects.values_list("secret_key", flat=True))) == 12
 
 
 # --- bad input never blocks the ops behind it ---------------------------------------------------
@@ -764,6 +766,16 @@ def test_a_guest_book_arriving_after_the_visit_links_its_visitor(branch, factory
     entry = GuestBookEntry.objects.get(visit__origin_id=visit)
     assert pst.visitor == entry.visitor and pst.visitor.name == "Siti Aminah"
     assert pst.ticket.submitter_email == "siti@example.org"
+    # A corrected guest book (another person) and a complaint in one later batch: the
+    # complaint is the corrected visitor's.
+    apply(
+        branch,
+        [factory.guestbook(visit, id_number="1222015203990004"), factory.complaint(visit)],
+        RECEIVED + dt.timedelta(minutes=9),
+    )
+    complaint = Complaint.objects.select_related("ticket__pst__visitor").get()
+    assert complaint.ticket.pst.visitor.id_last4 == "0004"
+    assert ticket_of(branch, visit).pst.visitor == complaint.ticket.pst.visitor
 
 
 def test_a_corrected_guest_book_replaces_the_entry(branch, factory):
