@@ -31,9 +31,10 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -50,6 +51,9 @@ from pst_helpdesk_ext.models import (
     ServiceCategory,
     Visit,
 )
+
+if TYPE_CHECKING:
+    from pst_helpdesk_ext.services.intake import RowInserter
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1
@@ -88,8 +92,8 @@ def lock_head() -> FeedHead:
         return FeedHead.objects.select_for_update().get(pk=FEED_HEAD_PK)
 
 
-def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[FeedItem]:
-    """Write feed rows in the caller's transaction, under the writers' lock.
+def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[int]:
+    """Write feed rows in the caller's transaction, under the writers' lock; their ids.
 
     ``skip_unchanged``: leave out an entry whose kind and payload equal the last row written for
     the same entity (a KB item saved for a vote, a category saved without change).
@@ -102,18 +106,25 @@ def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[F
         if skip_unchanged:
             entries = [entry for entry in entries if not _same_as_last(entry)]
         now = timezone.now()
-        return FeedItem.objects.bulk_create(
-            [
-                FeedItem(
-                    branch=entry.branch,
-                    kind=entry.kind,
-                    entity_id=entry.entity_id,
-                    payload=entry.payload,
-                    created=now,
-                )
-                for entry in entries
-            ]
-        )
+        # The intake echoes a row per visit of a batch: written like its other rows, in bulk.
+        rows = [
+            (
+                entry.branch.pk if entry.branch else None,
+                entry.kind,
+                entry.entity_id,
+                entry.payload,
+                now,
+            )
+            for entry in entries
+        ]
+        return _feed_rows().insert(rows, returning=True)
+
+
+@functools.cache
+def _feed_rows() -> RowInserter:
+    from pst_helpdesk_ext.services.intake import RowInserter
+
+    return RowInserter(FeedItem, ["branch", "kind", "entity_id", "payload", "created"])
 
 
 def _same_as_last(entry: Entry) -> bool:
@@ -149,7 +160,7 @@ def ensure_started() -> int:
         lock_head()
         current = head()
         if not current:
-            current = publish([Entry(None, "feed.start", "", {})])[0].pk
+            current = publish([Entry(None, "feed.start", "", {})])[0]
     return current
 
 
@@ -293,10 +304,21 @@ def ticket_owner(ticket: Ticket, visit: Visit | None) -> str:
     return BRANCH_OWNER if ticket.status in left else CENTRAL_OWNER
 
 
-def ticket_status_entry(branch: Branch, ticket: Ticket, pst: PSTTicket) -> Entry:
-    """The status of a branch's ticket as central sees it (labels in the queue's language)."""
-    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
-        label = str(dict(Ticket.STATUS_CHOICES).get(ticket.status, ticket.status))
+def _status_labels(language: str) -> dict[int, str]:
+    with translation.override(language):
+        return {code: str(label) for code, label in Ticket.STATUS_CHOICES}
+
+
+def ticket_status_entry(
+    branch: Branch, ticket: Ticket, pst: PSTTicket, labels: dict[str, dict[int, str]] | None = None
+) -> Entry:
+    """The status of a branch's ticket as central sees it (labels in the queue's language);
+    ``labels`` caches the status names per language over many tickets."""
+    language = ticket.queue.locale or settings.LANGUAGE_CODE
+    labels = {} if labels is None else labels
+    if language not in labels:
+        labels[language] = _status_labels(language)
+    label = labels[language].get(ticket.status, str(ticket.status))
     return Entry(
         branch,
         "ticket.status",
@@ -314,10 +336,11 @@ def ticket_status_entry(branch: Branch, ticket: Ticket, pst: PSTTicket) -> Entry
 
 def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
     """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set."""
-    publish([ticket_status_entry(branch, ticket, pst) for ticket, pst in tickets])
+    labels: dict[str, dict[int, str]] = {}
+    publish([ticket_status_entry(branch, ticket, pst, labels) for ticket, pst in tickets])
 
 
-def publish_followup(followup: FollowUp, *, sender: object = None) -> list[FeedItem]:
+def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:
     """Central changed a ticket through helpdesk (``update_ticket_done``): if the ticket came from
     a branch, tell that branch its new status and any public reply from staff."""
     from pst_helpdesk_ext.services.intake import INTAKE_SENDER
@@ -367,12 +390,17 @@ def needs_snapshot(cursor: int, current_head: int) -> bool:
 
 def snapshot_entries(
     branch: Branch, *, cursor: int, up_to: int, now: dt.datetime | None = None
-) -> list[tuple[int | None, Entry]]:
-    """Everything a branch must know, as ``(feed id or None, entry)``: the current state of all
-    reference data and of the branch's tickets that central owns, that central left in another
-    state than the branch's ops did, or that changed within the retention window; then the
-    replies to the branch still kept in the feed after ``cursor`` up to ``up_to`` (replies are
-    events, not state: older ones are gone with retention)."""
+) -> list[tuple[int, Entry]]:
+    """Everything the feed tells a branch, as it stands now, as ``(feed id, entry)`` (sync/store.py,
+    ``ChangesPage``): every live reference entity and the status of the branch's tickets, each
+    with the id of its newest row (``up_to`` for data no row ever carried, such as what
+    migrations seeded); then the replies to the branch still kept after ``cursor`` (replies are
+    events, not state: older ones went with retention).
+
+    Tickets: those central owns or left in another status than the branch's own ops did, those
+    still open, and those of visits or changes within the feed retention window; older tickets
+    in the state the branch's own ops left them are what the branch holds already.
+    """
     now = now or timezone.now()
     entries: list[Entry] = []
     entries += [
@@ -394,20 +422,31 @@ def snapshot_entries(
     as_branch_left = Q(pk__in=[])
     for visit_outcome, statuses in AS_BRANCH_LEFT.items():
         as_branch_left |= Q(**{outcome: visit_outcome, f"{status}__in": statuses})
-    recent = now - dt.timedelta(days=retention_days() + 1)
+    window = now - dt.timedelta(days=retention_days() + 1)
     tickets = (
         PSTTicket.objects.filter(branch=branch)
         .exclude(origin_id="")
         .filter(
             Q(**{outcome: Visit.Outcome.ESCALATED})
             | ~as_branch_left
-            | Q(ticket__modified__gte=recent)
+            | Q(ticket__status__in=Ticket.OPEN_STATUSES)
+            | Q(ticket__modified__gte=window)
+            | Q(visit__service_day__gte=window.date())
         )
         .select_related("ticket__queue", "visit")
         .order_by("ticket_id")
     )
-    entries += [ticket_status_entry(branch, pst.ticket, pst) for pst in tickets]
-    snapshot: list[tuple[int | None, Entry]] = [(None, entry) for entry in entries]
+    labels: dict[str, dict[int, str]] = {}
+    entries += [ticket_status_entry(branch, pst.ticket, pst, labels) for pst in tickets]
+    newest = {
+        (_family(kind), entity_id): feed_id
+        for kind, entity_id, feed_id in visible_items(branch, after=0, up_to=up_to)
+        .exclude(kind="ticket.reply")
+        .values_list("kind", "entity_id")
+        .annotate(newest=Max("id"))
+        .values_list("kind", "entity_id", "newest")
+    }
+    snapshot = [(newest.get((_family(e.kind), e.entity_id), up_to), e) for e in entries]
     replies = FeedItem.objects.filter(
         branch=branch, kind="ticket.reply", id__gt=max(cursor, 0), id__lte=up_to
     ).order_by("id")
@@ -415,6 +454,11 @@ def snapshot_entries(
         (item.pk, Entry(branch, item.kind, item.entity_id, item.payload)) for item in replies
     ]
     return snapshot
+
+
+def _family(kind: str) -> str:
+    """Rows about one entity: ``category.upsert`` and ``category.delete`` are one family."""
+    return kind if kind.startswith("ticket.") else kind.rpartition(".")[0]
 
 
 def prune(*, now: dt.datetime | None = None, keep_days: int | None = None) -> int:

@@ -219,7 +219,9 @@ class _Intake:
         # After commit.
         self.escalations: list[_NewFollowUp] = []
         self.complaint_tickets: list[NewRow] = []
-        self.noted_states: list[_VisitState] = []
+        # Tickets whose status or owner this batch changed, or whose op became a note: the
+        # branch is told their state after the batch (sync/store.py, apply_batch).
+        self.told: dict[int, _VisitState] = {}
         self._complaints_queue: Queue | None = None
 
     # -- driver
@@ -405,6 +407,7 @@ class _Intake:
             followup.title = f"{ticket.title} and {new_label}"
             followup.change = (self.status_field, old_label, new_label)
             self._set(state, "ticket", status=new_status)
+            self.told[id(state)] = state
         # update_ticket's rule, quirk included: any follow-up on a resolved ticket (or a closed
         # one without a resolution) becomes its resolution, as a staff comment there would.
         status = ticket.status
@@ -445,7 +448,7 @@ class _Intake:
             "%(reason)s."
         ) % {"branch": self.branch.code, "fact": fact, "reason": reason}
         self._follow_up(state, self._stamp(state, self._hlc_time(op)), comment)
-        self.noted_states.append(state)
+        self.told[id(state)] = state
         return NOTED
 
     # -- handlers, one per op kind
@@ -537,6 +540,7 @@ class _Intake:
             visitor=None,
         )
         self.states[op.entity_id] = state
+        self.told[id(state)] = state
         self.new_tickets.append(ticket)
         self.new_psts.append(pst)
         self.new_visits.append(visit)
@@ -743,6 +747,7 @@ class _Intake:
             time_spent=dt.timedelta(seconds=p.service_seconds),
         )
         self.escalations.append(followup)
+        self.told[id(state)] = state  # its owner is central now
         return APPLIED
 
     def _rating_given(self, op: Op, p: op_kinds.RatingGiven) -> Result:
@@ -866,12 +871,11 @@ class _Intake:
         _bulk_update(Ticket, [(s.ticket, s.ticket_fields) for s in existing])
         _bulk_update(Visit, [(s.visit, s.visit_fields) for s in existing])
         _bulk_update(PSTTicket, [(s.pst, s.pst_fields) for s in existing])
-        if self.noted_states:
-            # The branch acted on a stale view of a ticket: send it the real status so its view
-            # converges on central's (the one place intake writes the down-feed).
-            feed.publish_ticket_states(
-                self.branch, [(s.ticket, s.pst) for s in _unique(self.noted_states)]
-            )
+        if self.told:
+            # In this transaction, the state after the batch of every ticket it changed (and of
+            # those whose op became a note, where the branch acted on a stale view): a branch
+            # that loses its disk, or reads from an old cursor, converges on central's view.
+            feed.publish_ticket_states(self.branch, [(s.ticket, s.pst) for s in self.told.values()])
 
     def _after_commit(self) -> None:
         finished = [
@@ -1113,13 +1117,6 @@ def _bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None
         model.objects.filter(pk=obj.pk).update(**values)
         return
     model.objects.bulk_update([obj for obj, _f in changed], fields)
-
-
-def _unique(states: Iterable[_VisitState]) -> list[_VisitState]:
-    seen: dict[int, _VisitState] = {}
-    for state in states:
-        seen.setdefault(id(state), state)
-    return list(seen.values())
 
 
 # --- live news, after commit --------------------------------------------------------------------

@@ -42,13 +42,11 @@ from django.db import (
 )
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState, PSTTicket
+from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.intake import RowInserter, apply_walkin_ops
 from sync.ops import Op
 from sync.store import (
-    APPLIED,
-    NOTED,
     REJECTED,
     BatchResult,
     BranchHello,
@@ -180,7 +178,6 @@ class DjangoCentralStore:
         skew = round(branch_time - now)
         with transaction.atomic():
             state = self._lock(branch)
-            record = state.branch
             state.session += 1  # fences off every earlier session, on every server process
             state.last_seen_at = _received_at(now)
             state.last_boot_id = boot_id[:64]
@@ -198,7 +195,14 @@ class DjangoCentralStore:
                 ]
             )
             if next_seq <= state.hwm_seq:
-                self._resend_lost_ticket_states(record, next_seq, state.hwm_seq)
+                # A restored backup or a lost disk tail: the branch renumbers its outbox above
+                # the high-water mark, and its feed cursor brings back the tickets' states.
+                logger.warning(
+                    "branch %s says next seq %d but central has applied up to %d: it lost state",
+                    branch,
+                    next_seq,
+                    state.hwm_seq,
+                )
             answer = BranchHello(
                 hwm_seq=state.hwm_seq, feed_head=feed.head(), session=state.session
             )
@@ -212,26 +216,6 @@ class DjangoCentralStore:
                 limit,
             )
         return answer
-
-    def _resend_lost_ticket_states(self, branch: Branch, next_seq: int, hwm_seq: int) -> None:
-        """The branch lost ops central applied (restored backup, lost disk tail): put the state of
-        every ticket they touched back on its feed, so its view converges on central's."""
-        logger.warning(
-            "branch %s says next seq %d but central has applied up to %d: it lost state; "
-            "re-sending the status of the tickets its lost ops touched",
-            branch.code,
-            next_seq,
-            hwm_seq,
-        )
-        touched = AppliedOp.objects.filter(
-            branch=branch, seq__gte=next_seq, result__in=[APPLIED, NOTED]
-        ).values("entity_id")
-        tickets = (
-            PSTTicket.objects.filter(branch=branch, origin_id__in=touched)
-            .select_related("ticket__queue", "visit")
-            .order_by("ticket_id")
-        )
-        feed.publish_ticket_states(branch, [(pst.ticket, pst) for pst in tickets])
 
     @_passing_failures
     def apply_batch(

@@ -187,19 +187,36 @@ def test_a_replaced_session_is_fenced_off(store, branch, factory):
     assert BranchSyncState.objects.get(branch=branch).session == new
 
 
-def test_hello_after_lost_state_resends_the_state_of_touched_tickets(store, branch, staff):
+def test_a_batch_tells_the_branch_the_state_of_each_ticket_it_changed(store, branch, staff):
+    """One ticket.status row per ticket whose status or owner the batch changed (its state after
+    the batch), and one for an op applied as a note: a branch restored from a backup reads them
+    from its old cursor and converges."""
     factory = WalkinOps()
-    kept = factory.complete_visit()
-    lost = factory.complete_visit(escalate=True)
-    store.apply_batch("1222", kept + lost, now=NOW)
-    lost_ticket = Ticket.objects.get(pst__origin_id=lost[0].entity_id)
-    update_ticket(staff, lost_ticket, comment="Dijadwalkan.", new_status=2)
-    before = FeedItem.objects.filter(kind="ticket.status").count()
-    # The branch comes back from a backup taken after the first visit.
-    welcome = store.hello("1222", next_seq=lost[0].seq)
-    assert welcome.hwm_seq == lost[-1].seq
-    items = FeedItem.objects.filter(kind="ticket.status", branch=branch).order_by("id")[before:]
-    assert [(i.entity_id, i.payload["status"]) for i in items] == [(lost[0].entity_id, 2)]
+    resolved = factory.complete_visit()
+    escalated = factory.complete_visit(escalate=True)
+    waiting = factory.new_visit_id()
+    opened = [factory.created(waiting), factory.called(waiting)]
+    store.apply_batch("1222", resolved + escalated + opened, now=NOW)
+
+    def told() -> list[tuple[str, int, str]]:
+        rows = FeedItem.objects.filter(kind="ticket.status", branch=branch).order_by("id")
+        return [(r.entity_id, r.payload["status"], r.payload["owner"]) for r in rows]
+
+    assert told() == [
+        (resolved[0].entity_id, Ticket.RESOLVED_STATUS, "branch"),
+        (escalated[0].entity_id, Ticket.OPEN_STATUS, "central"),
+        (waiting, Ticket.OPEN_STATUS, "branch"),
+    ]
+    before = len(told())
+    store.apply_batch("1222", [factory.served(waiting), factory.noted(waiting)], now=NOW + 60)
+    assert len(told()) == before  # no status or owner changed: nothing to tell
+    ticket = Ticket.objects.get(pst__origin_id=waiting)
+    update_ticket(staff, ticket, comment="Duplikat.", new_status=Ticket.DUPLICATE_STATUS)
+    store.apply_batch("1222", [factory.resolved(waiting)], now=NOW + 120)  # noted
+    assert told()[-2:] == [
+        (waiting, Ticket.DUPLICATE_STATUS, "central"),  # central's own change (update_ticket)
+        (waiting, Ticket.DUPLICATE_STATUS, "central"),  # the note: the state stands
+    ]
 
 
 def test_rejections_are_recorded_returned_again_and_counted(store, branch, factory):
@@ -397,6 +414,10 @@ def test_a_new_branch_gets_a_snapshot_then_the_feed(store, branch, factory, staf
     assert kb_titles == ["Inflasi"]
     (status,) = [item for item in page.items if item.kind == "ticket.status"]
     assert status.entity_id == visit and status.payload["open"] is True
+    # Each item carries the id of its newest row (the head for data no row ever carried).
+    echo = FeedItem.objects.get(kind="ticket.status", entity_id=visit)
+    assert status.feed_id == echo.pk
+    assert {i.feed_id for i in page.items if i.kind == "channel.upsert"} == {page.to_cursor}
     konsultasi = next(i for i in page.items if i.payload.get("code") == "konsultasi")
     assert konsultasi.payload["name_id"] == "Konsultasi Statistik"
     assert konsultasi.payload["name_en"] == "Statistical consultation"
@@ -417,7 +438,7 @@ def test_a_cursor_below_the_pruned_ids_gets_a_snapshot(store, branch, staff, fac
     update_ticket(staff, ticket, comment="Lama.", public=True)
     FeedItem.objects.update(created=RECEIVED - dt.timedelta(days=200))
     update_ticket(staff, ticket, comment="Baru.", public=True, new_status=3)
-    assert feed.prune(now=RECEIVED) == 2  # the marker and the old reply
+    assert feed.prune(now=RECEIVED) == 3  # the marker, the batch's ticket state, the old reply
     page = store.changes("1222", start, 10)
     assert page.snapshot
     replies = [i.payload["comment"] for i in page.items if i.kind == "ticket.reply"]
