@@ -13,19 +13,22 @@ Rules:
   harmless: readers skip gaps, never rows.
 - What goes down: reference data, broadcast to every branch (``branch`` NULL): service categories
   and channels with both names, helpdesk knowledge-base categories and items that are public (for
-  offline search); and, for one branch, the status of tickets that came from it and central's
-  public replies on them. Never personal data: no names, e-mails, phone numbers or ID digits of
-  visitors; a reply's text is what staff wrote publicly to the visitor.
+  offline search); and, for one branch, the status of tickets that came from it (after every
+  batch of its own that changed a status or owner, and after every change central makes) and
+  central's public replies on them. Never personal data: no names, e-mails, phone numbers or ID
+  digits of visitors; a reply's text is what staff wrote publicly to the visitor.
 - Kinds and payloads (entity ids are strings):
   ``category.upsert`` / ``category.delete`` (entity: ServiceCategory pk),
   ``channel.upsert`` / ``channel.delete`` (Channel pk),
   ``kb_category.upsert`` / ``kb_category.delete`` (KBCategory pk; delete drops its items too),
   ``kb.upsert`` / ``kb.delete`` (KBItem pk),
-  ``ticket.status`` and ``ticket.reply`` (entity: the visit id the branch gave, ``origin_id``).
+  ``ticket.status`` {ticket_id, status, status_label, open, owner ("branch" | "central"), at}
+  and ``ticket.reply`` {ticket_id, followup_id, comment, at} (entity: the visit id the branch
+  gave, ``origin_id``).
 - Retention: rows older than ``PST_HELPDESK["SYNC_FEED_RETENTION_DAYS"]`` (default 90) are pruned
   by ``prune``; ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch
   whose cursor is 0 (new), below that mark, or above the head (central restored from a backup)
-  gets a snapshot: all reference data plus the state of its tickets central may have changed.
+  gets a snapshot (see ``snapshot_entries``): the current reference data and ticket states.
 """
 
 from __future__ import annotations
