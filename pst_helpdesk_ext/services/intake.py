@@ -22,12 +22,14 @@ Rules:
   ``visit_finished`` announces a resolved visit with an e-mail, for the rating link), never once per
   historical step of a visit that already ended at the branch.
 - Ownership, not merging (DESIGN.md): the ticket of a visit is the branch's until the visit is
-  escalated, then it is central's. A lifecycle op (no-show, resolved, escalated) changes the
-  ticket's status only when the ticket is still the branch's, the visit is still in progress
-  and the status is one the branch's own ops left it in; otherwise it is applied as a private note
-  (result ``noted``), the visit row is left alone and the branch is sent the ticket's real status
-  on the down-feed, so both ends converge. Other ops (called, served, notes, guest book, rating,
-  complaint) are the branch's records and always apply.
+  escalated or central changes its status, then it is central's (``feed.ticket_owner``). A
+  lifecycle op (no-show, resolved, escalated) changes the ticket's status only when the ticket
+  is still the branch's and the visit still in progress; otherwise it is applied as a private
+  note (result ``noted``) and the visit row is left alone. Other ops (called, served, notes,
+  guest book, rating, complaint) are the branch's records and always apply.
+- The down-feed, in the same transaction: one ``ticket.status`` row per ticket whose status or
+  owner the batch changed, or whose op became a note (its state after the batch), so a branch
+  that acted on a stale view, or lost its disk, converges on central's view.
 - An op that can never apply is rejected with a code and a message naming the field and value
   (``invalid_payload``, ``unknown_kind``, ``unknown_entity``, ``unknown_service``,
   ``duplicate_entity``, ``duplicate_rating``); it changes nothing and the ops behind it still apply.

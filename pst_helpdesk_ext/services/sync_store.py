@@ -9,9 +9,10 @@ Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
   (``select_for_update``; on SQLite the IMMEDIATE transaction mode serialises writers), refuse a
   stale session, look up which op ids were seen before, let ``sync.store.plan_batch`` decide op by
   op (the same rule as every other store), apply the fresh ops in seq order through the intake
-  service in bulk, insert every fresh op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise
-  ``hwm_seq`` (never lower it), commit, and only then return. Any error rolls the whole batch back
-  and raises: nothing was applied, so nothing may be acknowledged.
+  service in bulk (which also writes the batch's ``ticket.status`` feed rows), insert every fresh
+  op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise ``hwm_seq`` (never lower it),
+  commit, and only then return. Any error rolls the whole batch back and raises: nothing was
+  applied, so nothing may be acknowledged.
 - Dedup is on ``op_id``, never on ``seq``: a branch restored from a backup re-uses seq numbers;
   its fresh ops wait (deferred) until it renumbers them above the high-water mark at WELCOME.
 - A re-sent op gets the answer it got the first time: accepted (applied or noted) or rejected with
