@@ -1,4 +1,9 @@
-"""Manage PST branch offices: add, list, show, deactivate."""
+"""Manage PST branch offices: add, list, show, deactivate, and their sync keys: enrol, revoke.
+
+Key rules: a branch syncs only with an enrolled, non-revoked CURVE public key while active. A key
+belongs to one branch at most. The sync server looks keys up at every new connection, so
+``revoke`` (or ``deactivate``) takes effect at the branch's next connection.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
 
 from pst_helpdesk_ext.models import Branch
 from pst_helpdesk_ext.services.branches import create_branch, get_branch
+from sync.transport import KeyFileError, parse_public_key
 
 
 def describe(branch: Branch) -> dict[str, Any]:
@@ -35,7 +43,12 @@ def validation_message(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "Add, list, show or deactivate PST branch offices (regency offices)."
+    help = (
+        "Add, list, show or deactivate PST branch offices (regency offices); enrol a branch "
+        "agent's CURVE public key (`enrol CODE --public-key KEY`, the key printed by "
+        "`pst-branch-agent init`) so it can sync, or revoke it (`revoke CODE`: refused at its "
+        "next connection)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=CommandParser)
@@ -53,6 +66,22 @@ class Command(BaseCommand):
             "deactivate", help="deactivate a branch (it can no longer sync)"
         )
         deactivate.add_argument("code")
+        enrol = sub.add_parser(
+            "enrol",
+            help="enrol the branch agent's CURVE public key so the branch can sync "
+            "(replaces its previous key; clears a revocation)",
+        )
+        enrol.add_argument("code")
+        enrol.add_argument(
+            "--public-key",
+            required=True,
+            help="the agent's public key (Z85, 40 characters), printed by pst-branch-agent init",
+        )
+        revoke = sub.add_parser(
+            "revoke",
+            help="revoke the branch's key: the sync server refuses it at its next connection",
+        )
+        revoke.add_argument("code")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -92,3 +121,35 @@ class Command(BaseCommand):
         branch.active = False
         branch.save(update_fields=["active"])
         self.stdout.write(f"Deactivated branch {branch.code}; it can no longer sync.")
+
+    def do_enrol(self, options: dict[str, Any]) -> None:
+        try:
+            key = parse_public_key(options["public_key"], field_name="--public-key")
+        except KeyFileError as exc:
+            raise CommandError(str(exc)) from None
+        with transaction.atomic():
+            branch = get_branch(options["code"])
+            other = Branch.objects.filter(curve_public_key=key).exclude(pk=branch.pk).first()
+            if other is not None:
+                raise CommandError(
+                    f"--public-key {key} is already enrolled for branch {other.code}; each "
+                    "branch agent has its own key (revoke or re-key the other branch first)"
+                )
+            branch.curve_public_key = key
+            branch.key_enrolled_at = timezone.now()
+            branch.key_revoked_at = None
+            branch.save(update_fields=["curve_public_key", "key_enrolled_at", "key_revoked_at"])
+        note = "" if branch.active else " The branch is inactive: it cannot sync until reactivated."
+        self.stdout.write(f"Enrolled the key of branch {branch.code}.{note}")
+
+    def do_revoke(self, options: dict[str, Any]) -> None:
+        branch = get_branch(options["code"])
+        if not branch.curve_public_key:
+            raise CommandError(f"branch {branch.code} has no enrolled key to revoke")
+        if branch.key_revoked_at is None:
+            branch.key_revoked_at = timezone.now()
+            branch.save(update_fields=["key_revoked_at"])
+        self.stdout.write(
+            f"Revoked the key of branch {branch.code}; the sync server refuses it at its next "
+            "connection."
+        )

@@ -1,0 +1,329 @@
+"""The central sync server loop: ``CentralTransport`` + ``CentralCore`` + ``DjangoCentralStore``.
+
+What it owns: the loop that carries frames between the transport and the sans-IO core, the key
+lookup the transport's ZAP handler calls, the central keypair's source, housekeeping (session
+timers, feed pruning) and the server's log lines. ``pst_sync_server`` is a thin command over it.
+
+Rules:
+- One thread owns the transport, the core and its database connection (ZeroMQ sockets are
+  single-threaded; the key lookup runs inside ``recv`` in that same thread).
+- The branch is who the transport authenticated (ZAP ``User-Id``); nothing here reads a branch
+  from a message body.
+- The key lookup is a database query at every new connection: a revoked or deactivated branch is
+  refused at its next connection, without restarting the server.
+- One bad message never stops the loop: malformed frames get the core's ``ERROR``; a database
+  failure the store did not already turn into ``StoreUnavailable`` is answered
+  ``ERROR{unavailable}`` here (nothing committed, the branch retries). Stale database connections
+  are closed between messages (``close_old_connections``), as Django does between requests.
+- Log lines carry counts, codes, branch codes and timings only: never a message body, an
+  exception text or anything else that could hold a visitor's personal data.
+- ``stop()`` may be called from a signal handler or another thread: the message in hand is
+  finished and answered, then the sockets close.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, close_old_connections
+
+from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.models import Branch
+from pst_helpdesk_ext.services import feed
+from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
+from sync.central import (
+    BatchApplied,
+    CentralConfig,
+    CentralCore,
+    ChangesServed,
+    ClockSkewFlagged,
+    Refused,
+    Welcomed,
+)
+from sync.codec import Error, ErrorCode, Push, Send, decode, encode
+from sync.store import CentralStore
+from sync.transport import (
+    CentralTransport,
+    CurveKeyPair,
+    KeyFileError,
+    TransportOptions,
+    load_keypair,
+)
+
+log = logging.getLogger("pst.sync.server")
+
+KEY_NAME = "server"  # SYNC_KEY_DIR/server.key and server.key_secret
+RECV_TIMEOUT_MS = 250  # stop() is noticed within this
+PRUNE_EVERY = 3600.0  # seconds between feed.prune() runs
+
+
+class SyncKeysMissing(ImproperlyConfigured):
+    """No central keypair: neither the settings nor the key directory hold one."""
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def key_dir() -> Path | None:
+    value = pst_settings.SYNC_KEY_DIR
+    return Path(value) if value else None
+
+
+def server_keypair() -> CurveKeyPair:
+    """Central's CURVE keypair: ``SYNC_SERVER_SECRET_KEY``/``PUBLIC_KEY`` settings, else the key
+    directory. Raises ``SyncKeysMissing`` saying what to run, or ``KeyFileError`` for a bad key."""
+    secret = pst_settings.SYNC_SERVER_SECRET_KEY
+    public = pst_settings.SYNC_SERVER_PUBLIC_KEY
+    if secret or public:
+        if not (secret and public):
+            raise SyncKeysMissing(
+                "PST_HELPDESK needs both SYNC_SERVER_SECRET_KEY and SYNC_SERVER_PUBLIC_KEY "
+                "(or neither, to use SYNC_KEY_DIR)"
+            )
+        return CurveKeyPair(str(public).strip(), str(secret).strip())
+    directory = key_dir()
+    if directory is None:
+        raise SyncKeysMissing(
+            "no sync server key: set PST_HELPDESK['SYNC_KEY_DIR'] and run "
+            "`manage.py pst_sync_keys --create`"
+        )
+    secret_path = directory / f"{KEY_NAME}.key_secret"
+    if not secret_path.exists():
+        raise SyncKeysMissing(
+            f"no sync server key in {directory}: run `manage.py pst_sync_keys --create`"
+        )
+    return load_keypair(directory, name=KEY_NAME)
+
+
+def lookup_branch(public_key: str) -> str | None:
+    """The code of the active branch whose enrolled, non-revoked key this is (else None).
+
+    Called by the transport's ZAP handler at every new connection.
+    """
+    close_old_connections()
+    return (
+        Branch.objects.filter(curve_public_key=public_key, active=True, key_revoked_at__isnull=True)
+        .values_list("code", flat=True)
+        .first()
+    )
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class ServerStats:
+    messages: int = 0
+    errors_answered: int = 0
+    internal_errors: int = 0
+    prunes: int = 0
+
+
+def _message_type(frames: list[bytes]) -> str:
+    """The type frame as text for logs: only a short ASCII name, else '?' (never a body)."""
+    if not frames:
+        return "?"
+    kind = frames[0]
+    if len(kind) <= 16 and kind.isascii() and kind.isalpha():
+        return kind.decode().lower()
+    return "?"
+
+
+def _batch_ref(frames: list[bytes]) -> int:
+    try:
+        message = decode(frames)
+    except Exception:
+        return 0
+    return message.batch_id if isinstance(message, Push) else 0
+
+
+class SyncServer:
+    """The central sync server. ``serve()`` blocks until ``stop()``; then the sockets are closed."""
+
+    def __init__(
+        self,
+        bind: str,
+        keypair: CurveKeyPair,
+        *,
+        store: CentralStore | None = None,
+        core_config: CentralConfig | None = None,
+        options: TransportOptions | None = None,
+        lookup: Callable[[str], str | None] = lookup_branch,
+        prune_every: float = PRUNE_EVERY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if prune_every <= 0:
+            raise ValueError(f"prune_every must be positive, got {prune_every!r}")
+        if options is None:
+            options = TransportOptions(max_message_size=pst_settings.SYNC_MAX_MESSAGE_BYTES + 4096)
+        self.keypair = keypair
+        self.core = CentralCore(
+            store or DjangoCentralStore(),
+            core_config
+            or CentralConfig(skew_limit=float(pst_settings.SYNC_CLOCK_SKEW_WARN_SECONDS)),
+        )
+        self.stats = ServerStats()
+        self._clock = clock
+        self._prune_every = prune_every
+        self._stopping = threading.Event()
+        self.transport = CentralTransport(bind, keypair, lookup, options=options)
+        self.endpoint = self.transport.endpoint
+
+    def ready_line(self) -> str:
+        return (
+            f"pst_sync_server listening on {self.endpoint} (public key {self.keypair.public_key})"
+        )
+
+    def stop(self) -> None:
+        """Ask the loop to finish the message in hand and return. Safe from a signal handler."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def serve(self, ready: TextIO | None = None) -> None:
+        """Run until ``stop()``. Writes the ready line to ``ready`` (flushed) once listening."""
+        next_prune = time.monotonic() + self._prune_every
+        log.info("sync server started endpoint=%s", self.endpoint)
+        if ready is not None:
+            ready.write(self.ready_line() + "\n")
+            ready.flush()
+        try:
+            while not self._stopping.is_set():
+                received = self.transport.recv(RECV_TIMEOUT_MS)
+                if received is not None:
+                    self._handle(received.branch, received.identity, received.frames)
+                self._timers()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + self._prune_every
+                    self.prune()
+                close_old_connections()
+        finally:
+            self.transport.close()
+            close_old_connections()
+            log.info(
+                "sync server stopped messages=%d errors_answered=%d internal_errors=%d",
+                self.stats.messages,
+                self.stats.errors_answered,
+                self.stats.internal_errors,
+            )
+
+    def _timers(self) -> None:
+        now = self._clock()
+        deadline = self.core.next_deadline()
+        if deadline is not None and now >= deadline:
+            for event in self.core.handle_timer(now):
+                log.info("sync event=session_expired branch=%s", event.branch)
+
+    def prune(self) -> int:
+        """Drop down-feed rows past the retention. A failure is logged; the loop goes on."""
+        try:
+            deleted = feed.prune()
+        except DatabaseError as exc:
+            close_old_connections()
+            log.warning("sync event=prune_failed error=%s", type(exc).__name__)
+            return 0
+        self.stats.prunes += 1
+        log.info("sync event=feed_pruned rows=%d", deleted)
+        return deleted
+
+    def _handle(self, branch: str, identity: bytes, frames: list[bytes]) -> None:
+        started = time.perf_counter()
+        kind = _message_type(frames)
+        self.stats.messages += 1
+        try:
+            events = self.core.receive(branch, frames, self._clock())
+        except Exception as exc:
+            # Nothing committed (the store's transaction rolled back): answer "unavailable" so
+            # the branch retries. Only the class name is logged: a database error's text may
+            # quote row values.
+            self.stats.internal_errors += 1
+            close_old_connections()
+            log.error(
+                "sync event=internal_error branch=%s type=%s error=%s ms=%.1f",
+                branch,
+                kind,
+                type(exc).__name__,
+                (time.perf_counter() - started) * 1000,
+            )
+            answer = Error(
+                code=str(ErrorCode.UNAVAILABLE),
+                message="central could not handle this message now; nothing was applied",
+                ref=_batch_ref(frames),
+            )
+            self.transport.send(identity, list(encode(answer)))
+            return
+        for event in events:
+            if isinstance(event, Send):
+                self.transport.send(identity, list(event.frames))
+        self._log(branch, kind, events, (time.perf_counter() - started) * 1000)
+
+    def _log(self, branch: str, kind: str, events: list[object], ms: float) -> None:
+        for event in events:
+            if isinstance(event, BatchApplied):
+                log.info(
+                    "sync event=push branch=%s type=%s batch=%d ops=%d accepted=%d rejected=%d "
+                    "deferred=%d hwm=%d ms=%.1f",
+                    branch,
+                    kind,
+                    event.batch_id,
+                    event.accepted + event.rejected + event.deferred,
+                    event.accepted,
+                    event.rejected,
+                    event.deferred,
+                    event.hwm_seq,
+                    ms,
+                )
+            elif isinstance(event, Welcomed):
+                log.info(
+                    "sync event=hello branch=%s type=%s session=%d hwm=%d feed_head=%d "
+                    "skew_s=%.1f ms=%.1f",
+                    branch,
+                    kind,
+                    event.session,
+                    event.hwm_seq,
+                    event.feed_head,
+                    event.clock_skew,
+                    ms,
+                )
+            elif isinstance(event, ClockSkewFlagged):
+                log.warning("sync event=clock_skew branch=%s skew_s=%.1f", branch, event.clock_skew)
+            elif isinstance(event, ChangesServed):
+                log.info(
+                    "sync event=pull branch=%s type=%s from=%d to=%d items=%d snapshot=%s ms=%.1f",
+                    branch,
+                    kind,
+                    event.from_cursor,
+                    event.to_cursor,
+                    event.items,
+                    event.snapshot,
+                    ms,
+                )
+            elif isinstance(event, Refused):
+                # The code only: a refusal's text may quote the offending value.
+                self.stats.errors_answered += 1
+                log.warning(
+                    "sync event=error branch=%s type=%s code=%s ms=%.1f",
+                    branch,
+                    kind,
+                    event.code,
+                    ms,
+                )
+
+
+__all__ = [
+    "KEY_NAME",
+    "KeyFileError",
+    "SyncKeysMissing",
+    "SyncServer",
+    "lookup_branch",
+    "server_keypair",
+]
