@@ -9,10 +9,11 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 SEEDS ?= 10000
 RUNS ?= 50
-PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tests/agent
+PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tests/agent -n 2
+PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser bench soak chaos clean
+        browser tools bench soak chaos messages clean
 
 install: $(VENV)/.installed
 
@@ -34,8 +35,26 @@ browser:
 	    echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; \
 	  fi; }
 
-test: install browser
+# GNU gettext: the locale tests compare the shipped catalogues with a fresh makemessages.
+tools:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing GNU gettext"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null) \
+	      || { echo "Could not install gettext"; exit 1; }; \
+	  else \
+	    echo "The locale tests need GNU gettext: sudo apt-get install gettext"; exit 1; \
+	  fi; }
+
+test: install browser tools
 	$(PYTEST_CENTRAL)
+	$(PYTEST_AGENT)
+
+test-central: install browser tools
+	$(PYTEST_CENTRAL)
+
+test-agent: install browser tools
+	$(PYTEST_AGENT)
 
 test-postgres: install
 	PST_TEST_DATABASE_URL=$(PG_URL) $(PYTEST_CENTRAL) -m "not browser"
@@ -50,6 +69,12 @@ format: install
 
 migrations-check: install
 	$(MANAGE) makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.agent_settings $(PY) -m django makemigrations branch_agent --check --dry-run
+
+# Refresh the plugin's Indonesian catalogue after changing strings (then translate and compile).
+messages: install tools
+	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete
+	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin compilemessages -l id
 
 demo: install
 	$(PY) example_project/run_demo.py
@@ -59,3 +84,7 @@ clean:
 
 bench: install
 	$(PY) -m bench.run
+
+# Deterministic simulation of the sync cores over many seeds; last line `N seeds, V violations`.
+soak: install
+	$(PY) bench/soak.py --seeds $(SEEDS)

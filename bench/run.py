@@ -21,11 +21,20 @@ RESULTS = ROOT / "bench" / "results.json"
 # (name, module, arguments); QUICK shrinks sizes for a smoke run.
 BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("REST baseline", "bench.bench_rest_baseline", ["--visits", "300"], ["--visits", "30"]),
+    ("Walk-in intake", "bench.bench_intake", ["--visits", "5000"], ["--visits", "300"]),
+    (
+        "Working calendar",
+        "bench.bench_calendar",
+        ["--runs", "2000"],
+        ["--runs", "200", "--naive-runs", "5"],
+    ),
+    ("Branch agent", "bench.bench_agent", ["--visits", "300"], ["--visits", "30"]),
 ]
 
 # figure -> (target description, predicate)
 TARGETS = {
     "sync_visits_per_s": (">= 1000", lambda v: v >= 1000),
+    "intake_visits_per_s": (">= 1000", lambda v: v >= 1000),
     "sync_vs_rest_ratio": (">= 100", lambda v: v >= 100),
     "backlog_10k_drain_s": ("< 15", lambda v: v < 15),
     "calendar_deadline_us": ("< 1000", lambda v: v < 1000),

@@ -72,7 +72,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                     id="pst_helpdesk_ext.E006",
                 )
             )
-    for name in ("SYNC_MAX_MESSAGE_BYTES", "SYNC_MAX_BATCH_OPS", "RATING_LINK_MAX_AGE_DAYS"):
+    for name in (
+        "SYNC_MAX_MESSAGE_BYTES",
+        "SYNC_MAX_BATCH_OPS",
+        "RATING_LINK_MAX_AGE_DAYS",
+        "SYNC_FEED_RETENTION_DAYS",
+    ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_MAX_MESSAGE_BYTES": 4 * 1024 * 1024,
     "SYNC_MAX_BATCH_OPS": 500,
     "SYNC_CLOCK_SKEW_WARN_SECONDS": 120,
+    # Down-feed rows older than this are pruned; a branch with an older cursor gets a snapshot.
+    "SYNC_FEED_RETENTION_DAYS": 90,
     # Ratings.
     "RATING_LINK_MAX_AGE_DAYS": 30,
 }

@@ -172,7 +172,7 @@ class Visitor(models.Model):
         indexes = [models.Index(fields=["created"], name="pst_visitor_created_idx")]
 
     def __str__(self) -> str:
-        return self.name or _("(purged visitor)")
+        return self.name or str(_("(purged visitor)"))
 
     @property
     def masked_id(self) -> str:

@@ -1,7 +1,7 @@
 """The walk-in operations a branch records and central applies.
 
 This module owns the *payload* contract of every op kind: what a branch puts in an op and what
-central may rely on after decoding it. The envelope (op_id, seq, hlc, ...) is in ``sync.codec``.
+central may rely on after decoding it. The envelope (op_id, seq, hlc, ...) is ``Op`` below.
 
 Rules:
 - Payloads carry facts measured at the branch. Durations measured on the branch clock travel as

@@ -11,6 +11,7 @@ DATABASES = {
     if _url
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 }
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PST_HELPDESK = {"ID_HASH_KEY": "test-id-hash-key-0123456789abcdef0123456789"}

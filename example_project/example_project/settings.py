@@ -72,6 +72,9 @@ DATABASES = {
         default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+# helpdesk's views use no transactions: this makes a staff change and its down-feed row commit
+# together (the plugin writes the feed row in the same transaction as the change).
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(

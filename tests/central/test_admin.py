@@ -152,11 +152,6 @@ def test_adding_a_bad_branch_names_the_field_and_saves_nothing(client, admin_use
     assert Branch.objects.count() == 1 and Queue.objects.count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models.Visitor.__str__ returns a lazy translation proxy for a purged visitor, which "
-    "the admin's str(obj) refuses (TypeError); fix: `return self.name or str(_(...))`",
-)
 def test_erase_personal_data_action(client, admin_user, one_of_each):
     client.force_login(admin_user)
     visitor: Visitor = one_of_each["visitor"]
