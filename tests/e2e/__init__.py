@@ -1,0 +1,1 @@
+"""End-to-end: real processes (central site, sync server, branch agent) on loopback."""
