@@ -1,6 +1,9 @@
-"""`make demo`: migrate, load the demo data, start the system and print where to find it.
+"""`make demo`: the whole system on one machine, printing where to find it.
 
-Runs in the foreground; Ctrl-C stops everything it started.
+Central helpdesk (with the plugin), the central sync server, and one enrolled branch agent for
+branch 1222 Labuhanbatu Selatan. Runs in the foreground; Ctrl-C stops everything it started.
+Stop the sync server alone (its PID is printed) to see the branch keep working offline and catch
+up when it is started again with `make demo-sync`.
 """
 
 from __future__ import annotations
@@ -13,48 +16,143 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 PY = sys.executable
+AGENT = str(Path(PY).with_name("pst-branch-agent"))
 HOST = os.environ.get("PST_DEMO_HOST", "127.0.0.1")
 CENTRAL_PORT = int(os.environ.get("PST_DEMO_PORT", "8000"))
+AGENT_PORT = int(os.environ.get("PST_DEMO_AGENT_PORT", "8080"))
+SYNC_PORT = int(os.environ.get("PST_DEMO_SYNC_PORT", "5555"))
+DATA = Path(os.environ.get("PST_DATA_DIR", HERE))
+AGENT_HOME = Path(os.environ.get("PST_DEMO_AGENT_HOME", ROOT / "var" / "branch-1222"))
+DEMO_STAFF = [
+    ("petugas", "desk_officer", "petugas-demo-1222"),
+    ("fo", "front_office", "fo-demo-1222"),
+]
+AGENT_ADMIN_PASSWORD = "kepala-demo-1222"
+
+os.environ.setdefault("PST_SYNC_BIND", f"tcp://{HOST}:{SYNC_PORT}")
 
 
-def manage(*args: str) -> None:
-    subprocess.run([PY, str(HERE / "manage.py"), *args], check=True)
+def manage(*args: str, capture: bool = False) -> str:
+    proc = subprocess.run(
+        [PY, str(HERE / "manage.py"), *args],
+        check=True,
+        text=True,
+        capture_output=capture,
+    )
+    return proc.stdout.strip() if capture else ""
+
+
+def setting(expression: str) -> str:
+    return manage(
+        "shell",
+        "-c",
+        f"from pst_helpdesk_ext.conf import pst_settings; print({expression})",
+        capture=True,
+    ).splitlines()[-1]
+
+
+def prepare_central() -> str:
+    manage("migrate", "--noinput", "-v0")
+    manage("pst_demo_data")
+    keys = DATA / "keys" / "server.key_secret"
+    if not keys.exists():
+        manage("pst_sync_keys", "--create")
+    return manage("pst_sync_keys", "--show", capture=True).splitlines()[-1]
+
+
+def prepare_agent(server_key: str) -> None:
+    env = dict(os.environ, PST_AGENT_HOME=str(AGENT_HOME))
+    if not (AGENT_HOME / "agent.toml").exists():
+        id_hash_key = setting("pst_settings.ID_HASH_KEY.decode()")
+        subprocess.run(
+            [
+                AGENT,
+                "init",
+                "--branch",
+                "1222",
+                "--name",
+                "Labuhanbatu Selatan",
+                "--central",
+                f"tcp://{HOST}:{SYNC_PORT}",
+                "--server-key",
+                server_key,
+                "--id-hash-key",
+                id_hash_key,
+                "--port",
+                str(AGENT_PORT),
+                "--host",
+                HOST,
+                "--admin",
+                "kepala",
+                "--password",
+                AGENT_ADMIN_PASSWORD,
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for username, role, password in DEMO_STAFF:
+            subprocess.run(
+                [AGENT, "createuser", username, "--role", role, "--password", password],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+    from sync.transport import load_public_key
+
+    public_key = load_public_key(AGENT_HOME / "keys" / "branch.key")
+    manage("pst_branch", "enrol", "1222", "--public-key", public_key)
 
 
 def main() -> int:
-    manage("migrate", "--noinput", "-v0")
-    manage("pst_demo_data")
-    procs = [
-        subprocess.Popen(
+    server_key = prepare_central()
+    prepare_agent(server_key)
+    env_agent = dict(os.environ, PST_AGENT_HOME=str(AGENT_HOME))
+    procs = {
+        "central web": subprocess.Popen(
             [PY, str(HERE / "manage.py"), "runserver", f"{HOST}:{CENTRAL_PORT}", "--noreload"]
-        )
-    ]
-    base = f"http://{HOST}:{CENTRAL_PORT}"
+        ),
+        "sync server": subprocess.Popen([PY, str(HERE / "manage.py"), "pst_sync_server"]),
+        "branch agent": subprocess.Popen([AGENT, "run"], env=env_agent),
+    }
+    central = f"http://{HOST}:{CENTRAL_PORT}"
+    branch = f"http://{HOST}:{AGENT_PORT}"
+    time.sleep(2)
+    staff = "\n".join(f"    {u:<10} {p:<20} ({r})" for u, r, p in DEMO_STAFF)
     print(
         "\nPST demo is running:\n"
-        f"  central helpdesk   {base}/  (log in at {base}/login/)\n"
-        f"  PST branches       {base}/pst/\n"
-        f"  PST API            {base}/api/pst/  (schema {base}/api/pst/schema/)\n"
-        f"  Django admin       {base}/admin/\n"
+        f"  central helpdesk   {central}/  (log in at {central}/login/)\n"
+        f"  PST pages          {central}/pst/   PST API {central}/api/pst/\n"
+        f"  Django admin       {central}/admin/\n"
+        f"  sync server        tcp://{HOST}:{SYNC_PORT}  (pid {procs['sync server'].pid})\n"
+        f"  branch 1222 kiosk  {branch}/kiosk/\n"
+        f"  front office       {branch}/front/\n"
+        f"  desk               {branch}/desk/\n"
+        f"  display board      {branch}/board/\n"
+        f"  rating kiosk       {branch}/rating/\n"
+        f"  branch logins:\n    kepala     {AGENT_ADMIN_PASSWORD:<20} (branch_admin)\n{staff}\n"
+        f"To see offline work: kill {procs['sync server'].pid} (the sync server), use the branch, "
+        f"then start it again with: {PY} {HERE / 'manage.py'} pst_sync_server\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
     try:
-        while all(p.poll() is None for p in procs):
+        while procs["central web"].poll() is None and procs["branch agent"].poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for p in procs:
+        for p in procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in procs:
+        for p in procs.values():
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-    return max((p.returncode or 0) for p in procs)
+    return 0
 
 
 if __name__ == "__main__":

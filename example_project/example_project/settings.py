@@ -125,7 +125,12 @@ SPECTACULAR_SETTINGS = {
 
 # The plugin: one dict, every key optional (see the README's settings table).
 PST_HELPDESK = {
+    # Branches hash visitor ID numbers with the same key; set your own and keep it.
+    "ID_HASH_KEY": os.environ.get(
+        "PST_ID_HASH_KEY", "demo-only-id-hash-key-change-me-0123456789abcdef0123456789"
+    ),
     "SYNC_KEY_DIR": str(DATA_DIR / "keys"),
+    "SYNC_BIND": os.environ.get("PST_SYNC_BIND", "tcp://127.0.0.1:5555"),
 }
 
 LOGGING = {
