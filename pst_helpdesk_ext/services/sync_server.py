@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -266,7 +266,7 @@ class SyncServer:
                 self.transport.send(identity, list(event.frames))
         self._log(branch, kind, events, (time.perf_counter() - started) * 1000)
 
-    def _log(self, branch: str, kind: str, events: list[object], ms: float) -> None:
+    def _log(self, branch: str, kind: str, events: Sequence[object], ms: float) -> None:
         for event in events:
             if isinstance(event, BatchApplied):
                 log.info(
