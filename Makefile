@@ -13,7 +13,7 @@ PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tes
 PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser tools bench soak chaos messages clean
+        browser tools e2e bench soak chaos messages clean
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,10 @@ test-central: install browser tools
 
 test-agent: install browser tools
 	$(PYTEST_AGENT)
+
+# Real processes: central site, sync server and branch agents on loopback (also part of make test).
+e2e: install browser
+	$(PY) -m pytest tests/e2e --ds=tests.central_settings -q
 
 test-postgres: install
 	PST_TEST_DATABASE_URL=$(PG_URL) $(PYTEST_CENTRAL) -m "not browser"

@@ -21,6 +21,7 @@ RESULTS = ROOT / "bench" / "results.json"
 # (name, module, arguments); QUICK shrinks sizes for a smoke run.
 BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("REST baseline", "bench.bench_rest_baseline", ["--visits", "300"], ["--visits", "30"]),
+    ("Sync drain", "bench.bench_sync", ["--visits", "10000"], ["--quick"]),
     ("Walk-in intake", "bench.bench_intake", ["--visits", "5000"], ["--visits", "300"]),
     (
         "Working calendar",

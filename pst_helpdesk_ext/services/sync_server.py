@@ -297,7 +297,9 @@ class SyncServer:
             elif isinstance(event, ClockSkewFlagged):
                 log.warning("sync event=clock_skew branch=%s skew_s=%.1f", branch, event.clock_skew)
             elif isinstance(event, ChangesServed):
-                log.info(
+                # A branch polls the feed every few seconds: an empty page is not news.
+                log.log(
+                    logging.INFO if event.items else logging.DEBUG,
                     "sync event=pull branch=%s type=%s from=%d to=%d items=%d snapshot=%s ms=%.1f",
                     branch,
                     kind,
