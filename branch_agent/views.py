@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from branch_agent import roles, services
@@ -265,6 +266,7 @@ def front(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("id_number")  # never in error reports or logs
 @roles.role_required(roles.FRONT_OFFICE)
 def guestbook(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     visit = Visit.objects.select_related("service").filter(pk=visit_id).first()

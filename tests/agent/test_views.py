@@ -109,6 +109,18 @@ def test_guest_book_stores_only_hash_and_last4(users):
     assert "Siti Aminah" in page and VALID_NIK not in page
 
 
+def test_guest_book_number_is_hidden_from_error_reports(users):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    visit = services.issue_number("konsultasi").visit
+    client = login("front_office", users)
+    token = token_of(client.get(f"/front/{visit.pk}/").content)
+    response = client.post(f"/front/{visit.pk}/", guest_form(token))
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert "Aminah" in shown["name"]  # the rest of the form stays readable
+    assert VALID_NIK not in str(shown["id_number"])
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
