@@ -98,7 +98,7 @@ class PSTTicketViewSet(PstViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PSTTicketSerializer
     lookup_field = "ticket_id"
     lookup_url_kwarg = "id"
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,9}"  # helpdesk's ticket id is a 32-bit integer: longer is a 404
     filter_names = ("branch", "channel", "category", "status", "date_from", "date_to")
 
     def get_queryset(self) -> QuerySet[PSTTicket]:
@@ -117,7 +117,7 @@ class VisitViewSet(PstViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Walk-in visits and their queue tickets, as recorded at the branches."""
 
     serializer_class = VisitSerializer
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"  # a 64-bit id: longer is a 404, not a database error
 
     def get_queryset(self) -> QuerySet[Visit]:
         visits = visits_for(self.request.user)

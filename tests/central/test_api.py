@@ -261,3 +261,9 @@ def test_schema_is_valid_openapi_and_describes_the_pst_api(client):
     visit_params = {p["name"] for p in paths["/api/pst/visits/"]["get"]["parameters"]}
     assert {"branch", "day"} <= visit_params
     assert all(set(item) == {"get"} for item in paths.values())  # read-only
+
+
+@pytest.mark.parametrize("path", ["tickets", "visits"])
+def test_oversized_ids_are_404_not_a_database_error(api, mixed_tickets, path):
+    response = api.get(f"/api/pst/{path}/{'9' * 30}/")
+    assert response.status_code == 404
