@@ -176,7 +176,8 @@ def cmd_init(args: argparse.Namespace, home: Path) -> int:
     print("Enrol it at central (on the central server, in the site directory):")
     print(
         f"  python manage.py pst_branch enrol {config.branch_code} "
-        f"--public-key '{keypair.public_key}'"
+        # `=` form: a Z85 key may start with "-", which argparse would take for an option.
+        f"--public-key='{keypair.public_key}'"
     )
     print(f"Then start the agent: {PROG} run --data-dir {home}")
     return 0

@@ -76,8 +76,7 @@ def prepare_agent(server_key: str) -> None:
                 "Labuhanbatu Selatan",
                 "--central",
                 f"tcp://{HOST}:{SYNC_PORT}",
-                "--server-key",
-                server_key,
+                f"--server-key={server_key}",
                 "--id-hash-key",
                 id_hash_key,
                 "--port",
@@ -103,7 +102,7 @@ def prepare_agent(server_key: str) -> None:
     from sync.transport import load_public_key
 
     public_key = load_public_key(AGENT_HOME / "keys" / "branch.key")
-    manage("pst_branch", "enrol", "1222", "--public-key", public_key)
+    manage("pst_branch", "enrol", "1222", f"--public-key={public_key}")
 
 
 def main() -> int:

@@ -39,8 +39,7 @@ def init(home, *extra):
         "BPS Labuhanbatu Selatan",
         "--central",
         "tcp://127.0.0.1:9",
-        "--server-key",
-        SERVER_KEY,
+        f"--server-key={SERVER_KEY}",
         "--id-hash-key",
         HASH_KEY,
         "--password",
@@ -73,15 +72,14 @@ def test_init_creates_everything_and_prints_the_enrol_command(home):
 def test_init_output_names_the_central_command(tmp_path):
     result = init(tmp_path / "other")
     key = result.stdout.split("Branch public key: ")[1].split()[0]
-    assert f"python manage.py pst_branch enrol 1222 --public-key '{key}'" in result.stdout
+    assert f"python manage.py pst_branch enrol 1222 --public-key='{key}'" in result.stdout
     again = cli(
         "init",
         "--branch",
         "1222",
         "--central",
         "tcp://127.0.0.1:9",
-        "--server-key",
-        SERVER_KEY,
+        f"--server-key={SERVER_KEY}",
         "--id-hash-key",
         HASH_KEY,
         "--password",
@@ -99,8 +97,7 @@ def test_init_refuses_bad_input_and_writes_nothing(tmp_path):
         "12",
         "--central",
         "tcp://127.0.0.1:9",
-        "--server-key",
-        SERVER_KEY,
+        f"--server-key={SERVER_KEY}",
         "--id-hash-key",
         HASH_KEY,
         "--password",
@@ -116,8 +113,7 @@ def test_init_refuses_bad_input_and_writes_nothing(tmp_path):
         "1222",
         "--central",
         "tcp://127.0.0.1:9",
-        "--server-key",
-        "nope",
+        "--server-key=nope",
         "--id-hash-key",
         HASH_KEY,
         "--password",
@@ -276,3 +272,24 @@ def test_one_running_agent_per_data_directory(home, tmp_path):
         running.terminate()
         running.wait(10)
     assert cli("restore", str(backup), home=home).returncode == 0  # stopped: allowed
+
+
+def test_keys_that_begin_with_a_dash_work_in_the_printed_form(tmp_path):
+    """About one key in 85 starts with "-": argparse must get it as --server-key=KEY."""
+    dash_key = next(
+        key for key in (generate_keypair().public_key for _ in range(20_000)) if key[0] == "-"
+    )
+    result = cli(
+        "init",
+        "--branch",
+        "1222",
+        "--central",
+        "tcp://127.0.0.1:9",
+        f"--server-key={dash_key}",
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        home=tmp_path / "dash",
+    )
+    assert result.returncode == 0

@@ -317,15 +317,15 @@ def test_branch_command_enrols_refuses_a_shared_key_and_revokes(site):
     key = generate_keypair().public_key
     assert manage(site, "pst_branch", "add", "1299", "Uji").returncode == 0
     assert manage(site, "pst_branch", "add", "1298", "Uji Dua").returncode == 0
-    bad = manage(site, "pst_branch", "enrol", "1299", "--public-key", "not-a-key")
+    bad = manage(site, "pst_branch", "enrol", "1299", "--public-key=not-a-key")
     assert bad.returncode == 1 and "--public-key" in bad.stderr and "not-a-key" in bad.stderr
-    assert manage(site, "pst_branch", "enrol", "1299", "--public-key", key).returncode == 0
-    shared = manage(site, "pst_branch", "enrol", "1298", "--public-key", key)
+    assert manage(site, "pst_branch", "enrol", "1299", f"--public-key={key}").returncode == 0
+    shared = manage(site, "pst_branch", "enrol", "1298", f"--public-key={key}")
     assert shared.returncode == 1 and "already enrolled for branch 1299" in shared.stderr
     assert '"can_sync": true' in manage(site, "pst_branch", "show", "1299", "--json").stdout
     assert manage(site, "pst_branch", "revoke", "1299").returncode == 0
     assert '"can_sync": false' in manage(site, "pst_branch", "show", "1299", "--json").stdout
-    assert manage(site, "pst_branch", "enrol", "1299", "--public-key", key).returncode == 0
+    assert manage(site, "pst_branch", "enrol", "1299", f"--public-key={key}").returncode == 0
     assert '"can_sync": true' in manage(site, "pst_branch", "show", "1299", "--json").stdout
 
 

@@ -207,15 +207,14 @@ def world(tmp_path_factory) -> Iterator[World]:
             "1222",
             "--central",
             f"tcp://127.0.0.1:{world.sync_port}",
-            "--server-key",
-            server_key,
+            f"--server-key={server_key}",
             "--id-hash-key",
             HASH_KEY,
             "--password",
             PASSWORD,
         )
         branch_key = re.search(r"Branch public key: (\S{40})", out).group(1)
-        world.manage("pst_branch", "enrol", "1222", "--public-key", branch_key)
+        world.manage("pst_branch", "enrol", "1222", f"--public-key={branch_key}")
         world.agent("createuser", "fo", "--role", "front_office", "--password", PASSWORD)
         world.agent("createuser", "meja", "--role", "desk_officer", "--password", PASSWORD)
         world.start_agent()

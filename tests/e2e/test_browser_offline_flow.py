@@ -61,8 +61,7 @@ def offline_world(tmp_path_factory) -> Iterator[World]:
             "1222",
             "--central",
             f"tcp://127.0.0.1:{world.sync_port}",
-            "--server-key",
-            server_key,
+            f"--server-key={server_key}",
             "--id-hash-key",
             HASH_KEY,
             "--password",
@@ -70,7 +69,7 @@ def offline_world(tmp_path_factory) -> Iterator[World]:
         )
         match = re.search(r"Branch public key: (\S{40})", out)
         assert match, out
-        world.manage("pst_branch", "enrol", "1222", "--public-key", match.group(1))
+        world.manage("pst_branch", "enrol", "1222", f"--public-key={match.group(1)}")
         world.agent("createuser", "fo", "--role", "front_office", "--password", PASSWORD)
         world.agent("createuser", "meja", "--role", "desk_officer", "--password", PASSWORD)
         world.start_agent()
