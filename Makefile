@@ -77,7 +77,7 @@ migrations-check: install
 
 # Refresh the plugin's Indonesian catalogue after changing strings (then translate and compile).
 messages: install tools
-	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete
+	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete --add-location file
 	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin compilemessages -l id
 
 demo: install

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext import views
+from pst_helpdesk_ext.views import staff
 
 app_name = "pst"
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("tickets/", views.ticket_list, name="tickets"),
+    path("", staff.overview, name="overview"),
+    path("tickets/", staff.ticket_list, name="tickets"),
 ]
