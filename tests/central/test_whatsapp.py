@@ -49,7 +49,7 @@ def text_message(
     wamid: str = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
     phone: str = PHONE,
     kind: str = "text",
-) -> dict[str, Any]:  # noqa: E501
+) -> dict[str, Any]:
     message: dict[str, Any] = {"from": phone, "id": wamid, "timestamp": "1749416383", "type": kind}
     if kind == "text":
         message["text"] = {"body": body}
@@ -65,7 +65,7 @@ def text_message(
 
 def envelope(
     messages: list[dict[str, Any]] | None = None, statuses: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:  # noqa: E501
+) -> dict[str, Any]:
     """The documented messages-webhook body."""
     value: dict[str, Any] = {
         "messaging_product": "whatsapp",
@@ -320,13 +320,13 @@ def test_status_updates_are_acknowledged_and_mark_our_messages(send: Any) -> Non
         {
             "object": "whatsapp_business_account",
             "entry": [{"changes": [{"field": "account_update", "value": {"x": 1}}]}],
-        },  # noqa: E501
+        },
         {
             "object": "whatsapp_business_account",
             "entry": [
                 {"changes": [{"field": "messages", "value": {"messages": [{"id": "wamid.X"}]}}]}
             ],
-        },  # noqa: E501
+        },
         [1, 2, 3],
         b"not json at all",
         b"",
@@ -423,7 +423,7 @@ class _GraphHandler(http.server.BaseHTTPRequestHandler):
     requests: list[dict[str, Any]] = []
     fail = False
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(
             {"path": self.path, "auth": self.headers["Authorization"], "body": body}
