@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
@@ -299,7 +300,11 @@ def online_queue() -> Queue:
 
 def _open_ticket(message: IncomingMessage, text: str, truncated_from: int | None) -> FollowUp:
     queue = online_queue()
-    channel = Channel.objects.get(code=Channel.WHATSAPP)
+    channel = Channel.objects.filter(code=Channel.WHATSAPP).first()
+    if channel is None:
+        raise ImproperlyConfigured(
+            "The whatsapp channel is missing; run `manage.py migrate pst_helpdesk_ext`."
+        )
     with translation.override(queue.locale or settings.LANGUAGE_CODE):
         comment = _comment(message, text, truncated_from)
         thread_phone = WhatsAppThread(wa_id=message.wa_id).masked_phone

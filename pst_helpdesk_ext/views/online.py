@@ -9,6 +9,7 @@ ticket records the search; the visitor can go back to searching at any time.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -294,11 +295,25 @@ def done(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
     online_request = ticket.pst.online_request
     labels = {name: RequestForm.base_fields[name].label for name in RequestForm.base_fields}
+    # helpdesk's public view, relative to this site (helpdesk's own ticket_url names the Sites
+    # framework's domain, which the e-mails need and a page does not).
+    follow_url = (
+        reverse("helpdesk:public_view")
+        + "?"
+        + urlencode(
+            {
+                "ticket": ticket.ticket_for_url,
+                "email": ticket.submitter_email,
+                "key": ticket.secret_key,
+            }
+        )
+    )
     return render(
         request,
         "pst_helpdesk_ext/online/done.html",
         {
             "ticket": ticket,
+            "follow_url": follow_url,
             "online_request": online_request,
             "missing": [labels.get(name, name) for name in online_request.missing_fields],
         },
