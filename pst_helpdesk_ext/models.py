@@ -536,7 +536,7 @@ class WhatsAppThread(models.Model):
         related_name="whatsapp",
         verbose_name=_("ticket"),
     )
-    wa_id = models.CharField(_("WhatsApp number"), max_length=32, db_index=True)
+    wa_id = models.CharField(_("WhatsApp number"), max_length=32, blank=True, db_index=True)
     created = models.DateTimeField(_("created"), default=dj_timezone.now)
 
     class Meta:

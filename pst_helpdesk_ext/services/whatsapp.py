@@ -570,3 +570,10 @@ def deliver_followup(followup_id: int) -> bool:
     if followup is None:
         return False
     return send_to_visitor(followup.ticket.pst, followup.comment, followup=followup)
+
+
+def forget_numbers(cutoff: dt.datetime) -> int:
+    """Empty the WhatsApp number of conversations started before ``cutoff`` (the retention rule
+    of visitors' personal data); their tickets and messages stay. Returns how many were erased.
+    A later message from that phone starts a new ticket."""
+    return WhatsAppThread.objects.filter(created__lt=cutoff).exclude(wa_id="").update(wa_id="")

@@ -499,3 +499,81 @@ def test_cloud_api_unreachable_is_recorded(wa_ticket: Ticket, settings: Any) -> 
     }
     assert whatsapp.send_to_visitor(wa_ticket.pst, "x") is False
     assert "cannot reach" in WhatsAppMessage.objects.get(direction="out").error
+
+
+# --- personal data, admin, checks -----------------------------------------------------------------
+
+
+def test_retention_forgets_old_numbers_and_a_new_message_starts_afresh(
+    send: Any, wa_ticket: Ticket
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    assert whatsapp.forget_numbers(timezone.now() - dt.timedelta(days=1)) == 0
+    assert whatsapp.forget_numbers(timezone.now() + dt.timedelta(seconds=1)) == 1
+    assert WhatsAppThread.objects.get().wa_id == ""
+    assert whatsapp.send_to_visitor(wa_ticket.pst, "x") is False
+    send(envelope([text_message("Halo lagi", wamid="wamid.NEW")]))
+    assert Ticket.objects.count() == 2
+
+
+def test_admin_shows_whatsapp_rows_with_the_number_masked(
+    client: Any, wa_ticket: Ticket, django_capture_on_commit_callbacks: Any
+) -> None:
+    staff = make_staff("admin", superuser=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_ticket(staff, wa_ticket, comment="Jawaban", public=True)
+    client.force_login(staff)
+    for model in ("whatsappthread", "whatsappmessage"):
+        changelist = client.get(reverse(f"admin:pst_helpdesk_ext_{model}_changelist"))
+        assert changelist.status_code == 200
+        assert PHONE not in changelist.content.decode()
+        assert "+62•••••7890" in changelist.content.decode()
+        first = WhatsAppThread if model == "whatsappthread" else WhatsAppMessage
+        change = client.get(
+            reverse(f"admin:pst_helpdesk_ext_{model}_change", args=[first.objects.first().pk])
+        )
+        assert change.status_code == 200 and PHONE not in change.content.decode()
+
+
+def _check_ids(**keys: Any) -> list[str]:
+    from django.test import override_settings
+
+    from pst_helpdesk_ext.checks import check_settings
+
+    with override_settings(PST_HELPDESK={"ID_HASH_KEY": "k" * 40, **keys}):
+        return [e.id for e in check_settings()]
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({}, []),
+        (
+            {"WHATSAPP_SENDER": LOGGING, "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "t"},
+            [],
+        ),
+        ({"WHATSAPP_MAX_MESSAGE_CHARS": 0}, ["pst_helpdesk_ext.E101"]),
+        ({"ONLINE_VERIFY_MAX_AGE_HOURS": "24"}, ["pst_helpdesk_ext.E101"]),
+        ({"WHATSAPP_MAX_MESSAGE_CHARS": 5000}, ["pst_helpdesk_ext.E102"]),
+        ({"WHATSAPP_SENDER": "no.such.Sender"}, ["pst_helpdesk_ext.E103"]),
+        (
+            {"WHATSAPP_SENDER": "pst_helpdesk_ext.services.whatsapp.CloudApiSender"},
+            ["pst_helpdesk_ext.E104"],
+        ),
+        ({"WHATSAPP_SENDER": LOGGING, "WHATSAPP_GRAPH_URL": "http://x"}, ["pst_helpdesk_ext.E105"]),
+        ({"WHATSAPP_VERIFY_TOKEN": "t"}, ["pst_helpdesk_ext.E106"]),
+        ({"WHATSAPP_APP_SECRET": "s"}, ["pst_helpdesk_ext.W102"]),
+    ],
+)
+def test_inconsistent_whatsapp_settings_are_named(keys: dict, expected: list[str]) -> None:
+    assert _check_ids(**keys) == expected
+
+
+def test_ics_attachments_not_allowed_is_a_warning(monkeypatch: Any) -> None:
+    from helpdesk import settings as helpdesk_settings
+
+    monkeypatch.setattr(helpdesk_settings, "HELPDESK_VALID_EXTENSIONS", [".txt"])
+    assert _check_ids() == ["pst_helpdesk_ext.W101"]
