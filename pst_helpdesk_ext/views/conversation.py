@@ -25,6 +25,7 @@ from helpdesk.user import HelpdeskUser
 
 from pst_helpdesk_ext.models import Branch
 from pst_helpdesk_ext.services import appointments
+from pst_helpdesk_ext.views.online import mark_invalid
 
 
 class AppointmentForm(forms.Form):
@@ -100,6 +101,6 @@ def conversation(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(
         request,
         "pst_helpdesk_ext/online/conversation.html",
-        {"ticket": ticket, "form": form},
+        {"ticket": ticket, "form": mark_invalid(form)},
         status=400 if form.is_bound else 200,
     )

@@ -145,6 +145,17 @@ class RequestForm(forms.Form):
         return question
 
 
+def mark_invalid(form: forms.Form) -> forms.Form:
+    """Bootstrap's red outline and the error's id on each wrong field, for sight and screen
+    readers (the messages themselves are rendered under each field)."""
+    for name in form.errors:
+        if name in form.fields:
+            attrs = form.fields[name].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-describedby"] = f"error-{name}"
+    return form
+
+
 def _completeness_rules() -> list[tuple[ServiceCategory, list[str]]]:
     labels = {name: str(RequestForm.base_fields[name].label) for name in RequestForm.base_fields}
     return [
@@ -181,7 +192,7 @@ def start(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pst_helpdesk_ext/online/start.html",
-        {"form": form},
+        {"form": mark_invalid(form)},
         status=400 if form.is_bound else 200,
     )
 
@@ -276,7 +287,7 @@ def ask(request: HttpRequest) -> HttpResponse:
         request,
         "pst_helpdesk_ext/online/ask.html",
         {
-            "form": form,
+            "form": mark_invalid(form),
             "visitor": visitor,
             "query": state.get("query", ""),
             "rules": _completeness_rules(),

@@ -299,6 +299,7 @@ def test_bad_input_names_the_field_and_creates_nothing(
     assert response.status_code == 400
     html = response.content.decode()
     assert f'id="error-{field}"' in html
+    assert f'aria-describedby="error-{field}"' in html and "is-invalid" in html
     assert Ticket.objects.count() == 0 and PSTTicket.objects.count() == 0
     # What the visitor typed is kept for the correction.
     assert COMPLETE_DATA_REQUEST["purpose"] in html
