@@ -4,7 +4,8 @@ live_server, real helpdesk pages):
 1. Web: on a phone-sized screen the visitor verifies the e-mail through the e-mailed link,
    searches, finds nothing, asks; staff answer on helpdesk's own ticket page; the visitor sees the
    answer on helpdesk's public ticket view and replies by e-mail (helpdesk's e-mail ingestion on
-   a real RFC 822 message); staff read the chat-style conversation.
+   a real RFC 822 message); staff read the chat-style conversation and record a Zoom follow-up,
+   which the visitor sees on the public view and gets as appointment.ics by e-mail.
 2. WhatsApp: a signed Cloud API webhook over real HTTP opens a ticket; staff reply on the ticket
    page; the reply goes out through the logging sender, and the thread shows it sent with the
    phone masked.
@@ -185,6 +186,22 @@ def test_search_no_hit_request_staff_answer_visitor_reply(
         "visitor",
     ]
     assert "data 2022" in staff.inner_text("#pst-online-thread")
+
+    # A Zoom follow-up: recorded on the same page, seen by the visitor, .ics in the e-mail.
+    mail.outbox.clear()
+    staff.check("input[name=kind][value=zoom]")
+    staff.fill("input[name=start]", "2026-03-24T10:00")
+    staff.fill("input[name=minutes]", "45")
+    staff.fill("input[name=meeting_url]", "https://zoom.us/j/5551234567")
+    staff.click("#pst-appointment button[type=submit]")
+    staff.wait_for_selector(".pst-bubble >> nth=3")
+    assert "appointment.ics" in staff.inner_text("#pst-online-thread")
+    (to_visitor,) = [m for m in mail.outbox if EMAIL in m.to]
+    ics = next(c for name, c, _t in to_visitor.attachments if name == "appointment.ics")
+    ics = ics if isinstance(ics, str) else ics.decode()
+    assert "DTSTART:20260324T030000Z" in ics and "URL:https://zoom.us/j/5551234567" in ics
+    visitor.reload()
+    assert "zoom.us/j/5551234567" in visitor.content()
     phone.close()
 
 
