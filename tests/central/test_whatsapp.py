@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -577,3 +578,44 @@ def test_ics_attachments_not_allowed_is_a_warning(monkeypatch: Any) -> None:
 
     monkeypatch.setattr(helpdesk_settings, "HELPDESK_VALID_EXTENSIONS", [".txt"])
     assert _check_ids() == ["pst_helpdesk_ext.W101"]
+
+
+ON_POSTGRES = os.environ.get("PST_TEST_DATABASE_URL", "").startswith("postgres")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs two connections to one database: PostgreSQL")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_same_message_delivered_twice_at_once_makes_one_followup() -> None:
+    """Two web workers get the same retried delivery at the same moment: both see no such
+    message yet; the unique message id lets one commit and the other give up cleanly."""
+    import datetime as dt
+
+    from django.db import connection
+
+    message = whatsapp.IncomingMessage(
+        PHONE, "wamid.RACE", dt.datetime.now(dt.UTC), "text", "Halo dari dua pekerja"
+    )
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(whatsapp.receive_message(message))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(result is None for result in results) == [False, True]
+    assert Ticket.objects.count() == 1
+    assert FollowUp.objects.count() == 1
+    assert WhatsAppMessage.objects.filter(message_id="wamid.RACE").count() == 1
