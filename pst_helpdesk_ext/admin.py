@@ -34,11 +34,14 @@ from pst_helpdesk_ext.models import (
     FeedHead,
     FeedItem,
     GuestBookEntry,
+    OnlineRequest,
     PSTTicket,
     Rating,
     ServiceCategory,
     Visit,
     Visitor,
+    WhatsAppMessage,
+    WhatsAppThread,
 )
 from pst_helpdesk_ext.services.branches import create_branch
 
@@ -494,3 +497,68 @@ class FeedItemAdmin(ReadOnlyAdmin):
 @admin.register(FeedHead)
 class FeedHeadAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "pruned_through", "pruned_at")
+
+
+# --- online channel -----------------------------------------------------------------------------
+
+
+@admin.register(OnlineRequest)
+class OnlineRequestAdmin(ReadOnlyAdmin):
+    """What the public request page recorded: shown, never changed (it is the visitor's record)."""
+
+    list_display = (
+        "ticket_display",
+        "search_query",
+        "search_results",
+        "articles_opened_count",
+        "complete_at_submission",
+        "created",
+    )
+    list_filter = ("complete_at_submission",)
+    search_fields = ("pst_ticket__ticket__id", "search_query")
+    date_hierarchy = "created"
+    exclude = ("pst_ticket",)
+    readonly_fields = ("ticket_display",)
+
+    @admin.display(description=_("ticket"), ordering="pst_ticket__ticket_id")
+    def ticket_display(self, request: OnlineRequest) -> str:
+        return ticket_link(request.pst_ticket.ticket_id)
+
+
+@admin.register(WhatsAppMessage)
+class WhatsAppMessageAdmin(ReadOnlyAdmin):
+    """Every WhatsApp message in and out, with the phone masked (the logging sender's record)."""
+
+    list_display = ("sent_at", "direction", "phone_display", "ticket_display", "kind", "status")
+    list_filter = ("direction", "status", "kind")
+    list_select_related = ("thread__pst_ticket",)
+    date_hierarchy = "sent_at"
+    exclude = ("thread", "followup")
+    readonly_fields = ("phone_display", "ticket_display")
+
+    @admin.display(description=_("WhatsApp number"))
+    def phone_display(self, message: WhatsAppMessage) -> str:
+        return message.thread.masked_phone if message.thread else "—"
+
+    @admin.display(description=_("ticket"))
+    def ticket_display(self, message: WhatsAppMessage) -> str:
+        return ticket_link(message.thread.pst_ticket.ticket_id if message.thread else None)
+
+
+@admin.register(WhatsAppThread)
+class WhatsAppThreadAdmin(ReadOnlyAdmin):
+    """Which ticket talks to which WhatsApp number; the number only ever masked."""
+
+    list_display = ("ticket_display", "phone_display", "created")
+    list_select_related = ("pst_ticket",)
+    date_hierarchy = "created"
+    exclude = ("pst_ticket", "wa_id")
+    readonly_fields = ("ticket_display", "phone_display")
+
+    @admin.display(description=_("WhatsApp number"))
+    def phone_display(self, thread: WhatsAppThread) -> str:
+        return thread.masked_phone
+
+    @admin.display(description=_("ticket"), ordering="pst_ticket__ticket_id")
+    def ticket_display(self, thread: WhatsAppThread) -> str:
+        return ticket_link(thread.pst_ticket.ticket_id)

@@ -10,7 +10,10 @@ class PstHelpdeskConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from pst_helpdesk_ext import receivers  # noqa: F401  (connects helpdesk signals)
+        from pst_helpdesk_ext import (  # noqa: F401  (connect helpdesk signals)
+            online_receivers,
+            receivers,
+        )
         from pst_helpdesk_ext.checks import check_settings
 
         checks.register(check_settings, checks.Tags.compatibility)

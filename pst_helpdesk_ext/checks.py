@@ -116,4 +116,108 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="pst_helpdesk_ext.W001",
             )
         )
+    errors.extend(check_online_settings(user))
+    return errors
+
+
+def check_online_settings(user: dict[str, Any]) -> list[Error | Warning]:
+    """The online channel's keys (ids E1xx / W1xx): WhatsApp settings that cannot work together."""
+    errors: list[Error | Warning] = []
+
+    def get(name: str) -> Any:
+        return user.get(name, DEFAULTS[name])
+
+    for name in (
+        "WHATSAPP_MAX_MESSAGE_CHARS",
+        "WHATSAPP_REOPEN_DAYS",
+        "ONLINE_VERIFY_MAX_AGE_HOURS",
+    ):
+        value = get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] must be a positive whole number, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[name]}.",
+                    id="pst_helpdesk_ext.E101",
+                )
+            )
+    max_chars = get("WHATSAPP_MAX_MESSAGE_CHARS")
+    if isinstance(max_chars, int) and max_chars > 4096:
+        errors.append(
+            Error(
+                f"PST_HELPDESK['WHATSAPP_MAX_MESSAGE_CHARS'] is {max_chars}; the WhatsApp Cloud "
+                "API accepts at most 4096 characters in a text message.",
+                hint="Use 4096 or less.",
+                id="pst_helpdesk_ext.E102",
+            )
+        )
+    sender_path = get("WHATSAPP_SENDER")
+    if sender_path:
+        from django.utils.module_loading import import_string
+
+        try:
+            sender = import_string(sender_path)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"PST_HELPDESK['WHATSAPP_SENDER'] cannot be imported: {exc}.",
+                    hint="Use pst_helpdesk_ext.services.whatsapp.CloudApiSender, "
+                    "pst_helpdesk_ext.services.whatsapp.LoggingSender, or a class of yours "
+                    "with send_text(to, text) -> message id.",
+                    id="pst_helpdesk_ext.E103",
+                )
+            )
+        else:
+            if sender_path.endswith(".CloudApiSender") or getattr(sender, "needs_cloud_api", False):
+                missing = [
+                    name
+                    for name in ("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN")
+                    if not get(name)
+                ]
+                if missing:
+                    errors.append(
+                        Error(
+                            f"The Cloud API WhatsApp sender needs {' and '.join(missing)}.",
+                            hint="Copy them from the WhatsApp > API Setup page of your Meta app.",
+                            id="pst_helpdesk_ext.E104",
+                        )
+                    )
+            if not str(get("WHATSAPP_GRAPH_URL")).startswith("https://"):
+                errors.append(
+                    Error(
+                        "PST_HELPDESK['WHATSAPP_GRAPH_URL'] must be an https:// URL.",
+                        hint=f"The default is {DEFAULTS['WHATSAPP_GRAPH_URL']}.",
+                        id="pst_helpdesk_ext.E105",
+                    )
+                )
+    if get("WHATSAPP_VERIFY_TOKEN") and not get("WHATSAPP_APP_SECRET"):
+        errors.append(
+            Error(
+                "PST_HELPDESK has a WHATSAPP_VERIFY_TOKEN but no WHATSAPP_APP_SECRET: the webhook "
+                "would subscribe, then refuse every message (403).",
+                hint="Set WHATSAPP_APP_SECRET to the App secret of your Meta app "
+                "(App settings > Basic).",
+                id="pst_helpdesk_ext.E106",
+            )
+        )
+    if get("WHATSAPP_APP_SECRET") and not sender_path:
+        errors.append(
+            Warning(
+                "WhatsApp messages are received but no WHATSAPP_SENDER is set: staff replies "
+                "will not reach WhatsApp visitors (recorded as failed).",
+                hint="Set WHATSAPP_SENDER to pst_helpdesk_ext.services.whatsapp.CloudApiSender.",
+                id="pst_helpdesk_ext.W102",
+            )
+        )
+    from pst_helpdesk_ext.services.appointments import ics_attachments_allowed
+
+    if not ics_attachments_allowed():
+        errors.append(
+            Warning(
+                "helpdesk does not accept .ics attachments, so appointment e-mails carry the "
+                "calendar file in a second e-mail instead of the ticket update.",
+                hint="Add '.ics' to HELPDESK_VALID_EXTENSIONS (with helpdesk's defaults).",
+                id="pst_helpdesk_ext.W101",
+            )
+        )
     return errors

@@ -33,6 +33,27 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_FEED_RETENTION_DAYS": 90,
     # Ratings.
     "RATING_LINK_MAX_AGE_DAYS": 30,
+    # Online channel (docs/online.md). Queue (slug) of WhatsApp tickets, which name no branch;
+    # created on the first message if missing.
+    "ONLINE_QUEUE": "pst-online",
+    # The e-mail verification link of the public request page stays valid this long.
+    "ONLINE_VERIFY_MAX_AGE_HOURS": 24,
+    # WhatsApp Business Cloud API. Webhook handshake token (GET hub.verify_token) and the app
+    # secret that signs every POST (X-Hub-Signature-256); the webhook refuses all without them.
+    "WHATSAPP_VERIFY_TOKEN": "",
+    "WHATSAPP_APP_SECRET": "",
+    # Dotted path of the sender class; "" = no WhatsApp replies go out (they are recorded failed).
+    # pst_helpdesk_ext.services.whatsapp.CloudApiSender (real) or .LoggingSender (demo, tests).
+    "WHATSAPP_SENDER": "",
+    "WHATSAPP_PHONE_NUMBER_ID": "",
+    "WHATSAPP_ACCESS_TOKEN": "",
+    "WHATSAPP_GRAPH_URL": "https://graph.facebook.com/v21.0",
+    # Longer incoming messages are truncated (with a note); longer replies go out in parts.
+    # 4096 is the Cloud API's limit for a text message body.
+    "WHATSAPP_MAX_MESSAGE_CHARS": 4096,
+    # A message from a phone whose last ticket was closed or resolved longer ago than this opens
+    # a new ticket; a newer one reopens it.
+    "WHATSAPP_REOPEN_DAYS": 30,
 }
 
 

@@ -479,3 +479,132 @@ class FeedHead(models.Model):
 
     def __str__(self) -> str:
         return f"feed pruned through {self.pruned_through}"
+
+
+# --- Online channel (web request page, WhatsApp) ------------------------------------------------
+
+
+class OnlineRequest(models.Model):
+    """What the public request page learned before and while the visitor asked (web channel).
+
+    The search step is recorded so reports can tell requests that the knowledge base could have
+    answered from those it could not; the completeness fields are the rule of docs/online.md.
+    """
+
+    pst_ticket = models.OneToOneField(
+        PSTTicket,
+        on_delete=models.CASCADE,
+        related_name="online_request",
+        verbose_name=_("ticket"),
+    )
+    search_query = models.CharField(_("searched for"), max_length=200, blank=True)
+    search_results = models.PositiveIntegerField(_("search results shown"), default=0)
+    articles_opened = models.JSONField(
+        _("knowledge-base articles opened"),
+        default=list,
+        blank=True,
+        help_text=_("Ids of the knowledge-base items the visitor opened before asking."),
+    )
+    indicator = models.CharField(_("indicator, publication or item"), max_length=200, blank=True)
+    region = models.CharField(_("region"), max_length=120, blank=True)
+    period = models.CharField(_("period"), max_length=60, blank=True)
+    purpose = models.CharField(_("purpose of use"), max_length=200, blank=True)
+    complete_at_submission = models.BooleanField(_("complete at submission"), default=False)
+    missing_fields = models.JSONField(_("missing for completeness"), default=list, blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("online request")
+        verbose_name_plural = _("online requests")
+
+    def __str__(self) -> str:
+        return f"{self.pst_ticket}"
+
+    @property
+    def articles_opened_count(self) -> int:
+        return len(self.articles_opened or [])
+
+
+class WhatsAppThread(models.Model):
+    """The WhatsApp number a ticket talks to. Only the WhatsApp id (the phone number in
+    international digits) is kept: it is all a reply needs. It is personal data: pages show
+    ``masked_phone``; the retention purge empties ``wa_id`` with the visitor's other data."""
+
+    pst_ticket = models.OneToOneField(
+        PSTTicket,
+        on_delete=models.CASCADE,
+        related_name="whatsapp",
+        verbose_name=_("ticket"),
+    )
+    wa_id = models.CharField(_("WhatsApp number"), max_length=32, blank=True, db_index=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("WhatsApp conversation")
+        verbose_name_plural = _("WhatsApp conversations")
+
+    def __str__(self) -> str:
+        return f"{self.pst_ticket} {self.masked_phone}"
+
+    @property
+    def masked_phone(self) -> str:
+        digits = self.wa_id
+        if len(digits) <= 4:
+            return "•" * len(digits)
+        return f"+{digits[:2]}•••••{digits[-4:]}"
+
+
+class WhatsAppMessage(models.Model):
+    """One WhatsApp message in or out. ``message_id`` (the Cloud API's wamid) is unique, so a
+    webhook delivered twice makes one follow-up. Outgoing rows are the record of what the sender
+    did (the logging sender's log too), with the delivery status the API reports later."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("from the visitor")
+        OUT = "out", _("to the visitor")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("received")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        READ = "read", _("read")
+        FAILED = "failed", _("failed")
+
+    thread = models.ForeignKey(
+        WhatsAppThread,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("conversation"),
+    )
+    message_id = models.CharField(_("WhatsApp message id"), max_length=128, blank=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    followup = models.ForeignKey(
+        "helpdesk.FollowUp",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_whatsapp_messages",
+        verbose_name=_("follow-up"),
+    )
+    kind = models.CharField(_("message type"), max_length=20, default="text")
+    text = models.TextField(_("text sent"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("time"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("WhatsApp message")
+        verbose_name_plural = _("WhatsApp messages")
+        ordering = ("sent_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=~models.Q(message_id=""),
+                name="pst_whatsapp_unique_message_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.message_id or self.pk}"

@@ -2,10 +2,22 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext.views import staff
+from pst_helpdesk_ext.views import conversation, online, staff
 
 app_name = "pst"
 urlpatterns = [
     path("", staff.overview, name="overview"),
     path("tickets/", staff.ticket_list, name="tickets"),
+    path(
+        "tickets/<int:ticket_id>/conversation/",
+        conversation.conversation,
+        name="online_conversation",
+    ),
+    # Public: the online consultation request (docs/online.md).
+    path("request/", online.start, name="online_start"),
+    path("request/verify/<str:token>/", online.verify, name="online_verify"),
+    path("request/search/", online.search, name="online_search"),
+    path("request/article/<int:item_id>/", online.article, name="online_article"),
+    path("request/ask/", online.ask, name="online_ask"),
+    path("request/done/<int:ticket_id>/", online.done, name="online_done"),
 ]

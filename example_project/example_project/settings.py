@@ -107,6 +107,10 @@ HELPDESK_USE_CDN = False  # every page must work with no internet
 HELPDESK_DEFAULT_SETTINGS = {"use_email_as_submitter": True, "email_on_ticket_change": True}
 HELPDESK_KB_ENABLED = True
 HELPDESK_PUBLIC_ENABLED = True
+# helpdesk's default attachment types plus .ics: follow-up appointments attach a calendar file.
+HELPDESK_VALID_EXTENSIONS = [
+    ".txt", ".asc", ".pdf", ".doc", ".docx", ".odt", ".jpg", ".png", ".eml", ".ics",
+]  # fmt: skip
 
 REST_FRAMEWORK = {
     # helpdesk's API uses DRF's defaults (session and basic auth); token auth added for scripts.
@@ -131,6 +135,12 @@ PST_HELPDESK = {
     ),
     "SYNC_KEY_DIR": str(DATA_DIR / "keys"),
     "SYNC_BIND": os.environ.get("PST_SYNC_BIND", "tcp://127.0.0.1:5555"),
+    # WhatsApp (docs/online.md): the demo logs replies instead of sending them. For the real
+    # Cloud API use pst_helpdesk_ext.services.whatsapp.CloudApiSender with the phone number id
+    # and access token of your Meta app, and your own verify token and app secret.
+    "WHATSAPP_SENDER": "pst_helpdesk_ext.services.whatsapp.LoggingSender",
+    "WHATSAPP_VERIFY_TOKEN": os.environ.get("PST_WHATSAPP_VERIFY_TOKEN", "demo-verify-token"),
+    "WHATSAPP_APP_SECRET": os.environ.get("PST_WHATSAPP_APP_SECRET", "demo-app-secret"),
 }
 
 LOGGING = {

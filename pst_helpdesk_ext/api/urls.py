@@ -13,7 +13,7 @@ from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from pst_helpdesk_ext.api import views
+from pst_helpdesk_ext.api import views, whatsapp
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
 
 
@@ -48,5 +48,6 @@ class PstSchemaView(SpectacularAPIView):
 app_name = "pst_api"
 urlpatterns = [
     path("schema/", PstSchemaView.as_view(), name="schema"),
+    path("whatsapp/webhook/", whatsapp.webhook, name="whatsapp-webhook"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,56 @@
+"""Receivers of the online channel on helpdesk's signals. Thin: each calls a service.
+
+Connected when the app is ready (apps.py imports this module); ``dispatch_uid`` keeps each one
+connected once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+from helpdesk.models import FollowUp, Ticket
+from helpdesk.signals import update_ticket_done
+
+from pst_helpdesk_ext import signals
+from pst_helpdesk_ext.models import Channel, PSTTicket
+from pst_helpdesk_ext.services import whatsapp
+
+EMAIL_INGESTION_SENDER = "create_object_from_email_message"
+ONLINE_CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.WHATSAPP)
+
+
+@receiver(update_ticket_done, dispatch_uid="pst_whatsapp_reply_out")
+def send_whatsapp_reply(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
+    """Staff public replies on a WhatsApp ticket go out after commit."""
+    if whatsapp.followup_needs_sending(followup, sender):
+        followup_id = followup.pk
+        transaction.on_commit(lambda: whatsapp.deliver_followup(followup_id), robust=True)
+
+
+@receiver(update_ticket_done, dispatch_uid="pst_online_email_reply")
+def email_reply_received(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
+    """A visitor's e-mail reply (helpdesk's e-mail ingestion) on an online ticket: announce it
+    as ``signals.visitor_replied`` (helpdesk has already reopened a closed ticket)."""
+    if sender != EMAIL_INGESTION_SENDER:
+        return
+    pst = (
+        PSTTicket.objects.filter(ticket_id=followup.ticket_id, channel__code__in=ONLINE_CHANNELS)
+        .select_related("ticket")
+        .first()
+    )
+    if pst is None:
+        return
+    reopened = followup.new_status == Ticket.REOPENED_STATUS
+
+    def announce() -> None:
+        signals.visitor_replied.send_robust(
+            sender=signals.EMAIL_SENDER,
+            pst_ticket=pst,
+            followup=followup,
+            at=followup.date,
+            reopened=reopened,
+        )
+
+    transaction.on_commit(announce, robust=True)

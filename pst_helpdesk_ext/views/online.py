@@ -1,0 +1,331 @@
+"""The public PST request page: verify the e-mail, search first, then ask. Thin: the rules are in
+``services.online``.
+
+The steps keep their state in the session (``pst_online``): the verified address, what was
+searched, how many results were shown, the articles opened. The request form reads them so the
+ticket records the search; the visitor can go back to searching at any time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from helpdesk.models import Ticket
+
+from pst_helpdesk_ext.models import Branch, ServiceCategory
+from pst_helpdesk_ext.services import online
+
+SESSION_KEY = "pst_online"
+
+
+def _state(request: HttpRequest) -> dict[str, Any]:
+    return dict(request.session.get(SESSION_KEY) or {})
+
+
+def _save_state(request: HttpRequest, state: dict[str, Any]) -> None:
+    request.session[SESSION_KEY] = state
+
+
+def _verified(request: HttpRequest) -> dict[str, str] | None:
+    """The visitor's verified e-mail and name: a signed-in user's, or the session's."""
+    user = request.user
+    if user.is_authenticated and user.email:
+        return {"email": user.email, "name": user.get_full_name() or user.get_username()}
+    state = _state(request)
+    if state.get("email"):
+        return {"email": state["email"], "name": state.get("name", "")}
+    return None
+
+
+class VerifyForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        error_messages={"invalid": _("Enter a valid e-mail address, e.g. name@example.com.")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs.update({"class": "form-control", "autocomplete": "name"})
+        self.fields["email"].widget.attrs.update(
+            {"class": "form-control", "autocomplete": "email", "inputmode": "email"}
+        )
+
+
+class RequestForm(forms.Form):
+    branch = forms.ModelChoiceField(
+        label=_("BPS office"),
+        queryset=Branch.objects.none(),
+        to_field_name="code",
+        empty_label=_("Choose the office"),
+        error_messages={
+            "required": _("Choose the BPS office you are asking."),
+            "invalid_choice": _("Unknown office %(value)s: choose one from the list."),
+        },
+    )
+    subject = forms.ModelChoiceField(
+        label=_("Consultation subject"),
+        queryset=ServiceCategory.objects.none(),
+        to_field_name="code",
+        empty_label=_("Choose data, metadata or classification"),
+        error_messages={
+            "required": _("Choose what your question is about: data, metadata or classification."),
+            "invalid_choice": _("Unknown subject %(value)s: choose one from the list."),
+        },
+    )
+    title = forms.CharField(
+        label=_("Short title"),
+        max_length=150,
+        error_messages={"required": _("Give your request a short title.")},
+    )
+    question = forms.CharField(
+        label=_("Your question"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        error_messages={"required": _("Write your question.")},
+    )
+    indicator = forms.CharField(
+        label=_("Indicator, publication or item"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. poverty rate, Statistik Daerah 2025, KBLI 47111"),
+    )
+    region = forms.CharField(
+        label=_("Region"),
+        required=False,
+        max_length=120,
+        help_text=_("e.g. Kecamatan Kotapinang"),
+    )
+    period = forms.CharField(
+        label=_("Period"), required=False, max_length=60, help_text=_("e.g. 2020-2024")
+    )
+    purpose = forms.CharField(
+        label=_("Purpose of use"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. undergraduate thesis, regional planning"),
+    )
+    institution = forms.CharField(label=_("Institution"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = Branch.objects.filter(active=True).select_related("queue")
+        self.fields["subject"].queryset = ServiceCategory.objects.filter(
+            active=True, kind=ServiceCategory.Kind.SUBJECT
+        )
+        for name, field in self.fields.items():
+            css = "form-select" if isinstance(field, forms.ModelChoiceField) else "form-control"
+            field.widget.attrs["class"] = css
+            if name in self.completeness_fields():
+                field.widget.attrs["data-completeness"] = "1"
+
+    @staticmethod
+    def completeness_fields() -> set[str]:
+        return set(online.ALWAYS_REQUIRED).union(*online.REQUIRED_FOR_SUBJECT.values())
+
+    def clean_question(self) -> str:
+        question = self.cleaned_data["question"].strip()
+        if len(question) < 10:
+            raise ValidationError(
+                gettext(
+                    "Your question is too short (%(length)d characters): describe what you "
+                    "need in at least 10 characters."
+                )
+                % {"length": len(question)}
+            )
+        return question
+
+
+def mark_invalid(form: forms.Form) -> forms.Form:
+    """Bootstrap's red outline and the error's id on each wrong field, for sight and screen
+    readers (the messages themselves are rendered under each field)."""
+    for name in form.errors:
+        if name in form.fields:
+            attrs = form.fields[name].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-describedby"] = f"error-{name}"
+    return form
+
+
+def _completeness_rules() -> list[tuple[ServiceCategory, list[str]]]:
+    labels = {name: str(RequestForm.base_fields[name].label) for name in RequestForm.base_fields}
+    return [
+        (
+            subject,
+            [
+                labels[name]
+                for name in (
+                    *online.ALWAYS_REQUIRED,
+                    *online.REQUIRED_FOR_SUBJECT.get(subject.code, ()),
+                )
+            ],
+        )
+        for subject in ServiceCategory.objects.filter(
+            active=True, kind=ServiceCategory.Kind.SUBJECT
+        )
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Step 1: who is asking. A verified visitor goes straight on to the search."""
+    if _verified(request):
+        return redirect("pst:online_search")
+    form = VerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email, name = form.cleaned_data["email"], form.cleaned_data["name"]
+        online.send_verify_link(
+            email,
+            name,
+            lambda token: request.build_absolute_uri(reverse("pst:online_verify", args=[token])),
+        )
+        return render(request, "pst_helpdesk_ext/online/check_email.html", {"email": email})
+    return render(
+        request,
+        "pst_helpdesk_ext/online/start.html",
+        {"form": mark_invalid(form)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        data = online.read_verify_token(token)
+    except ValidationError as exc:
+        return render(
+            request,
+            "pst_helpdesk_ext/online/start.html",
+            {"form": VerifyForm(), "link_error": exc.messages[0]},
+            status=400,
+        )
+    state = _state(request)
+    state.update(email=data["email"], name=data["name"])
+    _save_state(request, state)
+    return redirect("pst:online_search")
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """Step 2: search the knowledge base and the subjects; results before any form."""
+    visitor = _verified(request)
+    if visitor is None:
+        return redirect("pst:online_start")
+    query = request.GET.get("q", "").strip()
+    results = online.search(query) if query else None
+    if results is not None:
+        state = _state(request)
+        state.update(query=results.query, results=results.count)
+        _save_state(request, state)
+    return render(
+        request,
+        "pst_helpdesk_ext/online/search.html",
+        {"visitor": visitor, "query": query, "results": results},
+    )
+
+
+def article(request: HttpRequest, item_id: int) -> HttpResponse:
+    """An article opened from the results: counted for the request, then helpdesk shows it."""
+    item = online.opened_article(item_id)
+    if item is None:
+        return redirect("pst:online_search")
+    state = _state(request)
+    opened = [int(pk) for pk in state.get("opened", [])]
+    if item.pk not in opened:
+        opened.append(item.pk)
+    state["opened"] = opened[-50:]
+    _save_state(request, state)
+    return HttpResponseRedirect(item.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+def ask(request: HttpRequest) -> HttpResponse:
+    """Step 3: the request form. Invalid input: every field says what is wrong; nothing made."""
+    visitor = _verified(request)
+    if visitor is None:
+        return redirect("pst:online_start")
+    state = _state(request)
+    initial = {"title": state.get("query", "")[:150]}
+    form = RequestForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        request_data = online.RequestData(
+            email=visitor["email"],
+            name=visitor["name"],
+            institution=data["institution"],
+            branch=data["branch"],
+            subject=data["subject"],
+            title=data["title"],
+            question=data["question"],
+            indicator=data["indicator"],
+            region=data["region"],
+            period=data["period"],
+            purpose=data["purpose"],
+            search_query=state.get("query", ""),
+            search_results=int(state.get("results", 0)),
+            articles_opened=tuple(int(pk) for pk in state.get("opened", [])),
+        )
+        try:
+            pst = online.submit_request(request_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            state.pop("query", None)
+            state.pop("results", None)
+            state.pop("opened", None)
+            state["submitted"] = [*state.get("submitted", []), pst.ticket_id][-20:]
+            _save_state(request, state)
+            return redirect("pst:online_done", ticket_id=pst.ticket_id)
+    return render(
+        request,
+        "pst_helpdesk_ext/online/ask.html",
+        {
+            "form": mark_invalid(form),
+            "visitor": visitor,
+            "query": state.get("query", ""),
+            "rules": _completeness_rules(),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+def done(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The confirmation, for the session that submitted the request only."""
+    if ticket_id not in _state(request).get("submitted", []):
+        return redirect("pst:online_start")
+    ticket = get_object_or_404(
+        Ticket.objects.select_related("queue", "pst__online_request", "pst__subject"),
+        pk=ticket_id,
+    )
+    online_request = ticket.pst.online_request
+    labels = {name: RequestForm.base_fields[name].label for name in RequestForm.base_fields}
+    # helpdesk's public view, relative to this site (helpdesk's own ticket_url names the Sites
+    # framework's domain, which the e-mails need and a page does not).
+    follow_url = (
+        reverse("helpdesk:public_view")
+        + "?"
+        + urlencode(
+            {
+                "ticket": ticket.ticket_for_url,
+                "email": ticket.submitter_email,
+                "key": ticket.secret_key,
+            }
+        )
+    )
+    return render(
+        request,
+        "pst_helpdesk_ext/online/done.html",
+        {
+            "ticket": ticket,
+            "follow_url": follow_url,
+            "online_request": online_request,
+            "missing": [labels.get(name, name) for name in online_request.missing_fields],
+        },
+    )
