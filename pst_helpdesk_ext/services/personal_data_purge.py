@@ -40,6 +40,7 @@ from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import GuestBookEntry, PSTTicket, Visitor
+from pst_helpdesk_ext.services.whatsapp import forget_numbers
 
 BATCH_SIZE = 500
 ERASED = "[…]"
@@ -51,6 +52,7 @@ class PurgeResult:
     guestbook_purposes: int = 0
     ticket_emails: int = 0
     followups: int = 0
+    whatsapp_numbers: int = 0
 
     def __add__(self, other: PurgeResult) -> PurgeResult:
         return PurgeResult(
@@ -58,6 +60,7 @@ class PurgeResult:
             self.guestbook_purposes + other.guestbook_purposes,
             self.ticket_emails + other.ticket_emails,
             self.followups + other.followups,
+            self.whatsapp_numbers + other.whatsapp_numbers,
         )
 
 
@@ -218,4 +221,8 @@ def _purge(cutoff: datetime.datetime) -> PurgeResult:
             entries = GuestBookEntry.objects.filter(pk__in=ids)
             followups += _scrub_followups(_entry_purposes(entries), {})
             purposes += entries.update(purpose="")
-    return result + PurgeResult(guestbook_purposes=purposes, followups=followups)
+    # WhatsApp conversations keep the sender's number only as long as visitors' data is kept.
+    numbers = forget_numbers(cutoff)
+    return result + PurgeResult(
+        guestbook_purposes=purposes, followups=followups, whatsapp_numbers=numbers
+    )

@@ -20,8 +20,11 @@ from pst_helpdesk_ext.models import (
     FeedHead,
     FeedItem,
     GuestBookEntry,
+    OnlineRequest,
     Rating,
     Visitor,
+    WhatsAppMessage,
+    WhatsAppThread,
 )
 from tests.central import test_ui as ui
 from tests.central.test_ui import FULL_NIK, make_staff
@@ -53,6 +56,11 @@ def one_of_each(branch) -> dict[str, object]:
     )
     FeedItem.objects.create(branch=branch, kind="ticket.status", entity_id="x", payload={"s": 1})
     FeedHead.objects.get_or_create(pk=1)
+    OnlineRequest.objects.create(pst_ticket=pst, search_query="kemiskinan")
+    thread = WhatsAppThread.objects.create(pst_ticket=pst, wa_id="6281234567890")
+    WhatsAppMessage.objects.create(
+        thread=thread, message_id="wamid.X", direction="in", status="received"
+    )
     return {"visitor": visitor, "pst": pst}
 
 

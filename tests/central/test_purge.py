@@ -12,9 +12,18 @@ from django.test import override_settings
 from django.utils import timezone
 from helpdesk.models import FollowUp, Ticket
 
-from pst_helpdesk_ext.models import GuestBookEntry, PSTTicket, Rating, Visit, Visitor
+from pst_helpdesk_ext.models import (
+    Channel,
+    GuestBookEntry,
+    PSTTicket,
+    Rating,
+    Visit,
+    Visitor,
+    WhatsAppThread,
+)
 from pst_helpdesk_ext.services.branches import create_branch
 from pst_helpdesk_ext.services.personal_data_purge import erase_visitors, purge_personal_data
+from tests.central import test_ui as ui
 from tests.central.test_ui import BranchOps
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +210,19 @@ def test_erasing_on_request_reaches_every_entry_of_the_visitor(branch_ops):
     assert result.visitors == 1 and result.guestbook_purposes == 1 and result.ticket_emails == 1
     assert personal_traces(everything_helpdesk_holds()) == []
     assert not Visitor.objects.filter(~Q(name="")).exists()
+
+
+def test_whatsapp_numbers_follow_the_retention_rule(branch_ops):
+    """The purge empties the number of old WhatsApp conversations; recent ones and every
+    ticket and message stay."""
+    old = ui.make_pst_ticket(branch_ops.branch, title="Lama", channel=Channel.WHATSAPP)
+    new = ui.make_pst_ticket(branch_ops.branch, title="Baru", channel=Channel.WHATSAPP)
+    WhatsAppThread.objects.create(pst_ticket=old, wa_id="6281234567890", created=THREE_YEARS_AGO)
+    WhatsAppThread.objects.create(pst_ticket=new, wa_id="6289876543210", created=LAST_WEEK)
+    out = StringIO()
+    call_command("pst_purge_personal_data", stdout=out)
+    assert WhatsAppThread.objects.get(pst_ticket=old).wa_id == ""
+    assert WhatsAppThread.objects.get(pst_ticket=new).wa_id == "6289876543210"
+    assert PSTTicket.objects.count() == 2
+    assert "WhatsApp" in out.getvalue() and ": 1" in out.getvalue().split("WhatsApp")[1]
+    assert purge_personal_data(timezone.now() - datetime.timedelta(days=730)).whatsapp_numbers == 0

@@ -84,3 +84,6 @@ class Command(BaseCommand):
         self.stdout.write(
             _("  helpdesk follow-ups cleaned: %(count)d") % {"count": result.followups}
         )
+        self.stdout.write(
+            _("  WhatsApp numbers erased: %(count)d") % {"count": result.whatsapp_numbers}
+        )
