@@ -96,6 +96,10 @@ def element_bars(result: IkmResult) -> SafeString:
     )
 
 
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
 def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
     """The monthly IKM (25-100) as a line with a dot and value per month."""
     known = [(label, value) for label, value in points if value is not None]
@@ -112,17 +116,23 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     bands = format_html_join(
         "",
-        '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="{}" stroke-dasharray="4 3"></line>',
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"></line>',
         (
-            (left, left + width, y_of(g.min_index), y_of(g.min_index), GRADE_COLOURS[g.letter])
+            (
+                left,
+                left + width,
+                _n(y_of(g.min_index)),
+                _n(y_of(g.min_index)),
+                GRADE_COLOURS[g.letter],
+            )
             for g in (Grade.A, Grade.B, Grade.C)
         ),
     )
     dots = format_html_join(
         "",
-        '<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"><title>{}: {}</title></circle>'
-        '<text x="{:.1f}" y="{:.1f}" class="val">{}</text>'
-        '<text x="{:.1f}" y="{}" class="tick">{}</text>',
+        '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{}: {}</title></circle>'
+        '<text x="{}" y="{}" class="val">{}</text>'
+        '<text x="{}" y="{}" class="tick">{}</text>',
         (
             (
                 x,

@@ -148,6 +148,9 @@ def file_complaint(
             submitter_email=email,
             due_date=due_at,
         )
+        # helpdesk stamps ``created`` on insert; the complaint counts from when it was filed.
+        Ticket.objects.filter(pk=ticket.pk).update(created=filed_at)
+        ticket.created = filed_at
         FollowUp.objects.create(
             ticket=ticket, title=opened, comment=text, public=True, date=filed_at
         )
