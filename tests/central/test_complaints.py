@@ -16,6 +16,7 @@ from pst_helpdesk_ext.models import Complaint
 from pst_helpdesk_ext.services import complaints
 from pst_helpdesk_ext.services.branches import create_branch
 from tests.central.test_intake import WalkinOps, apply
+from tests.central.test_ui import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,22 @@ def test_public_complaint_page(branch, client):
     complaint = Complaint.objects.get()
     assert complaint.branch == branch and complaint.tier == 1
     assert complaint.ticket.ticket in done.content.decode()
+
+
+def test_admin_tier_change_recounts_the_deadline(branch, client):
+    filed = dt.datetime(2026, 3, 17, 10, 0, tzinfo=WIB)
+    complaint = complaints.file_complaint(
+        text="Antrean lama", email="siti@example.com", branch=branch, tier=2, filed_at=filed
+    )
+    admin = make_staff("admin", superuser=True)
+    client.force_login(admin)
+    url = reverse("admin:pst_helpdesk_ext_complaint_change", args=[complaint.pk])
+    bad = client.post(url, {"tier": "1", "lapor_ref": "??"})
+    assert bad.status_code == 200 and "LAPOR" in bad.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.tier == 2
+    client.post(url, {"tier": "1", "lapor_ref": "lap-99"})
+    complaint.refresh_from_db()
+    assert complaint.tier == 1 and complaint.lapor_ref == "LAP-99"
+    assert complaint.due_at == dt.datetime(2026, 3, 26, 15, 30, tzinfo=WIB)
+    assert Ticket.objects.get(pk=complaint.ticket_id).due_date == complaint.due_at

@@ -185,11 +185,13 @@ class TestRatingForm:
 
     def test_expired_link_is_refused(self, client, online, django_capture_on_commit_callbacks):
         url = self.issue(online, django_capture_on_commit_callbacks)
-        with override_settings(PST_HELPDESK={"RATING_LINK_MAX_AGE_DAYS": 1}):
-            with pytest.MonkeyPatch.context() as patch:
-                later = timezone.now() + datetime.timedelta(days=2)
-                patch.setattr(signing.time, "time", lambda: later.timestamp())
-                response = client.post(url, form_data())
+        later = timezone.now() + datetime.timedelta(days=2)
+        with (
+            override_settings(PST_HELPDESK={"RATING_LINK_MAX_AGE_DAYS": 1}),
+            pytest.MonkeyPatch.context() as patch,
+        ):
+            patch.setattr(signing.time, "time", lambda: later.timestamp())
+            response = client.post(url, form_data())
         assert response.status_code == 410
         assert "expired" in response.content.decode()
         assert not Rating.objects.exists()

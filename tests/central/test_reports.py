@@ -41,7 +41,7 @@ def world():
     rate(south, dict.fromkeys(ALL, 4))
     rate(south, dict.fromkeys(ALL, 3), channel="walk_in", day=(2026, 4, 2))
     # 1223: U9 unanswered by its only respondent: the index averages U1..U8 (1/8) = 2.0 -> 50.00.
-    rate(north, {code: 2 for code in ALL[:8]}, category="perpustakaan", day=(2026, 4, 20))
+    rate(north, dict.fromkeys(ALL[:8], 2), category="perpustakaan", day=(2026, 4, 20))
     return south, north
 
 
@@ -144,7 +144,7 @@ def test_page_csv_xlsx_api_and_command_show_the_same_numbers(world, client, tmp_
 
 
 def test_per_queue_permissions(world, client, settings):
-    south, north = world
+    south, _north = world
     settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
     helpdesk_settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
     try:
