@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -217,10 +217,19 @@ def send_link_email(ticket: Ticket, email: str, url: str) -> None:
 
 
 def ticket_done(followup: FollowUp) -> RatingInvitation | None:
-    """Receiver body for ``update_ticket_done``: a resolve or close offers a rating."""
+    """Receiver body for ``update_ticket_done``: a resolve or close offers a rating.
+
+    Runs inside the staff member's update (helpdesk sends the signal unguarded): a failure here
+    is logged and rolled back to a savepoint, never allowed to undo or break the resolution.
+    """
     if followup.new_status not in DONE_STATUSES:
         return None
-    return offer_rating(followup.ticket)
+    try:
+        with transaction.atomic():
+            return offer_rating(followup.ticket)
+    except DatabaseError:
+        logger.exception("rating link for ticket %s could not be issued", followup.ticket_id)
+        return None
 
 
 def visit_finished(ticket: Ticket) -> RatingInvitation | None:

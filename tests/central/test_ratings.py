@@ -240,3 +240,41 @@ class TestRatingForm:
         assert complaint.due_at is not None and complaint.ticket.due_date == complaint.due_at
         assert complaint.ticket.ticket in response.content.decode()
         assert Rating.objects.filter(ticket=online.ticket).exists()
+
+
+class TestWalkIns:
+    def test_walk_in_visitors_get_a_link_only_when_asked(
+        self, branch, django_capture_on_commit_callbacks
+    ):
+        from tests.central.test_intake import WalkinOps, apply
+
+        factory = WalkinOps()
+        walk_in_links = override_settings(PST_HELPDESK={"RATING_LINK_WALK_IN": True})
+        with django_capture_on_commit_callbacks(execute=True):
+            apply(branch, factory.complete_visit()[:-1])  # finished, not rated at the kiosk
+        assert not RatingInvitation.objects.exists()  # default: they rate at the kiosk
+        with walk_in_links, django_capture_on_commit_callbacks(execute=True):
+            apply(branch, factory.complete_visit())  # rated at the kiosk in the same batch
+        assert not RatingInvitation.objects.exists()
+        with walk_in_links, django_capture_on_commit_callbacks(execute=True):
+            apply(branch, factory.complete_visit()[:-1])
+        invitation = RatingInvitation.objects.get()
+        assert invitation.ticket.pst.channel.code == "walk_in"
+        assert any("/pst/rate/" in m.body for m in mail.outbox)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("RATING_LINK_WALK_IN", "yes", "pst_helpdesk_ext.E030"),
+        ("COMPLAINT_DEFAULT_TIER", 5, "pst_helpdesk_ext.E031"),
+        ("LAPOR_REF_PATTERN", "([", "pst_helpdesk_ext.E032"),
+        ("RATING_LINK_MAX_AGE_DAYS", 0, "pst_helpdesk_ext.E007"),
+    ],
+)
+def test_bad_rating_settings_fail_the_checks(setting, value, check_id):
+    from pst_helpdesk_ext.checks import check_settings
+
+    with override_settings(PST_HELPDESK={setting: value}):
+        ids = [error.id for error in check_settings()]
+    assert check_id in ids

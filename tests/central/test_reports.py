@@ -9,10 +9,12 @@ import datetime
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from helpdesk import settings as helpdesk_settings
 from openpyxl import load_workbook
 
@@ -197,8 +199,14 @@ def test_api_needs_staff_and_is_in_the_schema(world, client):
     ],
 )
 def test_command_bad_arguments(world, args, text):
-    with pytest.raises(CommandError, match=text):
+    with translation.override("en"), pytest.raises(CommandError, match=text):
         call_command("pst_ikm_report", *args, stdout=io.StringIO())
+    assert not any(Path(a).exists() for a in args if a.startswith("/nonexistent"))
+
+
+def test_command_errors_in_indonesian():
+    with translation.override("id"), pytest.raises(CommandError, match="bukan 'pdf'"):
+        call_command("pst_ikm_report", "--format", "pdf", stdout=io.StringIO())
 
 
 def test_page_bad_filter_is_400_and_staff_only(world, client):
