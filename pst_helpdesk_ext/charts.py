@@ -22,7 +22,7 @@ NO_GRADE: Final = "#9aa1a9"
 
 def element_bars(result: IkmResult) -> SafeString:
     """Horizontal bars of the nine NRRs (scale 1-4), coloured by the element's grade."""
-    row, left, width = 30, 250, 300
+    row, left, width = 30, 340, 300
     height = row * len(result.elements) + 40
     bars = []
     for index, element in enumerate(result.elements):
@@ -31,8 +31,8 @@ def element_bars(result: IkmResult) -> SafeString:
         if element.nrr is None:
             bars.append(
                 format_html(
-                    '<text x="{}" y="{}" class="lbl">{}</text>'
-                    '<text x="{}" y="{}" class="val">{}</text>',
+                    '<text x="{}" y="{}" class="pst-eb-lbl">{}</text>'
+                    '<text x="{}" y="{}" class="pst-val">{}</text>',
                     left - 8,
                     y + 17,
                     label,
@@ -47,9 +47,9 @@ def element_bars(result: IkmResult) -> SafeString:
         bars.append(
             format_html(
                 "<g><title>{}: NRR {} ({})</title>"
-                '<text x="{}" y="{}" class="lbl">{}</text>'
+                '<text x="{}" y="{}" class="pst-eb-lbl">{}</text>'
                 '<rect x="{}" y="{}" width="{}" height="20" rx="3" fill="{}"></rect>'
-                '<text x="{}" y="{}" class="val">{} {}</text></g>',
+                '<text x="{}" y="{}" class="pst-val">{} {}</text></g>',
                 label,
                 element.nrr,
                 element.grade.letter if element.grade else "",
@@ -68,8 +68,8 @@ def element_bars(result: IkmResult) -> SafeString:
         )
     ticks = format_html_join(
         "",
-        '<line x1="{}" y1="5" x2="{}" y2="{}" class="grid"></line>'
-        '<text x="{}" y="{}" class="tick">{}</text>',
+        '<line x1="{}" y1="5" x2="{}" y2="{}" class="pst-grid"></line>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
         (
             (
                 left + width * t // 4,
@@ -83,11 +83,12 @@ def element_bars(result: IkmResult) -> SafeString:
         ),
     )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
-        'aria-label="{}" class="pst-chart" id="pst-element-chart">'
-        "<style>.lbl{{font:12px sans-serif;text-anchor:end}}.val{{font:12px sans-serif}}"
-        ".tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}"
-        ".grid{{stroke:#ddd}}</style>{}{}</svg>",
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-element-chart">'
+        "<style>.pst-eb-lbl{{font:12px sans-serif;text-anchor:end}}"
+        "#pst-element-chart .pst-val{{font:12px sans-serif}}"
+        ".pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}"
+        ".pst-grid{{stroke:#ddd}}</style>{3}{4}</svg>",
         left + width + 80,
         height,
         _("NRR per element"),
@@ -105,7 +106,7 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
     known = [(label, value) for label, value in points if value is not None]
     if not known:
         return mark_safe("")
-    left, top, width, height = 40, 10, max(80 * len(known), 240), 180
+    left, top, width, height = 40, 26, max(120 * len(known), 360), 200
     low = Decimal(25)
 
     def y_of(value: Decimal) -> float:
@@ -116,7 +117,8 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     bands = format_html_join(
         "",
-        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"></line>',
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"></line>'
+        '<text x="{}" y="{}" class="pst-tick" fill="{}">{} &#8805; {}</text>',
         (
             (
                 left,
@@ -124,6 +126,11 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
                 _n(y_of(g.min_index)),
                 _n(y_of(g.min_index)),
                 GRADE_COLOURS[g.letter],
+                left + width + 60,
+                _n(y_of(g.min_index) + 4),
+                GRADE_COLOURS[g.letter],
+                g.letter,
+                g.min_index,
             )
             for g in (Grade.A, Grade.B, Grade.C)
         ),
@@ -131,8 +138,8 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
     dots = format_html_join(
         "",
         '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{}: {}</title></circle>'
-        '<text x="{}" y="{}" class="val">{}</text>'
-        '<text x="{}" y="{}" class="tick">{}</text>',
+        '<text x="{}" y="{}" class="pst-val">{}</text>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
         (
             (
                 x,
@@ -151,13 +158,14 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
         ),
     )
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
-        'aria-label="{}" class="pst-chart" id="pst-trend-chart">'
-        "<style>.val{{font:11px sans-serif;text-anchor:middle}}"
-        ".tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}</style>"
-        '{}<polyline points="{}" fill="none" stroke="#00355f" stroke-width="2"></polyline>{}</svg>',
-        left + width + 40,
-        height + 30,
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-trend-chart">'
+        "<style>#pst-trend-chart .pst-val{{font:11px sans-serif;text-anchor:middle}}"
+        ".pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}</style>"
+        '{3}<polyline points="{4}" fill="none" stroke="#00355f" stroke-width="2"></polyline>'
+        "{5}</svg>",
+        left + width + 100,
+        height + 50,
         _("IKM per month"),
         bands,
         path,
