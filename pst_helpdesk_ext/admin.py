@@ -432,8 +432,8 @@ class RatingAdmin(ReadOnlyAdmin):
 
 @admin.register(RatingInvitation)
 class RatingInvitationAdmin(ReadOnlyAdmin):
-    """Issued rating links: when, and whether used. The address it went to is not shown (the
-    ticket has it); the link itself is never stored, only this row that makes it single use."""
+    """Issued rating links: when, and whether used. The link itself is never stored, only this
+    row that makes it single use; it went to the ticket's submitter."""
 
     list_display = ("ticket_display", "issued_at", "used_at")
     list_filter = ("used_at",)

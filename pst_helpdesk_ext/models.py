@@ -330,7 +330,8 @@ class GuestBookEntry(models.Model):
 
 class RatingInvitation(models.Model):
     """One rating link issued for a ticket. ``used_at`` makes the link single-use in the database:
-    the signature proves who issued a link, this row proves it has not been spent."""
+    the signature proves who issued a link, this row proves it has not been spent. It keeps no
+    address: the link goes to the ticket's submitter, so retention purges one copy only."""
 
     ticket = models.ForeignKey(
         "helpdesk.Ticket",
@@ -339,7 +340,6 @@ class RatingInvitation(models.Model):
         verbose_name=_("ticket"),
     )
     issued_at = models.DateTimeField(_("issued at"), default=dj_timezone.now)
-    sent_to = models.EmailField(_("sent to"), blank=True)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta:

@@ -168,7 +168,7 @@ def offer_rating(ticket: Ticket) -> RatingInvitation | None:
     """
     if not wants_rating_link(ticket) or valid_invitation(ticket) is not None:
         return None
-    invitation = RatingInvitation.objects.create(ticket=ticket, sent_to=ticket.submitter_email)
+    invitation = RatingInvitation.objects.create(ticket=ticket)
     transaction.on_commit(lambda: deliver_link(invitation.pk), robust=True)
     return invitation
 
@@ -184,8 +184,8 @@ def deliver_link(invitation_id: int) -> None:
         return
     ticket = invitation.ticket
     url = link_url(invitation)
-    if invitation.sent_to:
-        send_link_email(ticket, invitation.sent_to, url)
+    if ticket.submitter_email:
+        send_link_email(ticket, ticket.submitter_email, url)
     pst = getattr(ticket, "pst", None)
     for receiver, error in rating_link_issued.send_robust(
         sender=Rating, pst_ticket=pst, url=url, invitation=invitation
