@@ -72,6 +72,8 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
 
     # The visitor, on a phone.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID")
+    requested: list[str] = []
+    phone.on("request", lambda request: requested.append(request.url))
     page = phone.new_page()
     page.goto(link)
     assert page.locator("fieldset#q-U1 legend").inner_text().startswith("U1")
@@ -102,6 +104,7 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
 
     # Staff read the report in helpdesk's UI.
     desk = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
+    desk.on("request", lambda request: requested.append(request.url))
     page = desk.new_page()
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "petugas")
@@ -116,3 +119,5 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
     row = page.locator("#pst-elements tr[data-element='U3']").inner_text()
     assert str(expected.element("U3").nrr) in row
     desk.close()
+    # Nothing was loaded from anywhere but the site itself (no CDN, works offline).
+    assert requested and all(url.startswith(live_server.url) for url in requested), requested
