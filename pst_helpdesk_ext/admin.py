@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -37,12 +38,14 @@ from pst_helpdesk_ext.models import (
     OnlineRequest,
     PSTTicket,
     Rating,
+    RatingInvitation,
     ServiceCategory,
     Visit,
     Visitor,
     WhatsAppMessage,
     WhatsAppThread,
 )
+from pst_helpdesk_ext.services import complaints as complaint_service
 from pst_helpdesk_ext.services.branches import create_branch
 
 
@@ -417,17 +420,34 @@ class GuestBookEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdmin):
-    list_display = ("ticket_display", "branch", "overall", "created")
-    list_filter = ("branch", "overall")
+    list_display = ("ticket_display", "branch", "overall", "source", "created")
+    list_filter = ("branch", "overall", "source")
     search_fields = ("ticket__id", "comment")
     list_select_related = ("branch",)
     date_hierarchy = "created"
     readonly_fields = ("ticket_display",)
-    exclude = ("ticket",)
+    exclude = ("ticket", "invitation")
 
     @admin.display(description=_("ticket"), ordering="ticket_id")
     def ticket_display(self, rating: Rating) -> str:
         return ticket_link(rating.ticket_id)
+
+
+@admin.register(RatingInvitation)
+class RatingInvitationAdmin(ReadOnlyAdmin):
+    """Issued rating links: when, and whether used. The link itself is never stored, only this
+    row that makes it single use; it went to the ticket's submitter."""
+
+    list_display = ("ticket_display", "issued_at", "used_at")
+    list_filter = ("used_at",)
+    search_fields = ("ticket__id",)
+    date_hierarchy = "issued_at"
+    fields = ("ticket_display", "issued_at", "used_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_display(self, invitation: RatingInvitation) -> str:
+        return ticket_link(invitation.ticket_id)
 
 
 @admin.register(Complaint)
@@ -438,9 +458,28 @@ class ComplaintAdmin(admin.ModelAdmin):
     list_select_related = ("branch",)
     date_hierarchy = "created"
     fields = ("ticket_display", "about_display", "branch", "tier", "lapor_ref", "due_at", "created")
-    # The tier decides the deadline (due_at); changing it belongs to the complaint flow, which
-    # recomputes due_at. Only the LAPOR! reference, often known later, is edited here.
-    readonly_fields = ("ticket_display", "about_display", "branch", "tier", "due_at", "created")
+    # The tier decides the deadline: a changed tier goes through the complaint flow, which
+    # recounts due_at (and helpdesk's due date) on the branch calendar. The LAPOR! reference,
+    # often known later, is checked like the forms check it.
+    readonly_fields = ("ticket_display", "about_display", "branch", "due_at", "created")
+
+    def save_model(self, request: HttpRequest, obj: Complaint, form: Any, change: bool) -> None:
+        obj.lapor_ref = complaint_service.clean_lapor_ref(obj.lapor_ref)
+        super().save_model(request, obj, form, change)
+        if "tier" in form.changed_data:
+            complaint_service.change_tier(obj, obj.tier)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+
+        def clean_lapor_ref(self: Any) -> str:
+            try:
+                return complaint_service.clean_lapor_ref(self.cleaned_data["lapor_ref"])
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["lapor_ref"]) from None
+
+        form.clean_lapor_ref = clean_lapor_ref
+        return form
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # complaints are filed by visitors through the complaint form

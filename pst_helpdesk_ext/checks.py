@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Any
 
@@ -87,6 +88,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                     id="pst_helpdesk_ext.E007",
                 )
             )
+    errors.extend(_check_rating_settings(user))
     if getattr(settings, "HELPDESK_TEAMS_MODE_ENABLED", True) and "pinax.teams" not in getattr(
         settings, "INSTALLED_APPS", []
     ):
@@ -218,6 +220,41 @@ def check_online_settings(user: dict[str, Any]) -> list[Error | Warning]:
                 "calendar file in a second e-mail instead of the ticket update.",
                 hint="Add '.ics' to HELPDESK_VALID_EXTENSIONS (with helpdesk's defaults).",
                 id="pst_helpdesk_ext.W101",
+            )
+        )
+    return errors
+
+
+def _check_rating_settings(user: dict[str, Any]) -> list[Error | Warning]:
+    errors: list[Error | Warning] = []
+    walk_in = user.get("RATING_LINK_WALK_IN", DEFAULTS["RATING_LINK_WALK_IN"])
+    if not isinstance(walk_in, bool):
+        errors.append(
+            Error(
+                f"PST_HELPDESK['RATING_LINK_WALK_IN'] must be True or False, not {walk_in!r}.",
+                hint="False (the default): walk-in visitors rate at the branch's rating kiosk.",
+                id="pst_helpdesk_ext.E030",
+            )
+        )
+    tier = user.get("COMPLAINT_DEFAULT_TIER", DEFAULTS["COMPLAINT_DEFAULT_TIER"])
+    if not isinstance(tier, int) or isinstance(tier, bool) or not 1 <= tier <= 4:
+        errors.append(
+            Error(
+                f"PST_HELPDESK['COMPLAINT_DEFAULT_TIER'] must be 1, 2, 3 or 4, not {tier!r}.",
+                hint="1 light (2 working days), 2 normative (5), 3 dispute (14), "
+                "4 dispute with field check (60).",
+                id="pst_helpdesk_ext.E031",
+            )
+        )
+    pattern = user.get("LAPOR_REF_PATTERN", DEFAULTS["LAPOR_REF_PATTERN"])
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        errors.append(
+            Error(
+                f"PST_HELPDESK['LAPOR_REF_PATTERN'] is not a regular expression: {exc}.",
+                hint=f"The default is {DEFAULTS['LAPOR_REF_PATTERN']!r}.",
+                id="pst_helpdesk_ext.E032",
             )
         )
     return errors

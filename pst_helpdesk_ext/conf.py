@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_CLOCK_SKEW_WARN_SECONDS": 120,
     # Down-feed rows older than this are pruned; a branch with an older cursor gets a snapshot.
     "SYNC_FEED_RETENTION_DAYS": 90,
-    # Ratings.
+    # Ratings: how long an emailed rating link stays valid, and whether walk-in visitors who left
+    # an e-mail address also get one (off: they rate at the branch's rating kiosk).
     "RATING_LINK_MAX_AGE_DAYS": 30,
     # Online channel (docs/online.md). Queue (slug) of WhatsApp tickets, which name no branch;
     # created on the first message if missing.
@@ -54,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
     # A message from a phone whose last ticket was closed or resolved longer ago than this opens
     # a new ticket; a newer one reopens it.
     "WHATSAPP_REOPEN_DAYS": 30,
+    "RATING_LINK_WALK_IN": False,
+    # Complaints: tier of a complaint filed by a visitor (1 light, 2 days ... 4 field check, 60
+    # days), and the shape of an SP4N-LAPOR! reference number (a regular expression).
+    "COMPLAINT_DEFAULT_TIER": 1,
+    "LAPOR_REF_PATTERN": r"^[A-Z0-9][A-Z0-9/.-]{3,39}$",
 }
 
 

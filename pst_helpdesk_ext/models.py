@@ -16,6 +16,8 @@ from django.utils import timezone as dj_timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from pst_helpdesk_ext.calendar import WorkingCalendar
+
 BRANCH_CODE_VALIDATOR = RegexValidator(
     r"^\d{4}$",
     _("A branch code is the 4-digit BPS code of the office, for example 1222."),
@@ -96,6 +98,11 @@ class Branch(models.Model):
     @property
     def can_sync(self) -> bool:
         return self.active and bool(self.curve_public_key) and self.key_revoked_at is None
+
+    @property
+    def working_calendar(self) -> WorkingCalendar:
+        """The branch's working calendar (its timezone, default hours), shared per config."""
+        return WorkingCalendar.cached({"timezone": self.timezone})
 
 
 class ServiceCategory(Bilingual):
@@ -321,11 +328,49 @@ class GuestBookEntry(models.Model):
         return f"{self.visit}"
 
 
+class RatingInvitation(models.Model):
+    """One rating link issued for a ticket. ``used_at`` makes the link single-use in the database:
+    the signature proves who issued a link, this row proves it has not been spent. It keeps no
+    address: the link goes to the ticket's submitter, so retention purges one copy only."""
+
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket",
+        on_delete=models.CASCADE,
+        related_name="pst_rating_invitations",
+        verbose_name=_("ticket"),
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=dj_timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rating link")
+        verbose_name_plural = _("rating links")
+        indexes = [models.Index(fields=["ticket", "issued_at"], name="pst_rating_inv_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} @ {self.issued_at:%Y-%m-%d}"
+
+
 class Rating(models.Model):
     """A visitor's satisfaction survey (IKM): nine elements U1..U9 scored 1-4."""
 
+    class Source(models.TextChoices):
+        KIOSK = "kiosk", _("branch rating kiosk")
+        LINK = "link", _("online rating link")
+
     ticket = models.OneToOneField(
         "helpdesk.Ticket", on_delete=models.CASCADE, related_name="pst_rating"
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.KIOSK
+    )
+    invitation = models.OneToOneField(
+        RatingInvitation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rating",
+        verbose_name=_("rating link"),
     )
     branch = models.ForeignKey(
         Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="ratings"

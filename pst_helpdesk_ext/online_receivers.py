@@ -16,6 +16,7 @@ from helpdesk.signals import update_ticket_done
 from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.models import Channel, PSTTicket
 from pst_helpdesk_ext.services import whatsapp
+from pst_helpdesk_ext.services.ratings import rating_link_issued
 
 EMAIL_INGESTION_SENDER = "create_object_from_email_message"
 ONLINE_CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.WHATSAPP)
@@ -54,3 +55,11 @@ def email_reply_received(sender: Any, followup: FollowUp, **kwargs: Any) -> None
         )
 
     transaction.on_commit(announce, robust=True)
+
+
+@receiver(rating_link_issued, dispatch_uid="pst_whatsapp_rating_link")
+def send_rating_link(sender: Any, pst_ticket: PSTTicket | None, url: str, **kwargs: Any) -> None:
+    """The rating link also goes through the ticket's WhatsApp conversation, if it has one
+    (``send_to_visitor`` does nothing for other channels: helpdesk's e-mail carried it)."""
+    if pst_ticket is not None:
+        whatsapp.send_rating_link(pst_ticket, url)

@@ -13,8 +13,8 @@ from django.dispatch import receiver
 from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
 from helpdesk.signals import new_ticket_done, update_ticket_done
 
-from pst_helpdesk_ext.models import Channel, ServiceCategory
-from pst_helpdesk_ext.services import feed, intake
+from pst_helpdesk_ext.models import Channel, ServiceCategory, Visit
+from pst_helpdesk_ext.services import complaints, feed, intake, ratings
 
 REFERENCE_MODELS = (ServiceCategory, Channel, KBCategory, KBItem)
 
@@ -27,6 +27,22 @@ def ticket_updated(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
 @receiver(new_ticket_done, dispatch_uid="pst_online_ticket_created")
 def ticket_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
     intake.record_online_ticket(ticket, sender=sender)
+
+
+@receiver(update_ticket_done, dispatch_uid="pst_rating_link_on_done")
+def offer_rating_when_done(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
+    ratings.ticket_done(followup)
+
+
+@receiver(intake.visit_finished, sender=Visit, dispatch_uid="pst_rating_link_walk_in")
+def offer_rating_after_visit(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
+    ratings.visit_finished(ticket)
+
+
+@receiver(new_ticket_done, dispatch_uid="pst_complaint_deadline")
+def complaint_deadline(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
+    if sender == intake.INTAKE_SENDER:  # complaints from a branch kiosk arrive without one
+        complaints.fill_deadline(ticket)
 
 
 def reference_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext.views import conversation, online, staff
+from pst_helpdesk_ext.views import conversation, online, ratings, reports, staff
 
 app_name = "pst"
 urlpatterns = [
@@ -20,4 +20,9 @@ urlpatterns = [
     path("request/article/<int:item_id>/", online.article, name="online_article"),
     path("request/ask/", online.ask, name="online_ask"),
     path("request/done/<int:ticket_id>/", online.done, name="online_done"),
+    path("reports/ikm/", reports.ikm_report, name="report_ikm"),
+    # Public: the satisfaction survey and complaints.
+    path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),
+    path("rate/<str:token>/", ratings.rate, name="rate"),
+    path("complaint/", ratings.complain, name="complain"),
 ]

@@ -13,7 +13,7 @@ from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from pst_helpdesk_ext.api import views, whatsapp
+from pst_helpdesk_ext.api import ikm, views, whatsapp
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
 
 
@@ -34,6 +34,9 @@ router.register("channels", views.ChannelViewSet, basename="channel")
 router.register("tickets", views.PSTTicketViewSet, basename="ticket")
 router.register("visits", views.VisitViewSet, basename="visit")
 
+# Reports: plain views beside the router's viewsets (in the schema too).
+report_urls = [path("reports/ikm/", ikm.IkmReportView.as_view(), name="report-ikm")]
+
 
 class PstSchemaView(SpectacularAPIView):
     """OpenAPI 3 schema of the PST API (YAML, or JSON with ``?format=json``)."""
@@ -41,7 +44,7 @@ class PstSchemaView(SpectacularAPIView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Generate from this API's own routes, mounted where the site mounted them.
         prefix = reverse("pst_api:api-root").lstrip("/")
-        self.patterns = [path(prefix, include(router.urls))]
+        self.patterns = [path(prefix, include(report_urls + router.urls))]
         return super().get(request, *args, **kwargs)
 
 
@@ -49,5 +52,6 @@ app_name = "pst_api"
 urlpatterns = [
     path("schema/", PstSchemaView.as_view(), name="schema"),
     path("whatsapp/webhook/", whatsapp.webhook, name="whatsapp-webhook"),
+    *report_urls,
     path("", include(router.urls)),
 ]

@@ -572,6 +572,17 @@ def deliver_followup(followup_id: int) -> bool:
     return send_to_visitor(followup.ticket.pst, followup.comment, followup=followup)
 
 
+def send_rating_link(pst_ticket: PSTTicket, url: str) -> bool:
+    """Invite the visitor of a WhatsApp ticket to rate the service, in the queue's language."""
+    queue = pst_ticket.ticket.queue
+    with translation.override(queue.locale or settings.LANGUAGE_CODE):
+        text = gettext(
+            "Thank you for using the BPS statistical service. How was it? Please rate us "
+            "(nine short questions, one use only): %(url)s"
+        ) % {"url": url}
+    return send_to_visitor(pst_ticket, text)
+
+
 def forget_numbers(cutoff: dt.datetime) -> int:
     """Empty the WhatsApp number of conversations started before ``cutoff`` (the retention rule
     of visitors' personal data); their tickets and messages stay. Returns how many were erased.

@@ -22,6 +22,7 @@ from pst_helpdesk_ext.models import (
     GuestBookEntry,
     OnlineRequest,
     Rating,
+    RatingInvitation,
     Visitor,
     WhatsAppMessage,
     WhatsAppThread,
@@ -44,6 +45,7 @@ def one_of_each(branch) -> dict[str, object]:
         ticket=pst.ticket, branch=branch, scores={f"U{n}": 4 for n in range(1, 10)}, overall=4
     )
     Complaint.objects.create(ticket=complaint_ticket, about=pst.ticket, branch=branch, tier=2)
+    RatingInvitation.objects.create(ticket=pst.ticket)
     AppliedOp.objects.create(
         branch=branch,
         op_id=uuid.uuid4(),

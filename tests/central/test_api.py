@@ -251,6 +251,7 @@ def test_schema_is_valid_openapi_and_describes_the_pst_api(client):
         "/api/pst/categories/{code}/",
         "/api/pst/channels/",
         "/api/pst/channels/{code}/",
+        "/api/pst/reports/ikm/",
         "/api/pst/tickets/",
         "/api/pst/tickets/{id}/",
         "/api/pst/visits/",

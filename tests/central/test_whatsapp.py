@@ -397,6 +397,28 @@ def test_without_a_sender_the_reply_is_recorded_failed(
     assert out.status == "failed" and "WHATSAPP_SENDER" in out.error
 
 
+def test_resolving_sends_the_rating_link_through_whatsapp(
+    wa_ticket: Ticket, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A WhatsApp visitor has no e-mail address: the rating link reaches them in the chat,
+    in the queue's language, and it opens the rating form."""
+    with django_capture_on_commit_callbacks(execute=True):
+        update_ticket(
+            make_staff("petugas"),
+            wa_ticket,
+            comment="Data sudah kami kirim.",
+            public=True,
+            new_status=Ticket.RESOLVED_STATUS,
+        )
+    out = WhatsAppMessage.objects.filter(direction="out").order_by("pk")
+    texts = list(out.values_list("text", flat=True))
+    assert texts[0] == "Data sudah kami kirim."
+    (link_text,) = [text for text in texts if "/pst/rate/" in text]
+    assert "Mohon beri penilaian" in link_text
+    url = link_text.rsplit(" ", 1)[-1]
+    assert client.get(url[url.index("/pst/rate/") :]).status_code == 200
+
+
 def test_send_to_visitor_is_false_for_a_web_ticket(wa_ticket: Ticket) -> None:
     pst = wa_ticket.pst
     assert whatsapp.send_to_visitor(pst, "Nilai layanan kami: https://x/r/1") is True

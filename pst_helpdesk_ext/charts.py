@@ -1,0 +1,173 @@
+"""Server-side SVG charts for the report page: no JavaScript, no CDN, printable.
+
+Labels are escaped (``format_html``); numbers are the report's own decimals, so a chart never
+shows a value the table does not.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Final
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from pst_helpdesk_ext.ikm import Grade, IkmResult
+
+#: Grade colours (colour-blind safe pairs, also told apart by the letter printed on each bar).
+GRADE_COLOURS: Final = {"A": "#1a7f37", "B": "#0b5ed7", "C": "#d97706", "D": "#b42318"}
+NO_GRADE: Final = "#9aa1a9"
+
+
+def element_bars(result: IkmResult) -> SafeString:
+    """Horizontal bars of the nine NRRs (scale 1-4), coloured by the element's grade."""
+    row, left, width = 30, 340, 300
+    height = row * len(result.elements) + 40
+    bars = []
+    for index, element in enumerate(result.elements):
+        y = 10 + index * row
+        label = f"{element.code} {element.element.name}"
+        if element.nrr is None:
+            bars.append(
+                format_html(
+                    '<text x="{}" y="{}" class="pst-eb-lbl">{}</text>'
+                    '<text x="{}" y="{}" class="pst-val">{}</text>',
+                    left - 8,
+                    y + 17,
+                    label,
+                    left + 4,
+                    y + 17,
+                    _("not answered"),
+                )
+            )
+            continue
+        length = int(width * element.nrr / 4)
+        colour = GRADE_COLOURS.get(element.grade.letter if element.grade else "", NO_GRADE)
+        bars.append(
+            format_html(
+                "<g><title>{}: NRR {} ({})</title>"
+                '<text x="{}" y="{}" class="pst-eb-lbl">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="20" rx="3" fill="{}"></rect>'
+                '<text x="{}" y="{}" class="pst-val">{} {}</text></g>',
+                label,
+                element.nrr,
+                element.grade.letter if element.grade else "",
+                left - 8,
+                y + 17,
+                label,
+                left,
+                y + 3,
+                length,
+                colour,
+                left + length + 6,
+                y + 17,
+                element.nrr,
+                element.grade.letter if element.grade else "",
+            )
+        )
+    ticks = format_html_join(
+        "",
+        '<line x1="{}" y1="5" x2="{}" y2="{}" class="pst-grid"></line>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
+        (
+            (
+                left + width * t // 4,
+                left + width * t // 4,
+                height - 25,
+                left + width * t // 4,
+                height - 8,
+                t,
+            )
+            for t in range(5)
+        ),
+    )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-element-chart">'
+        "<style>.pst-eb-lbl{{font:12px sans-serif;text-anchor:end}}"
+        "#pst-element-chart .pst-val{{font:12px sans-serif}}"
+        ".pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}"
+        ".pst-grid{{stroke:#ddd}}</style>{3}{4}</svg>",
+        left + width + 80,
+        height,
+        _("NRR per element"),
+        ticks,
+        mark_safe("".join(bars)),  # noqa: S308
+    )
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
+    """The monthly IKM (25-100) as a line with a dot and value per month."""
+    known = [(label, value) for label, value in points if value is not None]
+    if not known:
+        return mark_safe("")
+    left, top, width, height = 40, 26, max(120 * len(known), 360), 200
+    low = Decimal(25)
+
+    def y_of(value: Decimal) -> float:
+        return float(top + height - (value - low) / Decimal(75) * height)
+
+    step = width / max(len(known) - 1, 1)
+    coords = [(left + i * step, y_of(value)) for i, (_label, value) in enumerate(known)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    bands = format_html_join(
+        "",
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"></line>'
+        '<text x="{}" y="{}" class="pst-tick" fill="{}">{} &#8805; {}</text>',
+        (
+            (
+                left,
+                left + width,
+                _n(y_of(g.min_index)),
+                _n(y_of(g.min_index)),
+                GRADE_COLOURS[g.letter],
+                left + width + 60,
+                _n(y_of(g.min_index) + 4),
+                GRADE_COLOURS[g.letter],
+                g.letter,
+                g.min_index,
+            )
+            for g in (Grade.A, Grade.B, Grade.C)
+        ),
+    )
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{}: {}</title></circle>'
+        '<text x="{}" y="{}" class="pst-val">{}</text>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
+        (
+            (
+                x,
+                y,
+                GRADE_COLOURS[Grade.for_index(value).letter],
+                label,
+                value,
+                x,
+                y - 8,
+                value,
+                x,
+                top + height + 18,
+                label,
+            )
+            for (x, y), (label, value) in zip(coords, known, strict=True)
+        ),
+    )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-trend-chart">'
+        "<style>#pst-trend-chart .pst-val{{font:11px sans-serif;text-anchor:middle}}"
+        ".pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}</style>"
+        '{3}<polyline points="{4}" fill="none" stroke="#00355f" stroke-width="2"></polyline>'
+        "{5}</svg>",
+        left + width + 100,
+        height + 50,
+        _("IKM per month"),
+        bands,
+        path,
+        dots,
+    )
