@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext.views import staff
+from pst_helpdesk_ext.views import staff, triage
 
 app_name = "pst"
 urlpatterns = [
     path("", staff.overview, name="overview"),
     path("tickets/", staff.ticket_list, name="tickets"),
+    path("triage/", triage.triage, name="triage"),
 ]
