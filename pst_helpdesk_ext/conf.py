@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_FEED_RETENTION_DAYS": 90,
     # Ratings.
     "RATING_LINK_MAX_AGE_DAYS": 30,
+    # SLA clocks (docs/sla.md). Days without a visitor reply after which `pst_sla_tick` closes an
+    # online conversation no policy covers (a policy's own inactivity_close_days wins; 0: never).
+    "SLA_INACTIVITY_CLOSE_DAYS": 7,
+    # Tickets `pst_sla_tick` evaluates per query and bulk update.
+    "SLA_TICK_BATCH_SIZE": 500,
 }
 
 

@@ -286,7 +286,7 @@ class SLAPolicy(models.Model):
         help_text=_("Online policies only; a walk-in clock starts when the desk becomes free."),
     )
     at_risk_percent = models.PositiveSmallIntegerField(
-        _("at risk after (% of the time used)"),
+        _("at risk after (percent of the time used)"),
         default=75,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )

@@ -15,10 +15,12 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from pst_helpdesk_ext.api import views
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
+from pst_helpdesk_ext.api.reports import SLAReportView
 
 
 class PstApiRoot(APIRootView):
-    """The PST API: branch offices, service categories, channels, tickets and walk-in visits."""
+    """The PST API: branch offices, service categories, channels, tickets and walk-in visits;
+    the SLA compliance report at ``reports/sla/``."""
 
     permission_classes = (IsHelpdeskStaff,)
 
@@ -35,18 +37,23 @@ router.register("tickets", views.PSTTicketViewSet, basename="ticket")
 router.register("visits", views.VisitViewSet, basename="visit")
 
 
+#: Endpoints beside the router's viewsets (documented in the schema too).
+extra_urls = [path("reports/sla/", SLAReportView.as_view(), name="report-sla")]
+
+
 class PstSchemaView(SpectacularAPIView):
     """OpenAPI 3 schema of the PST API (YAML, or JSON with ``?format=json``)."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Generate from this API's own routes, mounted where the site mounted them.
         prefix = reverse("pst_api:api-root").lstrip("/")
-        self.patterns = [path(prefix, include(router.urls))]
+        self.patterns = [path(prefix, include([*extra_urls, *router.urls]))]
         return super().get(request, *args, **kwargs)
 
 
 app_name = "pst_api"
 urlpatterns = [
     path("schema/", PstSchemaView.as_view(), name="schema"),
+    *extra_urls,
     path("", include(router.urls)),
 ]

@@ -211,7 +211,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(100),
                         ],
-                        verbose_name="at risk after (% of the time used)",
+                        verbose_name="at risk after (percent of the time used)",
                     ),
                 ),
                 (
