@@ -134,12 +134,18 @@ class SLAReportRowSerializer(serializers.Serializer):
 
 
 class SLAReportSerializer(serializers.Serializer):
-    date_from = serializers.DateField(source="from")
-    date_to = serializers.DateField(source="to")
     group_by = serializers.ListField(child=serializers.CharField())
     timezone = serializers.CharField()
     rows = SLAReportRowSerializer(many=True)
     totals = SLAReportRowSerializer(many=True, help_text="one row per kind")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The period as asked for (``from`` and ``to`` are Python keywords).
+        return {
+            "from": serializers.DateField(),
+            "to": serializers.DateField(),
+            **super().get_fields(),
+        }
 
 
 def _compliance(met: int, breached: int) -> float | None:
