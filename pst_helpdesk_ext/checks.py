@@ -79,6 +79,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         "RATING_LINK_MAX_AGE_DAYS",
         "SYNC_FEED_RETENTION_DAYS",
         "SLA_TICK_BATCH_SIZE",
+        "SLA_BREACH_NOTE_MAX_AGE_DAYS",
     ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     # SLA clocks (docs/sla.md). Days without a visitor reply after which `pst_sla_tick` closes an
     # online conversation no policy covers (a policy's own inactivity_close_days wins; 0: never).
     "SLA_INACTIVITY_CLOSE_DAYS": 7,
+    # A breach older than this when `pst_sla_tick` first sees it (visits synced late, or
+    # `--recompute` over a site's history) is recorded on the ticket without a history note.
+    "SLA_BREACH_NOTE_MAX_AGE_DAYS": 7,
     # Tickets `pst_sla_tick` evaluates per query and bulk update.
     "SLA_TICK_BATCH_SIZE": 500,
 }

@@ -776,6 +776,7 @@ class TickReport:
     changed: int = 0
     stopped_without_signal: int = 0
     breaches_noted: int = 0
+    breaches_too_old: int = 0
     escalated: int = 0
     closed: int = 0
     errors: list[str] = field(default_factory=list)
@@ -787,6 +788,7 @@ class TickReport:
             "changed": self.changed,
             "stopped_without_signal": self.stopped_without_signal,
             "breaches_noted": self.breaches_noted,
+            "breaches_too_old": self.breaches_too_old,
             "escalated": self.escalated,
             "closed": self.closed,
             "errors": len(self.errors),
@@ -819,6 +821,12 @@ def tick(now: dt.datetime | None = None, *, batch_size: int | None = None) -> Ti
         report.changed += _save_evaluated(chunk, now, policies)
     unnoted = PSTTicket.objects.filter(
         sla_state=SLAState.BREACHED, sla_breach_noted_at__isnull=True
+    )
+    # A breach found long after it happened (old visits synced late, or `--recompute` on a site's
+    # history) is kept on the ticket, not written into old tickets' history and mailed around.
+    old = now - dt.timedelta(days=pst_settings.SLA_BREACH_NOTE_MAX_AGE_DAYS)
+    report.breaches_too_old = unnoted.filter(sla_breached_at__lt=old).update(
+        sla_breach_noted_at=now
     )
     for pst in _tick_psts(unnoted).iterator(chunk_size=size):
         _guarded(report, pst, lambda p=pst: _note_breach(p, now, report))
@@ -861,7 +869,7 @@ def _stop_unsignalled(now: dt.datetime, policies: PolicyTable, report: TickRepor
         channel__online=True,
         sla_stopped_at__isnull=True,
         ticket__status__in=STOP_STATUSES,
-    ).exclude(sla_state__in=(*FINAL_STATES, SLAState.NONE))
+    ).exclude(sla_state__in=(SLAState.MET, SLAState.NONE))
     for pst in _tick_psts(rows):
         at = (
             FollowUp.objects.filter(ticket_id=pst.ticket_id, new_status__in=STOP_STATUSES)

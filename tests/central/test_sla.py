@@ -329,7 +329,9 @@ def test_tick_marks_at_risk_then_breach_escalates_once_and_is_idempotent(branch,
     assert fresh(pst).ticket.priority == 2
 
 
-def test_late_answer_is_a_breach_noted_without_escalation(branch, staff):
+def test_late_answer_is_a_breach_noted_without_escalation(branch, staff, settings):
+    # The answer is written now (real time) on a request due in March: allow old breaches here.
+    settings.PST_HELPDESK = {**settings.PST_HELPDESK, "SLA_BREACH_NOTE_MAX_AGE_DAYS": 36500}
     pst = online_ticket(branch)
     sla.mark_request_complete(pst, user=staff, at=wib(2026, 3, 17, 10))
     pst = fresh(pst)
@@ -464,3 +466,30 @@ def test_walkin_visits_changed_evaluates_at_once(branch):
     pst = fresh(pst)
     assert pst.sla_state == SLAState.RUNNING
     assert pst.sla_due_at == pst.visit.issued_at + dt.timedelta(minutes=10)
+
+
+def test_breach_found_long_after_it_happened_is_kept_without_a_history_note(branch):
+    ops = WalkinOps(start=wib(2026, 3, 17, 8))
+    a = ops.new_visit_id()
+    apply_walkin_ops(branch, [ops.created(a, 1), ops.called(a, wait=30 * 60)], wib(2026, 3, 17, 9))
+    report = tick(wib(2026, 4, 20, 9))  # a month later (e.g. `--recompute` after an upgrade)
+    assert (report["breaches_noted"], report["breaches_too_old"]) == (0, 1)
+    pst = fresh(PSTTicket.objects.get(origin_id=a))
+    assert pst.sla_state == SLAState.BREACHED and pst.sla_breach_noted_at == wib(2026, 4, 20, 9)
+    assert not pst.ticket.followup_set.filter(title="Standar layanan terlampaui").exists()
+    assert tick(wib(2026, 4, 20, 9))["breaches_too_old"] == 0
+
+
+def test_breached_clock_resolved_without_signal_gets_its_stop(branch, staff):
+    pst = online_ticket(branch)
+    sla.mark_request_complete(pst, user=staff, at=wib(2026, 3, 17, 10))
+    tick(wib(2026, 3, 30, 9))
+    assert fresh(pst).sla_state == SLAState.BREACHED
+    Ticket.objects.filter(pk=pst.ticket_id).update(
+        status=Ticket.CLOSED_STATUS, modified=wib(2026, 3, 31, 9)
+    )
+    assert tick(wib(2026, 4, 1, 9))["stopped_without_signal"] == 1
+    pst = fresh(pst)
+    assert pst.sla_state == SLAState.BREACHED and pst.sla_stopped_at == wib(2026, 3, 31, 9)
+    # 17th (Ramadan) 4.5 h + 25-27th 22.5 h + 30th 7.5 h + 31st 08:00-09:00.
+    assert pst.sla_elapsed_seconds == int((4.5 + 22.5 + 7.5 + 1) * 3600)

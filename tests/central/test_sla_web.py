@@ -235,6 +235,21 @@ def test_system_check_e010_names_the_branch_day_and_hours(branch, other_branch):
     assert check_branch_calendars(databases=["default"]) == []
 
 
+def test_sla_settings_are_checked(settings):
+    from pst_helpdesk_ext.checks import check_settings
+
+    settings.PST_HELPDESK = {
+        **settings.PST_HELPDESK,
+        "SLA_INACTIVITY_CLOSE_DAYS": -1,
+        "SLA_TICK_BATCH_SIZE": 0,
+    }
+    ids = sorted(e.id for e in check_settings())
+    assert ids == ["pst_helpdesk_ext.E007", "pst_helpdesk_ext.E011"]
+    settings.PST_HELPDESK = {**settings.PST_HELPDESK, "SLA_INACTIVITY_CLOSE_DAYS": 0}
+    settings.PST_HELPDESK.pop("SLA_TICK_BATCH_SIZE")
+    assert check_settings() == []
+
+
 def test_check_command_reports_e010(branch):
     from django.core.management.base import SystemCheckError
 
