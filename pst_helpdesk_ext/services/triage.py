@@ -38,7 +38,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from django.utils.translation import gettext_lazy as _
 from helpdesk import settings as helpdesk_settings
 
-from pst_helpdesk_ext.calendar import CalendarError, WorkingCalendar
+from pst_helpdesk_ext.calendar import WorkingCalendar
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -54,6 +54,7 @@ from pst_helpdesk_ext.services.queries import (
     pst_tickets_for,
     visits_for,
 )
+from pst_helpdesk_ext.services.sla import calendar_for
 
 User = Any
 
@@ -146,13 +147,8 @@ class CountedPaginator(Paginator):
 
 
 def calendar_of(pst: PSTTicket) -> WorkingCalendar:
-    """The calendar the ticket's clock runs on: its branch's, or the default one (central)."""
-    if pst.branch is not None:
-        try:
-            return pst.branch.working_calendar
-        except CalendarError:
-            pass  # checks and the admin form refuse this; show plain time rather than fail
-    return WorkingCalendar.cached(None)
+    """The calendar the ticket's clock runs on, exactly as ``services.sla`` chooses it."""
+    return calendar_for(pst.branch)
 
 
 def counts_working_time(pst: PSTTicket) -> bool:
@@ -339,6 +335,7 @@ TIMELINE_KINDS = (
     "complete",
     "started",
     "at_risk",
+    "waiting",
     "paused",
     "due",
     "breached",
@@ -370,6 +367,9 @@ def sla_timeline(pst: PSTTicket, now: datetime.datetime) -> list[TimelineEvent]:
         events.append(
             TimelineEvent(pst.sla_paused_since, "paused", _("Paused: waiting for the visitor"))
         )
+    waiting = pst.waiting_for_visitor_since
+    if waiting and waiting != pst.sla_paused_since:
+        events.append(TimelineEvent(waiting, "waiting", _("Waiting for the visitor")))
     if pst.sla_breached_at:
         events.append(TimelineEvent(pst.sla_breached_at, "breached", _("Standard breached")))
     if pst.sla_escalated_at:

@@ -13,18 +13,22 @@ import datetime
 from typing import Any
 
 from django import template
+from django.forms import BoundField
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
 from pst_helpdesk_ext.models import SLAState
 from pst_helpdesk_ext.services.queries import pst_ticket_for_panel
 from pst_helpdesk_ext.services.triage import (
+    BranchWaits,
+    WaitPicture,
     WaitStats,
     counts_working_time,
     is_overdue,
+    open_statuses,
     sla_timeline,
     time_left,
 )
@@ -43,6 +47,56 @@ STATE_CSS = {
 
 BAR_WIDTH = 84
 BAR_HEIGHT = 12
+
+
+def _chosen(field: BoundField) -> set[str]:
+    value = field.value()
+    values = value if isinstance(value, list | tuple) else [value]
+    return {str(v) for v in values if v not in (None, "")}
+
+
+@register.simple_tag
+def pst_select(field: BoundField) -> SafeString:
+    """A filter's <select>, made directly: Django's widget templates cost a template render per
+    option, which on this page (a province's branches) was a large share of its time."""
+    chosen = _chosen(field)
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, SafeString(" selected") if str(value) in chosen else "", label)
+            for value, label in field.field.choices
+        ),
+    )
+    return format_html(
+        '<select name="{}" id="{}" class="form-select form-select-sm">{}</select>',
+        field.html_name,
+        field.auto_id,
+        options,
+    )
+
+
+@register.simple_tag
+def pst_checkboxes(field: BoundField) -> SafeString:
+    """A multiple-choice filter as inline checkboxes (the same markup as Django's, made here)."""
+    chosen = _chosen(field)
+    return format_html_join(
+        "",
+        '<div class="form-check form-check-inline small mb-0"><input type="checkbox" '
+        'class="form-check-input" name="{name}" value="{value}" id="{id}_{n}"{checked}>'
+        '<label class="form-check-label" for="{id}_{n}">{label}</label></div>',
+        (
+            {
+                "name": field.html_name,
+                "value": value,
+                "id": field.auto_id,
+                "n": n,
+                "checked": SafeString(" checked") if str(value) in chosen else "",
+                "label": label,
+            }
+            for n, (value, label) in enumerate(field.field.choices)
+        ),
+    )
 
 
 @register.filter
@@ -79,13 +133,8 @@ def _x(seconds: int, scale: int) -> float:
     return round(min(seconds, scale) / scale * BAR_WIDTH, 1) if scale else 0.0
 
 
-@register.simple_tag
-def pst_wait_bar(stats: WaitStats | None, scale: int, standard: int) -> SafeString:
-    """One branch-day of waits: the median bar, the p90 bar behind it, a tick at the longest
-    wait and a red line at the standard, on a scale shared by the whole picture."""
-    if stats is None:
-        return SafeString("")
-    label = gettext(
+def _wait_label(stats: WaitStats) -> str:
+    return gettext(
         "%(visits)d visits: median %(median)s, 90%% within %(p90)s, longest %(longest)s, "
         "%(percent)d%% within the standard"
     ) % {
@@ -95,24 +144,65 @@ def pst_wait_bar(stats: WaitStats | None, scale: int, standard: int) -> SafeStri
         "longest": pst_mmss(stats.longest),
         "percent": stats.within_percent,
     }
+
+
+@register.simple_tag
+def pst_wait_bar(stats: WaitStats | None, scale: int, standard: int) -> SafeString:
+    """One branch-day of waits: the median bar, the p90 bar behind it, a tick at the longest
+    wait and a red line at the standard, on a scale shared by the whole picture.
+
+    Built with f-strings: every value is a number except the label, which is escaped. A
+    province's month is a thousand of these, so format_html's per-argument work shows."""
+    if stats is None:
+        return SafeString("")
+    label = escape(_wait_label(stats))
     median_fill = "#dc3545" if stats.median > standard else "#0d6efd"
-    return format_html(
-        '<svg class="pst-wait-bar" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
-        'aria-label="{label}"><title>{label}</title>'
-        '<rect x="0" y="2" width="{w}" height="8" fill="#e9ecef"/>'
-        '<rect x="0" y="2" width="{p90}" height="8" fill="#9ec5fe"/>'
-        '<rect x="0" y="2" width="{median}" height="8" fill="{median_fill}"/>'
-        '<rect x="{longest}" y="0" width="1.5" height="{h}" fill="#495057"/>'
-        '<rect x="{standard}" y="0" width="1.5" height="{h}" fill="#dc3545"/></svg>',
-        w=BAR_WIDTH,
-        h=BAR_HEIGHT,
-        label=label,
-        p90=_x(stats.p90, scale),
-        median=_x(stats.median, scale),
-        median_fill=median_fill,
-        longest=max(_x(stats.longest, scale) - 1.5, 0),
-        standard=_x(standard, scale),
+    longest = max(_x(stats.longest, scale) - 1.5, 0)
+    return SafeString(
+        f'<svg class="pst-wait-bar" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
+        f'viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" role="img" aria-label="{label}">'
+        f"<title>{label}</title>"
+        f'<rect x="0" y="2" width="{BAR_WIDTH}" height="8" fill="#e9ecef"/>'
+        f'<rect x="0" y="2" width="{_x(stats.p90, scale)}" height="8" fill="#9ec5fe"/>'
+        f'<rect x="0" y="2" width="{_x(stats.median, scale)}" height="8" fill="{median_fill}"/>'
+        f'<rect x="{longest}" y="0" width="1.5" height="{BAR_HEIGHT}" fill="#495057"/>'
+        f'<rect x="{_x(standard, scale)}" y="0" width="1.5" height="{BAR_HEIGHT}" '
+        'fill="#dc3545"/></svg>'
     )
+
+
+@register.simple_tag
+def pst_wait_cell(stats: WaitStats | None, scale: int, standard: int) -> SafeString:
+    """A whole cell of the wait picture: the bar and its numbers (median, p90, longest, share
+    within the standard, visits). Made here rather than in the template: a month of a province
+    is a thousand cells, and the template engine would spend most of the page's time on them."""
+    if stats is None:
+        return SafeString('<span class="text-body-secondary">—</span>')
+    over = ' class="text-danger"' if stats.median > standard else ""
+    longest_label = escape(gettext("max"))
+    return SafeString(
+        f"{pst_wait_bar(stats, scale, standard)}"
+        f'<div class="pst-wait-numbers"><strong{over}>{pst_mmss(stats.median)}</strong> · '
+        f"p90 {pst_mmss(stats.p90)} · {longest_label} {pst_mmss(stats.longest)}</div>"
+        f'<div class="pst-wait-numbers text-body-secondary">{stats.within_percent}% · '
+        f"n={stats.visits}</div>"
+    )
+
+
+@register.simple_tag
+def pst_wait_row_cells(row: BranchWaits, picture: WaitPicture) -> SafeString:
+    """The day cells and the period cell of one branch's row."""
+    scale, standard = picture.scale_seconds, picture.standard_seconds
+    days = "".join(
+        f'<td class="text-center">{pst_wait_cell(cell, scale, standard)}</td>' for cell in row.days
+    )
+    no_visits = escape(gettext("no visits"))
+    period = (
+        pst_wait_cell(row.period, scale, standard)
+        if row.period
+        else f'<span class="text-body-secondary">{no_visits}</span>'
+    )
+    return SafeString(f'{days}<td class="text-center table-light">{period}</td>')
 
 
 # --- the SLA timeline on helpdesk's ticket page ------------------------------------------------
@@ -146,6 +236,8 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
         "complete_url": _reverse_or_empty("pst:sla_mark_complete", pst.ticket_id),
         "waiting_url": _reverse_or_empty("pst:sla_wait_for_visitor", pst.ticket_id),
         "resume_url": _reverse_or_empty("pst:sla_visitor_replied", pst.ticket_id),
+        "ticket_open": pst.ticket.status in open_statuses(),
+        "waiting": pst.waiting_for_visitor_since is not None or pst.sla_paused_since is not None,
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }

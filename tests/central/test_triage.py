@@ -642,3 +642,57 @@ def test_no_timeline_on_a_plain_helpdesk_ticket(client, admin_user):
     client.force_login(admin_user)
     html = client.get(reverse("helpdesk:view", args=[ticket.pk])).content.decode()
     assert "Printer broken" in html and 'id="pst-sla-timeline"' not in html
+
+
+def _forms(html: str) -> dict[str, str]:
+    """The SLA buttons of the timeline: button id -> the form's action."""
+    timeline = html[html.index('id="pst-sla-timeline"') :]
+    timeline = timeline[: timeline.index('id="pst-sla-actions"') + 3000]
+    found = {}
+    for action, body in re.findall(
+        r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', timeline, re.S
+    ):
+        button = re.search(r'id="(pst-sla-[a-z]+)"', body.split("<button")[-1])
+        assert "csrfmiddlewaretoken" in body
+        found[button.group(1)] = action
+    return found
+
+
+def test_timeline_buttons_post_to_the_sla_actions(client, admin_user, branch):
+    client.force_login(admin_user)
+    pst = make_pst_ticket(branch, channel=Channel.WEB)
+    page = reverse("helpdesk:view", args=[pst.ticket_id])
+    buttons = _forms(client.get(page).content.decode())
+    assert buttons == {
+        "pst-sla-complete": f"/pst/tickets/{pst.ticket_id}/sla/complete/",
+        "pst-sla-wait": f"/pst/tickets/{pst.ticket_id}/sla/wait/",
+    }
+    # Marking the request complete (SLA-core's action) starts the clock the timeline shows.
+    response = client.post(buttons["pst-sla-complete"], follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    timeline = html[html.index('id="pst-sla-timeline"') :]
+    assert 'data-event="complete"' in timeline and 'data-event="started"' in timeline
+    assert 'data-event="due"' in timeline and "sisa" in timeline
+    assert "pst-sla-complete" not in _forms(html)
+    # Waiting for the visitor pauses it; the timeline offers "visitor replied" instead.
+    response = client.post(
+        _forms(html)["pst-sla-wait"], {"comment": "Mohon lengkapi tahun data."}, follow=True
+    )
+    html = response.content.decode()
+    assert set(_forms(html)) == {"pst-sla-resume"}
+    assert 'data-event="paused"' in html and "saat dilanjutkan" in html
+    response = client.post(_forms(html)["pst-sla-resume"], follow=True)
+    html = response.content.decode()
+    pst.refresh_from_db()
+    assert pst.sla_state in (SLAState.RUNNING, SLAState.AT_RISK) and pst.sla_paused_since is None
+    assert set(_forms(html)) == {"pst-sla-wait"}
+
+
+def test_no_buttons_on_walk_ins_and_closed_tickets(client, admin_user, branch):
+    client.force_login(admin_user)
+    walk_in = make_pst_ticket(branch, visitor=make_visitor(), walk_in={})
+    closed = make_pst_ticket(branch, channel=Channel.WEB, status=Ticket.CLOSED_STATUS)
+    for pst in (walk_in, closed):
+        html = client.get(reverse("helpdesk:view", args=[pst.ticket_id])).content.decode()
+        assert 'id="pst-sla-timeline"' in html and _forms(html) == {}
