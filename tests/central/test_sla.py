@@ -493,3 +493,50 @@ def test_breached_clock_resolved_without_signal_gets_its_stop(branch, staff):
     assert pst.sla_state == SLAState.BREACHED and pst.sla_stopped_at == wib(2026, 3, 31, 9)
     # 17th (Ramadan) 4.5 h + 25-27th 22.5 h + 30th 7.5 h + 31st 08:00-09:00.
     assert pst.sla_elapsed_seconds == int((4.5 + 22.5 + 7.5 + 1) * 3600)
+
+
+def snapshot() -> dict[str, Any]:
+    """Everything a tick may change: clock fields, tickets, history, mail."""
+    from pst_helpdesk_ext.services.sla import CLOCK_FIELDS
+
+    names = ["sla_policy_id" if f == "sla_policy" else f for f in CLOCK_FIELDS]
+    return {
+        "clocks": list(PSTTicket.objects.order_by("pk").values_list("pk", *names)),
+        "tickets": list(
+            Ticket.objects.order_by("pk").values_list(
+                "pk", "status", "priority", "resolution", "last_escalation"
+            )
+        ),
+        "followups": list(FollowUp.objects.order_by("pk").values_list("pk", "title", "comment")),
+        "changes": TicketChange.objects.count(),
+        "mails": len(mail.outbox),
+    }
+
+
+def test_second_tick_at_the_same_instant_changes_nothing_at_all(branch, staff):
+    """A mixed office: running, at-risk, paused, breached, idle-for-7-days online requests and
+    walk-ins met and breached. The first tick acts; the second finds nothing to do."""
+    running, at_risk, paused, breached, idle = (online_ticket(branch) for _ in range(5))
+    sla.mark_request_complete(running, user=staff, at=wib(2026, 3, 26, 14))
+    sla.mark_request_complete(at_risk, user=staff, at=wib(2026, 3, 17, 9))  # due 27th 15:30
+    sla.mark_request_complete(paused, user=staff, at=wib(2026, 3, 25, 9))
+    sla.wait_for_visitor(paused, user=staff, at=wib(2026, 3, 26, 9), comment="KTP?")
+    sla.mark_request_complete(breached, user=staff, at=wib(2026, 3, 16, 9))  # due 26th 15:30
+    sla.wait_for_visitor(idle, user=staff, at=wib(2026, 3, 20, 9), comment="Surat?")
+    ops = WalkinOps(start=wib(2026, 3, 27, 8))
+    a, b = ops.new_visit_id(), ops.new_visit_id()
+    apply_walkin_ops(
+        branch,
+        [ops.created(a, 1), ops.called(a, wait=60), ops.created(b, 2), ops.called(b, 20 * 60)],
+        wib(2026, 3, 27, 9),
+    )
+    now = wib(2026, 3, 27, 10)
+    first = tick(now)
+    assert first["breaches_noted"] == 2 and first["escalated"] == 1 and first["closed"] == 1
+    states = {p.pk: p.sla_state for p in PSTTicket.objects.all()}
+    assert states[running.pk] == SLAState.RUNNING and states[paused.pk] == SLAState.PAUSED
+    assert states[at_risk.pk] == SLAState.AT_RISK and states[breached.pk] == SLAState.BREACHED
+    before = snapshot()
+    second = tick(now)
+    assert (second["changed"], second["breaches_noted"], second["closed"]) == (0, 0, 0)
+    assert snapshot() == before
