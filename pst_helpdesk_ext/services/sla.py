@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -431,7 +431,7 @@ def recompute_all(now: dt.datetime | None = None, queryset: Any = None) -> int:
     policies = PolicyTable.load()
     rows = PSTTicket.objects.all() if queryset is None else queryset
     changed = 0
-    for chunk in _chunks(_tick_psts(rows), pst_settings.SLA_TICK_BATCH_SIZE):
+    for chunk in _chunks(_clocks_to_evaluate(rows), pst_settings.SLA_TICK_BATCH_SIZE):
         changed += _save_evaluated(chunk, now, policies)
     return changed
 
@@ -447,8 +447,32 @@ def _save_evaluated(psts: list[PSTTicket], now: dt.datetime, policies: PolicyTab
             changed_rows.append(pst)
             changed_fields.update(changed)
     if changed_rows:
-        PSTTicket.objects.bulk_update(changed_rows, sorted(changed_fields), batch_size=500)
+        _write_clocks(changed_rows, sorted(changed_fields))
     return len(changed_rows)
+
+
+def _write_clocks(rows: Sequence[PSTTicket], names: Sequence[str]) -> None:
+    """Save ``names`` of ``rows``: one parameterised UPDATE run with ``executemany``.
+
+    Why not ``bulk_update``: its ``CASE WHEN`` per field and row costs milliseconds per row at
+    tick sizes; the same values through each field's ``get_db_prep_save`` in one prepared
+    statement cost microseconds. Like ``bulk_update`` it sends no signals.
+    """
+    meta = PSTTicket._meta
+    fields = [meta.get_field(name) for name in names]
+    connection = connections[router.db_for_write(PSTTicket)]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    statement = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - identifiers from meta
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+        for row in rows
+    ]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.executemany(statement, params)
 
 
 # --- facts from staff and visitors --------------------------------------------------------------
@@ -801,6 +825,13 @@ def _tick_psts(queryset: Any) -> Any:
     ).order_by("pk")
 
 
+def _clocks_to_evaluate(queryset: Any) -> Any:
+    """Only what evaluation reads (channel, branch, the walk-in visit): a tick over thousands of
+    clocks builds four model instances per row instead of seven. The ticket itself is read
+    only for a clock starting at submission, once."""
+    return queryset.select_related("channel", "branch", "visit").order_by("pk")
+
+
 def tick(now: dt.datetime | None = None, *, batch_size: int | None = None) -> TickReport:
     """One cron run: evaluate every open clock at ``now``, note breaches in the ticket history
     (escalating by one priority step where the policy says so), close online conversations whose
@@ -816,7 +847,7 @@ def tick(now: dt.datetime | None = None, *, batch_size: int | None = None) -> Ti
         | Q(sla_state=SLAState.PENDING, channel__online=False)
         | Q(sla_state=SLAState.PENDING, sla_started_at__isnull=True, complete_at__isnull=False)
     )
-    for chunk in _chunks(_tick_psts(open_clocks), size):
+    for chunk in _chunks(_clocks_to_evaluate(open_clocks), size):
         report.evaluated += len(chunk)
         report.changed += _save_evaluated(chunk, now, policies)
     unnoted = PSTTicket.objects.filter(
