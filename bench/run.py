@@ -30,6 +30,12 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
         ["--runs", "200", "--naive-runs", "5"],
     ),
     ("Branch agent", "bench.bench_agent", ["--visits", "300"], ["--visits", "30"]),
+    (
+        "Triage page",
+        "bench.bench_triage",
+        ["--tickets", "100000"],
+        ["--tickets", "3000", "--rounds", "2"],
+    ),
 ]
 
 # figure -> (target description, predicate)

@@ -56,16 +56,19 @@ def _chosen(field: BoundField) -> set[str]:
 
 
 @register.simple_tag
-def pst_select(field: BoundField) -> SafeString:
+def pst_select(field: BoundField, choices: Any = None) -> SafeString:
     """A filter's <select>, made directly: Django's widget templates cost a template render per
-    option, which on this page (a province's branches) was a large share of its time."""
+    option, which on this page (a province's branches) was a large share of its time.
+
+    ``choices`` (value, label) pairs replace the field's own when the view already holds them
+    (the branches), which saves the query the field would run again."""
     chosen = _chosen(field)
     options = format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
         (
             (value, SafeString(" selected") if str(value) in chosen else "", label)
-            for value, label in field.field.choices
+            for value, label in (field.field.choices if choices is None else choices)
         ),
     )
     return format_html(

@@ -28,6 +28,7 @@ from pst_helpdesk_ext.services.triage import (
     by_time_left,
     default_wait_period,
     open_pst_tickets,
+    rows_in_order,
     state_choices,
     state_counts,
     triage_rows,
@@ -144,7 +145,8 @@ def triage(request: HttpRequest) -> HttpResponse:
     counts = state_counts(tickets)
     shown = tickets.filter(sla_state__in=filters.states) if filters.states else tickets
     total = sum(counts[s] for s in filters.states) if filters.states else sum(counts.values())
-    paginator = CountedPaginator(by_time_left(shown, now), TRIAGE_PAGE_SIZE, count=total)
+    ordered_ids = by_time_left(shown, now).values_list("pk", flat=True)
+    paginator = CountedPaginator(ordered_ids, TRIAGE_PAGE_SIZE, count=total)
     page = paginator.get_page(request.GET.get("page"))
     branches = list(form.fields["branch"].queryset)
     query = request.GET.copy()
@@ -155,15 +157,15 @@ def triage(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "page": page,
-            "rows": triage_rows(page.object_list, now),
+            "rows": triage_rows(rows_in_order(request.user, list(page.object_list)), now),
             "counts": [(state, label, counts[state]) for state, label in state_choices()],
             "total_open": sum(counts.values()),
             "query": query.urlencode(),
             "query_without_state": without_state.urlencode(),
-            "waits": wait_picture(
-                request.user, branches, filters, filters.wait_from, filters.wait_to
-            ),
+            "waits": wait_picture(branches, filters, filters.wait_from, filters.wait_to),
             "now": now,
+            "branch_choices": [("", form.fields["branch"].empty_label)]
+            + [(b.code, str(b)) for b in branches],
         }
     )
     return render(request, "pst_helpdesk_ext/triage.html", context)
