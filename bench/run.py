@@ -30,6 +30,13 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
         ["--runs", "200", "--naive-runs", "5"],
     ),
     ("Branch agent", "bench.bench_agent", ["--visits", "300"], ["--visits", "30"]),
+    ("SLA tick", "bench.bench_sla", ["--tickets", "10000"], ["--tickets", "500"]),
+    (
+        "Triage page",
+        "bench.bench_triage",
+        ["--tickets", "100000"],
+        ["--tickets", "3000", "--rounds", "2"],
+    ),
 ]
 
 # figure -> (target description, predicate)

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +40,7 @@ from pst_helpdesk_ext.models import (
     Rating,
     RatingInvitation,
     ServiceCategory,
+    SLAPolicy,
     Visit,
     Visitor,
     WhatsAppMessage,
@@ -121,6 +122,57 @@ class BranchAddForm(forms.ModelForm):
         fields = ("code", "name", "timezone")
 
 
+CALENDAR_EXAMPLE = (
+    '{"weekly": {"mon": "08:00-15:30", "tue": "08:00-15:30", "wed": "08:00-15:30", '
+    '"thu": "08:00-15:30", "fri": {"open": "08:00", "close": "16:00", '
+    '"breaks": [["11:30", "13:00"]]}}, "cuti_bersama_open": false, '
+    '"extra_closed": ["2026-07-15"], "extra_open": {"2026-07-18": "08:00-12:00"}}'
+)
+CALENDAR_PREVIEW_DAYS = 14
+
+
+class BranchChangeForm(forms.ModelForm):
+    """The branch form with its working calendar checked the way the SLA clocks will read it:
+    with the branch's timezone, and a message that names the day and the hours at fault."""
+
+    class Meta:
+        model = Branch
+        fields = ("name", "timezone", "active", "calendar")
+        widgets = {
+            "calendar": forms.Textarea(
+                attrs={"rows": 8, "cols": 90, "style": "font-family: monospace"}
+            )
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "calendar" in self.fields:
+            self.fields["calendar"].help_text = format_html(
+                "{}<br>{} <code>{}</code>",
+                Branch._meta.get_field("calendar").help_text,
+                _("Example:"),
+                CALENDAR_EXAMPLE,
+            )
+
+    def clean_calendar(self) -> Any:
+        value = self.cleaned_data.get("calendar")
+        return {} if value in (None, "") else value  # empty: the defaults
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        calendar = cleaned.get("calendar")
+        timezone = cleaned.get("timezone")
+        if "calendar" in self.errors or timezone is None or calendar is None:
+            return cleaned  # the field's own error (bad JSON, bad timezone) says it already
+        from pst_helpdesk_ext.calendar import CalendarError, WorkingCalendar
+
+        try:
+            WorkingCalendar.from_config({**(calendar or {}), "timezone": timezone})
+        except CalendarError as exc:
+            self.add_error("timezone" if exc.field == "timezone" else "calendar", str(exc))
+        return cleaned
+
+
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
     list_display = (
@@ -145,13 +197,61 @@ class BranchAdmin(admin.ModelAdmin):
         "key_enrolled_at",
         "key_revoked_at",
         "created",
+        "calendar_preview",
     )
-    fields = ("code", "name", "timezone", "queue", "active", *readonly_fields[2:])
+    fields = (
+        "code",
+        "name",
+        "timezone",
+        "queue",
+        "active",
+        "calendar",
+        "calendar_preview",
+        *readonly_fields[2:-1],
+    )
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        if obj is None:
-            kwargs["form"] = BranchAddForm
+        kwargs["form"] = BranchAddForm if obj is None else BranchChangeForm
         return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description=_("next two weeks"))
+    def calendar_preview(self, branch: Branch) -> str:
+        """The next days as the SLA clocks see them, so an admin sees what the settings mean."""
+        import datetime as dt
+
+        from django.utils import timezone as dj_timezone
+
+        from pst_helpdesk_ext.calendar import CalendarError
+
+        try:
+            calendar = branch.working_calendar
+        except CalendarError as exc:
+            return str(exc)
+        today = dj_timezone.now().astimezone(calendar.tz).date()
+        reasons = {
+            "weekly_closed": _("closed"),
+            "public_holiday": _("public holiday"),
+            "cuti_bersama": _("cuti bersama"),
+            "extra_closed": _("closed (office)"),
+            "extra_open": _("open (office)"),
+            "ramadan": _("Ramadan hours"),
+            "regular": "",
+        }
+        rows = []
+        for offset in range(CALENDAR_PREVIEW_DAYS):
+            info = calendar.day_info(today + dt.timedelta(days=offset))
+            name = info.holiday_name_id or info.holiday_name_en
+            rows.append(
+                (
+                    info.date.strftime("%a %Y-%m-%d"),
+                    str(info.hours) if info.hours else "—",
+                    " ".join(str(x) for x in (reasons.get(info.kind, info.kind), name) if x),
+                )
+            )
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ("code", "name", "timezone", "email") if obj is None else self.fields
@@ -196,6 +296,44 @@ class BranchAdmin(admin.ModelAdmin):
         state = getattr(branch, "sync_state", None)
         skew = state.clock_skew_seconds if state else None
         return "—" if skew is None else skew
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    """Service standards. Clocks already met or breached keep their result; running clocks take
+    an edited policy at the next ``pst_sla_tick``."""
+
+    list_display = (
+        "__str__",
+        "kind",
+        "category",
+        "channel",
+        "target",
+        "start_rule",
+        "at_risk_percent",
+        "escalate",
+        "inactivity_close_days",
+        "active",
+    )
+    list_filter = ("kind", "active", "escalate", "start_rule")
+    list_select_related = ("category", "channel")
+    search_fields = ("category__code", "category__name_id", "channel__code")
+    fields = (
+        "kind",
+        "category",
+        "channel",
+        "target",
+        "start_rule",
+        "at_risk_percent",
+        "escalate",
+        "inactivity_close_days",
+        "active",
+    )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "category":
+            kwargs["queryset"] = ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(ServiceCategory)

@@ -7,7 +7,8 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from pst_helpdesk_ext.conf import DEFAULTS
 
@@ -78,6 +79,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         "SYNC_MAX_BATCH_OPS",
         "RATING_LINK_MAX_AGE_DAYS",
         "SYNC_FEED_RETENTION_DAYS",
+        "SLA_TICK_BATCH_SIZE",
+        "SLA_BREACH_NOTE_MAX_AGE_DAYS",
     ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -89,6 +92,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 )
             )
     errors.extend(_check_rating_settings(user))
+    days = user.get("SLA_INACTIVITY_CLOSE_DAYS", DEFAULTS["SLA_INACTIVITY_CLOSE_DAYS"])
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        errors.append(
+            Error(
+                f"PST_HELPDESK['SLA_INACTIVITY_CLOSE_DAYS'] must be a whole number of days >= 0, "
+                f"not {days!r}.",
+                hint="7 closes a conversation after a week without the visitor's answer; "
+                "0 never closes one automatically.",
+                id="pst_helpdesk_ext.E011",
+            )
+        )
     if getattr(settings, "HELPDESK_TEAMS_MODE_ENABLED", True) and "pinax.teams" not in getattr(
         settings, "INSTALLED_APPS", []
     ):
@@ -257,4 +271,37 @@ def _check_rating_settings(user: dict[str, Any]) -> list[Error | Warning]:
                 id="pst_helpdesk_ext.E032",
             )
         )
+    return errors
+
+
+@register(Tags.database)
+def check_branch_calendars(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Error]:
+    """Every branch's stored working calendar must be valid: the SLA clocks read it (an invalid
+    one falls back to the defaults, which is wrong for that office). Runs with the database
+    checks (``migrate``, ``check --database default``), as it reads the branches table."""
+    from pst_helpdesk_ext.calendar import CalendarError, WorkingCalendar
+    from pst_helpdesk_ext.models import Branch, validate_branch_calendar
+
+    errors: list[Error] = []
+    for alias in databases or ():
+        try:
+            rows = list(Branch.objects.using(alias).values_list("code", "timezone", "calendar"))
+        except DatabaseError:
+            continue  # not migrated yet: nothing stored to check
+        for code, zone, calendar in rows:
+            try:
+                validate_branch_calendar(calendar)
+                WorkingCalendar.from_config({**(calendar or {}), "timezone": zone})
+            except CalendarError as exc:
+                errors.append(
+                    Error(
+                        f"Branch {code}: its working calendar is invalid: {exc}",
+                        hint=f"Correct it in the admin (Branch offices > {code} > working "
+                        "calendar); until then its SLA clocks use the default calendar.",
+                        obj=f"Branch {code}",
+                        id="pst_helpdesk_ext.E010",
+                    )
+                )
     return errors

@@ -60,6 +60,14 @@ DEFAULTS: dict[str, Any] = {
     # days), and the shape of an SP4N-LAPOR! reference number (a regular expression).
     "COMPLAINT_DEFAULT_TIER": 1,
     "LAPOR_REF_PATTERN": r"^[A-Z0-9][A-Z0-9/.-]{3,39}$",
+    # SLA clocks (docs/sla.md). Days without a visitor reply after which `pst_sla_tick` closes an
+    # online conversation no policy covers (a policy's own inactivity_close_days wins; 0: never).
+    "SLA_INACTIVITY_CLOSE_DAYS": 7,
+    # A breach older than this when `pst_sla_tick` first sees it (visits synced late, or
+    # `--recompute` over a site's history) is recorded on the ticket without a history note.
+    "SLA_BREACH_NOTE_MAX_AGE_DAYS": 7,
+    # Tickets `pst_sla_tick` evaluates per query and bulk update.
+    "SLA_TICK_BATCH_SIZE": 500,
 }
 
 

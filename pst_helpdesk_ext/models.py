@@ -8,15 +8,17 @@ it (``PSTTicket`` is a one-to-one), never columns on helpdesk's tables. Personal
 from __future__ import annotations
 
 import zoneinfo
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from pst_helpdesk_ext.calendar import WorkingCalendar
+if TYPE_CHECKING:
+    from pst_helpdesk_ext.calendar import WorkingCalendar
 
 BRANCH_CODE_VALIDATOR = RegexValidator(
     r"^\d{4}$",
@@ -26,6 +28,23 @@ CURVE_KEY_VALIDATOR = RegexValidator(
     r"^[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$",
     _("A CURVE public key is 40 characters of Z85 text, as printed by pst-branch-agent init."),
 )
+
+
+def validate_branch_calendar(value: Any) -> None:
+    """A branch's working-calendar settings (``Branch.calendar``), checked the way the SLA code
+    will read them. The timezone is the branch's own ``timezone`` field, so it may not appear here.
+    Raises the CalendarError that names the day and the hours at fault."""
+    from pst_helpdesk_ext.calendar import CalendarError, WorkingCalendar
+
+    if isinstance(value, dict) and "timezone" in value:
+        raise CalendarError(
+            _(
+                "The calendar may not set a timezone: the branch's timezone field is the office's "
+                "timezone. Remove the timezone key from the calendar."
+            ),
+            code="timezone_in_calendar",
+        )
+    WorkingCalendar.from_config(value or None)
 
 
 def validate_timezone(value: str) -> None:
@@ -75,6 +94,17 @@ class Branch(models.Model):
         validators=[CURVE_KEY_VALIDATOR],
         help_text=_("The branch agent's CURVE public key (Z85). Empty: the branch cannot sync."),
     )
+    calendar = models.JSONField(
+        _("working calendar"),
+        default=dict,
+        blank=True,
+        validators=[validate_branch_calendar],
+        help_text=_(
+            "Opening hours, Ramadan hours, holidays and extra closed or open dates of the office "
+            "(JSON). Empty: Mon-Fri 08:00-15:30, public holidays and cuti bersama closed. The "
+            "timezone is the timezone field above."
+        ),
+    )
     key_enrolled_at = models.DateTimeField(_("key enrolled at"), null=True, blank=True)
     key_revoked_at = models.DateTimeField(_("key revoked at"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -100,9 +130,20 @@ class Branch(models.Model):
         return self.active and bool(self.curve_public_key) and self.key_revoked_at is None
 
     @property
+    def calendar_config(self) -> dict[str, Any]:
+        """The calendar settings with the branch's timezone: what ``working_calendar`` builds."""
+        return {**(self.calendar or {}), "timezone": self.timezone}
+
+    @property
     def working_calendar(self) -> WorkingCalendar:
-        """The branch's working calendar (its timezone, default hours), shared per config."""
-        return WorkingCalendar.cached({"timezone": self.timezone})
+        """The office's working calendar (shared per distinct config, so cheap to ask again).
+
+        Raises ``CalendarError`` when the stored settings are invalid; the admin form and system
+        check E010 keep that from happening in practice.
+        """
+        from pst_helpdesk_ext.calendar import WorkingCalendar
+
+        return WorkingCalendar.cached(self.calendar_config)
 
 
 class ServiceCategory(Bilingual):
@@ -186,6 +227,132 @@ class Visitor(models.Model):
         return f"************{self.id_last4}" if self.id_last4 else ""
 
 
+class SLAState(models.TextChoices):
+    """Where a ticket's service clock stands. ``met``/``breached`` are final for the clock."""
+
+    PENDING = "pending", _("clock not started")
+    RUNNING = "running", _("running")
+    AT_RISK = "at_risk", _("at risk")
+    PAUSED = "paused", _("paused (waiting for the visitor)")
+    MET = "met", _("met")
+    BREACHED = "breached", _("breached")
+    NONE = "none", _("no service standard")
+
+
+class SLAPolicy(models.Model):
+    """A service standard: the target for tickets of a service category on a channel.
+
+    ``category``/``channel`` empty means "any". The most specific active policy of the ticket's
+    kind wins: one naming the channel before one that does not, then one naming the category.
+    """
+
+    class Kind(models.TextChoices):
+        WALK_IN = "walk_in", _("walk-in: minutes from the previous visitor finishing to the call")
+        ONLINE = "online", _("online: working days from the complete request to the answer")
+
+    class StartRule(models.TextChoices):
+        ON_COMPLETE = "on_complete", _("when staff mark the request clear and complete")
+        ON_SUBMISSION = "on_submission", _("at submission (the form collects a complete request)")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    category = models.ForeignKey(
+        ServiceCategory,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        verbose_name=_("service"),
+        help_text=_("Empty: every service without a policy of its own."),
+    )
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sla_policies",
+        verbose_name=_("channel"),
+        help_text=_("Empty: every channel of this kind without a policy of its own."),
+    )
+    target = models.PositiveIntegerField(
+        _("target"),
+        validators=[MinValueValidator(1)],
+        help_text=_("Minutes for a walk-in policy, working days for an online policy."),
+    )
+    start_rule = models.CharField(
+        _("clock starts"),
+        max_length=16,
+        choices=StartRule.choices,
+        default=StartRule.ON_COMPLETE,
+        help_text=_("Online policies only; a walk-in clock starts when the desk becomes free."),
+    )
+    at_risk_percent = models.PositiveSmallIntegerField(
+        _("at risk after (percent of the time used)"),
+        default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    escalate = models.BooleanField(
+        _("escalate on breach"),
+        default=True,
+        help_text=_("Raise the ticket's priority by one step when the standard is breached."),
+    )
+    inactivity_close_days = models.PositiveSmallIntegerField(
+        _("close after days without a visitor reply"),
+        default=7,
+        help_text=_("Online policies only; 0 never closes a conversation automatically."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("kind", "id")
+        verbose_name = _("service standard (SLA policy)")
+        verbose_name_plural = _("service standards (SLA policies)")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "category", "channel"], name="pst_sla_policy_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "category"],
+                condition=models.Q(channel__isnull=True),
+                name="pst_sla_policy_unique_any_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "channel"],
+                condition=models.Q(category__isnull=True),
+                name="pst_sla_policy_unique_any_category",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(category__isnull=True, channel__isnull=True),
+                name="pst_sla_policy_unique_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        category = self.category.name if self.category_id else _("any service")
+        channel = self.channel.name if self.channel_id else _("any channel")
+        unit = _("min") if self.kind == self.Kind.WALK_IN else _("working days")
+        return f"{category} / {channel}: {self.target} {unit}"
+
+    def clean(self) -> None:
+        if self.channel_id and self.kind:
+            walk_in = self.kind == self.Kind.WALK_IN
+            if self.channel.online == walk_in:
+                message = (
+                    _(
+                        "%(channel)s is an online channel; a walk-in policy needs the walk-in "
+                        "channel or none."
+                    )
+                    if walk_in
+                    else _(
+                        "%(channel)s is not an online channel; an online policy needs an "
+                        "online channel or none."
+                    )
+                )
+                raise ValidationError(
+                    {"channel": ValidationError(message, params={"channel": self.channel.name})}
+                )
+
+
 class PSTTicket(models.Model):
     """PST data beside a helpdesk ticket."""
 
@@ -225,6 +392,46 @@ class PSTTicket(models.Model):
     complete_at = models.DateTimeField(_("request complete at"), null=True, blank=True)
     created = models.DateTimeField(_("created"), default=dj_timezone.now)
 
+    # --- SLA clock (services/sla.py keeps these current; docs/sla.md has the rules) -----------
+    sla_policy = models.ForeignKey(
+        "SLAPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        verbose_name=_("SLA policy"),
+    )
+    sla_state = models.CharField(
+        _("SLA state"), max_length=10, choices=SLAState.choices, default=SLAState.PENDING
+    )
+    sla_started_at = models.DateTimeField(_("SLA clock started at"), null=True, blank=True)
+    sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True, db_index=True)
+    sla_paused_since = models.DateTimeField(_("SLA clock paused since"), null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(
+        _("SLA paused working time (seconds)"),
+        default=0,
+        help_text=_("Working time the clock was paused, pauses already ended."),
+    )
+    sla_stopped_at = models.DateTimeField(_("SLA clock stopped at"), null=True, blank=True)
+    sla_elapsed_seconds = models.PositiveIntegerField(
+        _("SLA elapsed time (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Time the clock ran until it stopped: minutes of waiting for walk-ins, working "
+            "time for online requests."
+        ),
+    )
+    sla_at_risk_at = models.DateTimeField(_("SLA at risk since"), null=True, blank=True)
+    sla_breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
+    sla_breach_noted_at = models.DateTimeField(
+        _("SLA breach written to the history at"), null=True, blank=True
+    )
+    sla_escalated_at = models.DateTimeField(_("SLA escalated at"), null=True, blank=True)
+    waiting_for_visitor_since = models.DateTimeField(
+        _("waiting for the visitor since"), null=True, blank=True
+    )
+
     class Meta:
         verbose_name = _("PST ticket data")
         verbose_name_plural = _("PST ticket data")
@@ -238,6 +445,15 @@ class PSTTicket(models.Model):
         indexes = [
             models.Index(fields=["branch", "channel"], name="pst_ticket_branch_channel_idx"),
             models.Index(fields=["created"], name="pst_ticket_created_idx"),
+            models.Index(fields=["sla_state", "sla_due_at"], name="pst_ticket_sla_due_idx"),
+            models.Index(fields=["branch", "sla_state"], name="pst_ticket_branch_sla_idx"),
+            models.Index(fields=["channel", "sla_state"], name="pst_ticket_channel_sla_idx"),
+            models.Index(fields=["category", "sla_state"], name="pst_ticket_category_sla_idx"),
+            models.Index(
+                fields=["waiting_for_visitor_since"],
+                condition=models.Q(waiting_for_visitor_since__isnull=False),
+                name="pst_ticket_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
 from helpdesk.signals import new_ticket_done, update_ticket_done
 
 from pst_helpdesk_ext.models import Channel, ServiceCategory, Visit
-from pst_helpdesk_ext.services import complaints, feed, intake, ratings
+from pst_helpdesk_ext.services import complaints, feed, intake, ratings, sla
 
 REFERENCE_MODELS = (ServiceCategory, Channel, KBCategory, KBItem)
 
@@ -24,9 +24,15 @@ def ticket_updated(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
     feed.publish_followup(followup, sender=sender)
 
 
+@receiver(update_ticket_done, dispatch_uid="pst_sla_ticket_update")
+def sla_ticket_updated(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
+    sla.followup_recorded(followup, sender=sender)
+
+
 @receiver(new_ticket_done, dispatch_uid="pst_online_ticket_created")
 def ticket_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
-    intake.record_online_ticket(ticket, sender=sender)
+    # The SLA clock needs the PST row the intake gives the ticket, so both run here, in order.
+    sla.ticket_created(intake.record_online_ticket(ticket, sender=sender))
 
 
 @receiver(update_ticket_done, dispatch_uid="pst_rating_link_on_done")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext.views import conversation, online, ratings, reports, staff
+from pst_helpdesk_ext.views import conversation, online, ratings, reports, sla, staff, triage
 
 app_name = "pst"
 urlpatterns = [
@@ -25,4 +25,6 @@ urlpatterns = [
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),
     path("rate/<str:token>/", ratings.rate, name="rate"),
     path("complaint/", ratings.complain, name="complain"),
+    path("triage/", triage.triage, name="triage"),
+    *sla.urlpatterns,  # the SLA clock's staff buttons (docs/sla.md)
 ]

@@ -19,6 +19,8 @@ from pst_helpdesk_ext.models import (
     Channel,
     PSTTicket,
     ServiceCategory,
+    SLAPolicy,
+    SLAState,
     Visit,
     Visitor,
 )
@@ -128,6 +130,63 @@ class VisitSerializer(serializers.ModelSerializer):
         return wait_exceeds_standard(visit)
 
 
+class SLAPolicySerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    unit = serializers.SerializerMethodField(help_text="minutes (walk-in) or working_days (online)")
+
+    class Meta:
+        model = SLAPolicy
+        fields = (
+            "id",
+            "kind",
+            "category",
+            "channel",
+            "target",
+            "unit",
+            "start_rule",
+            "at_risk_percent",
+            "escalate",
+            "inactivity_close_days",
+        )
+
+    def get_unit(self, policy: SLAPolicy) -> str:
+        return "minutes" if policy.kind == SLAPolicy.Kind.WALK_IN else "working_days"
+
+
+class TicketSLASerializer(serializers.Serializer):
+    """The ticket's service clock (docs/sla.md). Instants are ISO 8601; durations in seconds
+    (walk-in: real time; online: working time on the branch's calendar)."""
+
+    state = serializers.ChoiceField(source="sla_state", choices=SLAState.choices, read_only=True)
+    state_display = serializers.CharField(source="get_sla_state_display", read_only=True)
+    policy = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(source="sla_started_at", read_only=True)
+    due_at = serializers.DateTimeField(source="sla_due_at", read_only=True)
+    paused_since = serializers.DateTimeField(source="sla_paused_since", read_only=True)
+    paused_seconds = serializers.IntegerField(source="sla_paused_seconds", read_only=True)
+    stopped_at = serializers.DateTimeField(source="sla_stopped_at", read_only=True)
+    elapsed_seconds = serializers.IntegerField(source="sla_elapsed_seconds", read_only=True)
+    at_risk_at = serializers.DateTimeField(source="sla_at_risk_at", read_only=True)
+    breached_at = serializers.DateTimeField(source="sla_breached_at", read_only=True)
+    escalated_at = serializers.DateTimeField(source="sla_escalated_at", read_only=True)
+    waiting_for_visitor_since = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(SLAPolicySerializer(allow_null=True))
+    def get_policy(self, pst: PSTTicket) -> dict[str, Any] | None:
+        if pst.sla_policy_id is None:
+            return None
+        # One query per request for the (few) policies, not a join per row.
+        policies = self.context.get("_sla_policies")
+        if policies is None:
+            policies = {
+                p.pk: SLAPolicySerializer(p).data
+                for p in SLAPolicy.objects.select_related("category", "channel")
+            }
+            self.context["_sla_policies"] = policies
+        return policies.get(pst.sla_policy_id)
+
+
 class PSTTicketSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="ticket_id", read_only=True)
     queue = serializers.CharField(source="ticket.queue.slug", read_only=True)
@@ -145,6 +204,7 @@ class PSTTicketSerializer(serializers.ModelSerializer):
     subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
     visitor = VisitorSerializer(read_only=True, allow_null=True)
     visit = serializers.SerializerMethodField()
+    sla = TicketSLASerializer(source="*", read_only=True)
 
     class Meta:
         model = PSTTicket
@@ -167,6 +227,7 @@ class PSTTicketSerializer(serializers.ModelSerializer):
             "complete_at",
             "visitor",
             "visit",
+            "sla",
         )
 
     def get_assigned_to(self, pst: PSTTicket) -> str | None:

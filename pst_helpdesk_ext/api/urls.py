@@ -15,10 +15,12 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from pst_helpdesk_ext.api import ikm, views, whatsapp
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
+from pst_helpdesk_ext.api.reports import SLAReportView
 
 
 class PstApiRoot(APIRootView):
-    """The PST API: branch offices, service categories, channels, tickets and walk-in visits."""
+    """The PST API: branch offices, service categories, channels, tickets and walk-in visits;
+    the SLA compliance report at ``reports/sla/``."""
 
     permission_classes = (IsHelpdeskStaff,)
 
@@ -34,8 +36,11 @@ router.register("channels", views.ChannelViewSet, basename="channel")
 router.register("tickets", views.PSTTicketViewSet, basename="ticket")
 router.register("visits", views.VisitViewSet, basename="visit")
 
-# Reports: plain views beside the router's viewsets (in the schema too).
-report_urls = [path("reports/ikm/", ikm.IkmReportView.as_view(), name="report-ikm")]
+#: Endpoints beside the router's viewsets (documented in the schema too).
+extra_urls = [
+    path("reports/ikm/", ikm.IkmReportView.as_view(), name="report-ikm"),
+    path("reports/sla/", SLAReportView.as_view(), name="report-sla"),
+]
 
 
 class PstSchemaView(SpectacularAPIView):
@@ -44,7 +49,7 @@ class PstSchemaView(SpectacularAPIView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Generate from this API's own routes, mounted where the site mounted them.
         prefix = reverse("pst_api:api-root").lstrip("/")
-        self.patterns = [path(prefix, include(report_urls + router.urls))]
+        self.patterns = [path(prefix, include([*extra_urls, *router.urls]))]
         return super().get(request, *args, **kwargs)
 
 
@@ -52,6 +57,6 @@ app_name = "pst_api"
 urlpatterns = [
     path("schema/", PstSchemaView.as_view(), name="schema"),
     path("whatsapp/webhook/", whatsapp.webhook, name="whatsapp-webhook"),
-    *report_urls,
+    *extra_urls,
     path("", include(router.urls)),
 ]

@@ -256,6 +256,7 @@ def test_schema_is_valid_openapi_and_describes_the_pst_api(client):
         "/api/pst/tickets/{id}/",
         "/api/pst/visits/",
         "/api/pst/visits/{id}/",
+        "/api/pst/reports/sla/",
     }
     params = {p["name"] for p in paths["/api/pst/tickets/"]["get"]["parameters"]}
     assert {"branch", "channel", "category", "status", "date_from", "date_to", "page"} <= params
