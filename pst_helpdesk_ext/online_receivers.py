@@ -15,7 +15,7 @@ from helpdesk.signals import update_ticket_done
 
 from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.models import Channel, PSTTicket
-from pst_helpdesk_ext.services import whatsapp
+from pst_helpdesk_ext.services import sla, whatsapp
 from pst_helpdesk_ext.services.ratings import rating_link_issued
 
 EMAIL_INGESTION_SENDER = "create_object_from_email_message"
@@ -63,3 +63,17 @@ def send_rating_link(sender: Any, pst_ticket: PSTTicket | None, url: str, **kwar
     (``send_to_visitor`` does nothing for other channels: helpdesk's e-mail carried it)."""
     if pst_ticket is not None:
         whatsapp.send_rating_link(pst_ticket, url)
+
+
+@receiver(signals.online_request_submitted, dispatch_uid="pst_sla_request_submitted")
+def clock_on_submission(sender: Any, pst_ticket: PSTTicket, complete: bool, **kwargs: Any) -> None:
+    """The request page knows whether the request was complete: an "at submission" clock starts
+    only for a complete one (docs/sla.md)."""
+    sla.request_submitted(pst_ticket, complete=complete)
+
+
+@receiver(signals.visitor_replied, dispatch_uid="pst_sla_visitor_replied")
+def clock_on_visitor_reply(sender: Any, pst_ticket: PSTTicket, at: Any, **kwargs: Any) -> None:
+    """A reply by e-mail or WhatsApp ends a "waiting for the visitor" pause (a no-op when the
+    ticket was not waiting, e.g. when the SLA receiver already saw the e-mail follow-up)."""
+    sla.visitor_replied(pst_ticket, at)

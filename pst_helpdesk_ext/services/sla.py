@@ -41,7 +41,15 @@ from helpdesk.update_ticket import update_ticket
 
 from pst_helpdesk_ext.calendar import CalendarError, WorkingCalendar
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import Branch, Complaint, PSTTicket, SLAPolicy, SLAState, Visit
+from pst_helpdesk_ext.models import (
+    Branch,
+    Complaint,
+    OnlineRequest,
+    PSTTicket,
+    SLAPolicy,
+    SLAState,
+    Visit,
+)
 
 logger = logging.getLogger("pst.sla")
 
@@ -253,7 +261,11 @@ def _evaluate_online(
         pst.sla_state, pst.sla_due_at, pst.sla_at_risk_at = SLAState.NONE, None, None
         return
     if pst.sla_started_at is None:
-        if pst.complete_at is None and policy.start_rule == SLAPolicy.StartRule.ON_SUBMISSION:
+        if (
+            pst.complete_at is None
+            and policy.start_rule == SLAPolicy.StartRule.ON_SUBMISSION
+            and _submitted_complete(pst)
+        ):
             pst.complete_at = pst.ticket.created
         if pst.complete_at is None:
             # Not complete yet; or ended without ever being complete: no clock ran.
@@ -288,6 +300,16 @@ def _evaluate_online(
         pst.sla_at_risk_at = threshold
     elif now < threshold:
         pst.sla_at_risk_at = None
+
+
+def _submitted_complete(pst: PSTTicket) -> bool:
+    """Whether the request was complete when submitted, as far as central knows: a request from
+    the public request page says so itself (``OnlineRequest.complete_at_submission``); tickets
+    from elsewhere (helpdesk's form, e-mail, WhatsApp) are taken as the policy takes them."""
+    found = OnlineRequest.objects.filter(pst_ticket_id=pst.pk).values_list(
+        "complete_at_submission", flat=True
+    )
+    return next(iter(found), True)
 
 
 def _at_risk_instant(
@@ -731,6 +753,29 @@ def ticket_created(pst: PSTTicket | None) -> None:
     if pst is None:
         return
     recompute(pst, pst.ticket.created if pst.channel.online else None)
+
+
+def request_submitted(pst_ticket: PSTTicket, *, complete: bool) -> None:
+    """The public request page told whether the request met its completeness rule.
+
+    Under an "at submission" policy the clock started when helpdesk created the ticket (before the
+    page recorded what was missing); an incomplete request un-starts it, so it waits, pending,
+    for staff to mark it complete. A complete one, or an "on complete" policy, changes nothing.
+    """
+    if complete:
+        return
+    with transaction.atomic():
+        pst = _locked(pst_ticket)
+        created = pst.ticket.created
+        if pst.sla_stopped_at is not None or pst.sla_started_at != created:
+            return  # stopped already, or started by staff: their word stands
+        before = _snapshot(pst)
+        pst.complete_at = pst.sla_started_at = pst.sla_at_risk_at = None
+        _evaluate_online(
+            pst, timezone.now(), PolicyTable.load().for_ticket(pst), calendar_for(pst.branch)
+        )
+        pst.save(update_fields=_changed(pst, before))
+    _copy_clock(pst, pst_ticket)
 
 
 def followup_recorded(followup: FollowUp, *, sender: Any = None) -> None:

@@ -332,6 +332,7 @@ def test_panel_on_a_walk_in_ticket(client, admin_user, walk_in_ticket):
     assert FULL_NIK not in html and "a" * 64 not in html
     # helpdesk's own page is intact around the panel.
     assert walk_in_ticket.ticket.title in html and 'id="ticketTab"' in html
+    assert 'id="pst-conversation-link"' not in html  # walk-ins have no online conversation
 
 
 def test_panel_on_a_ticket_made_by_the_intake_service(client, admin_user, branch):
@@ -366,6 +367,10 @@ def test_panel_of_an_online_ticket_has_no_visit(client, admin_user, branch):
     html = client.get(reverse("helpdesk:view", args=[pst.ticket_id])).content.decode()
     assert 'id="pst-ticket-panel"' in html
     assert 'id="pst-visit-times"' not in html
+    # The chat-style thread and the appointment form are one click away.
+    conversation = reverse("pst:online_conversation", args=[pst.ticket_id])
+    assert f'id="pst-conversation-link" href="{conversation}"' in html
+    assert client.get(conversation).status_code == 200
 
 
 def test_panel_of_a_purged_visitor_shows_no_personal_data(client, admin_user, branch):
