@@ -247,7 +247,7 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
 
 
 TIMELINE_WIDTH = 600
-TIMELINE_HEIGHT = 34
+TIMELINE_HEIGHT = 40
 
 
 def timeline_svg(pst: Any, events: list[Any], now: datetime.datetime) -> SafeString:
@@ -283,18 +283,19 @@ def timeline_svg(pst: Any, events: list[Any], now: datetime.datetime) -> SafeStr
         ticks.append((x(due), "#212529", gettext("due")))
     if pst.sla_stopped_at is None:
         ticks.append((x(now), "#6c757d", gettext("now")))
+
+    def anchor(tx: float) -> str:  # labels stay inside the chart at its edges
+        return "start" if tx < 40 else "end" if tx > TIMELINE_WIDTH - 40 else "middle"
+
     tick_html = format_html_join(
         "",
         '<rect x="{}" y="2" width="2" height="24" fill="{}"/>'
-        '<text x="{}" y="33" font-size="9" text-anchor="middle" fill="{}">{}</text>',
-        (
-            (max(tx - 1, 0), colour, min(max(tx, 12), TIMELINE_WIDTH - 12), colour, text)
-            for tx, colour, text in ticks
-        ),
+        '<text x="{}" y="36" font-size="10" text-anchor="{}" fill="{}">{}</text>',
+        ((max(tx - 1, 0), colour, tx, anchor(tx), colour, text) for tx, colour, text in ticks),
     )
     return format_html(
-        '<svg id="pst-sla-chart" width="100%" height="{h}" viewBox="0 0 {w} {h}" '
-        'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
+        '<svg id="pst-sla-chart" width="100%" viewBox="0 0 {w} {h}" '
+        'role="img" aria-label="{label}"><title>{label}</title>'
         '<rect x="0" y="8" width="{w}" height="12" fill="#e9ecef"/>{bars}{ticks}</svg>',
         w=TIMELINE_WIDTH,
         h=TIMELINE_HEIGHT,

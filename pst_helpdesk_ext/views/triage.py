@@ -135,7 +135,12 @@ class TriageFilterForm(forms.Form):
 
 @helpdesk_staff_member_required
 def triage(request: HttpRequest) -> HttpResponse:
-    form = TriageFilterForm(request.GET, user=request.user)
+    data = request.GET.copy()
+    if not data.get("wait_from") and not data.get("wait_to"):
+        # Show the period the wait picture uses, so the date fields are never blank.
+        start, end = default_wait_period(timezone.localdate())
+        data["wait_from"], data["wait_to"] = start.isoformat(), end.isoformat()
+    form = TriageFilterForm(data, user=request.user)
     context: dict[str, Any] = {"form": form, "state_order": STATE_ORDER}
     if not form.is_valid():
         return render(request, "pst_helpdesk_ext/triage.html", context, status=400)

@@ -54,6 +54,13 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             browser.close()
 
 
+def _screenshot(page: Any, name: str) -> None:
+    """With PST_SCREENSHOT_DIR set, keep a full-page screenshot (to look at the layout)."""
+    folder = os.environ.get("PST_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
 def clocked(pst: PSTTicket, **fields: Any) -> PSTTicket:
     PSTTicket.objects.filter(pk=pst.pk).update(**fields)
     pst.refresh_from_db()
@@ -111,7 +118,7 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
     province, live_server, chromium
 ):
     base = live_server.url
-    page = chromium.new_page(locale="id-ID")
+    page = chromium.new_page(locale="id-ID", viewport={"width": 1366, "height": 768})
     external: list[str] = []
     page.on(
         "request",
@@ -147,6 +154,7 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
         assert "terlambat" in rows.first.inner_text()
         assert page.locator("#pst-wait-picture tr[data-branch]").count() == 1
 
+        _screenshot(page, "triage")
         rows.first.locator("a").first.click()
         page.wait_for_selector("#pst-sla-timeline")
         timeline = page.inner_text("#pst-sla-timeline")
@@ -156,6 +164,7 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
         kinds = [events.nth(i).get_attribute("data-event") for i in range(events.count())]
         assert kinds[:3] == ["started", "due", "breached"] and "escalated" in kinds
         assert "Data kemiskinan kecamatan" in page.content()
+        _screenshot(page, "ticket")
     finally:
         page.close()
     assert external == [], external
