@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
@@ -30,14 +28,12 @@ from rest_framework.views import APIView
 
 from pst_helpdesk_ext.api.filters import BranchScopedSerializer, CodeField, query_data
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
-from pst_helpdesk_ext.models import Channel, PSTTicket, ServiceCategory, SLAState
+from pst_helpdesk_ext.models import Channel, PSTTicket, ServiceCategory
 from pst_helpdesk_ext.services.queries import accessible_tickets_q
+from pst_helpdesk_ext.services.sla_report import GROUPS, PERIODS, sla_report
 
-GROUPS: Final = ("branch", "channel", "category", "day", "week", "month")
-PERIODS: Final = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 DEFAULT_DAYS: Final = 30
 MAX_DAYS: Final = 3 * 366
-OPEN_STATES: Final = (SLAState.RUNNING, SLAState.AT_RISK, SLAState.PAUSED)
 QUERY_NAMES: Final = ("branch", "channel", "category", "from", "to", "group_by")
 
 
@@ -146,74 +142,6 @@ class SLAReportSerializer(serializers.Serializer):
             "to": serializers.DateField(),
             **super().get_fields(),
         }
-
-
-def _compliance(met: int, breached: int) -> float | None:
-    ended = met + breached
-    return round(met / ended, 4) if ended else None
-
-
-def sla_report(
-    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date, groups: list[str]
-) -> dict[str, Any]:
-    """Compliance of the clocks that started between ``start`` and ``end`` (inclusive)."""
-    zone = timezone.get_current_timezone()
-    lower = dt.datetime.combine(start, dt.time(), zone)
-    upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    rows = tickets.filter(sla_started_at__gte=lower, sla_started_at__lt=upper)
-    columns = {"kind": "channel__online"}
-    for group in groups:
-        if group in PERIODS:
-            rows = rows.annotate(period=PERIODS[group]("sla_started_at", tzinfo=zone))
-            columns["period"] = "period"
-        else:
-            columns[group] = f"{group}__code"
-    aggregates = {
-        "total": Count("pk"),
-        "met": Count("pk", filter=Q(sla_state=SLAState.MET)),
-        "breached": Count("pk", filter=Q(sla_state=SLAState.BREACHED)),
-        "open": Count("pk", filter=Q(sla_state__in=OPEN_STATES)),
-        "avg_elapsed_seconds": Avg(
-            "sla_elapsed_seconds", filter=Q(sla_state__in=(SLAState.MET, SLAState.BREACHED))
-        ),
-    }
-    values = list(rows.values(*columns.values()).annotate(**aggregates).order_by(*columns.values()))
-    out_rows = []
-    totals: dict[str, dict[str, Any]] = {}
-    for value in values:
-        row = {name: value[column] for name, column in columns.items()}
-        row["kind"] = "online" if row["kind"] else "walk_in"
-        if "period" in row and isinstance(row["period"], dt.datetime):
-            row["period"] = row["period"].astimezone(zone).date()
-        for key in ("total", "met", "breached", "open"):
-            row[key] = value[key]
-        row["compliance"] = _compliance(value["met"], value["breached"])
-        avg = value["avg_elapsed_seconds"]
-        row["avg_elapsed_seconds"] = round(float(avg), 1) if avg is not None else None
-        out_rows.append(row)
-        total = totals.setdefault(
-            row["kind"],
-            {"kind": row["kind"], "total": 0, "met": 0, "breached": 0, "open": 0, "_sum": 0.0},
-        )
-        for key in ("total", "met", "breached", "open"):
-            total[key] += value[key]
-        if avg is not None:
-            total["_sum"] += float(avg) * (value["met"] + value["breached"])
-    total_rows = []
-    for kind in sorted(totals):
-        total = totals[kind]
-        ended = total["met"] + total["breached"]
-        total["compliance"] = _compliance(total["met"], total["breached"])
-        total["avg_elapsed_seconds"] = round(total.pop("_sum") / ended, 1) if ended else None
-        total_rows.append(total)
-    return {
-        "from": start,
-        "to": end,
-        "group_by": groups,
-        "timezone": str(zone),
-        "rows": out_rows,
-        "totals": total_rows,
-    }
 
 
 class SLAReportView(APIView):

@@ -35,12 +35,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.ikm import ELEMENTS, IkmResult, compute_ikm
-from pst_helpdesk_ext.models import Branch, Channel, Rating, ServiceCategory, Visit
+from pst_helpdesk_ext.models import Branch, Channel, PSTTicket, Rating, ServiceCategory, Visit
 from pst_helpdesk_ext.services.queries import (
     WALK_IN_WAIT_STANDARD,
     accessible_tickets_q,
     visits_for,
 )
+from pst_helpdesk_ext.services.sla_report import sla_report
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -313,9 +314,31 @@ def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
     ]
 
 
-def sla_compliance(filters: ReportFilters, user: User | None) -> Any:
-    """SLA compliance for the same filters: the SLA report plugs in here (None until then)."""
-    return None
+#: The first day of an SLA period when the report has no "from" (clocks started before PST did).
+SLA_EPOCH = dt.date(2000, 1, 1)
+
+
+def sla_compliance(filters: ReportFilters, user: User | None) -> dict[str, Any]:
+    """SLA compliance for the same filters and queues, per branch, as ``/api/pst/reports/sla/``
+    computes it (clocks that started in the period), JSON-ready (dates as ISO strings)."""
+    tickets = PSTTicket.objects.all()
+    if user is not None:
+        tickets = tickets.filter(accessible_tickets_q(user, "ticket__"))
+    if filters.branch is not None:
+        tickets = tickets.filter(branch=filters.branch)
+    if filters.service is not None:
+        tickets = tickets.filter(category=filters.service)
+    if filters.channel is not None:
+        tickets = tickets.filter(channel=filters.channel)
+    start = filters.date_from or SLA_EPOCH
+    end = filters.date_to or timezone.localdate()
+    report = sla_report(tickets, start, end, ["branch"])
+    for key in ("from", "to"):
+        report[key] = report[key].isoformat()
+    names = dict(Branch.objects.values_list("code", "name"))
+    for row in report["rows"]:
+        row["branch_name"] = names.get(row["branch"], "")
+    return report
 
 
 # --- exports -------------------------------------------------------------------------------------

@@ -215,3 +215,41 @@ def test_page_bad_filter_is_400_and_staff_only(world, client):
     response = client.get(reverse("pst:report_ikm"), {"branch": "9999"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "9999" in response.content.decode()
+
+
+def test_page_and_json_show_the_sla_compliance_of_the_api(world, client):
+    """The report's SLA card counts what /api/pst/reports/sla/ counts for the same branch."""
+    from pst_helpdesk_ext.models import PSTTicket, SLAState
+
+    south, north = world
+    started = datetime.datetime(2026, 3, 17, 9, 0, tzinfo=JAKARTA)
+    states = [SLAState.MET, SLAState.MET, SLAState.MET, SLAState.BREACHED, SLAState.RUNNING]
+    for state in states:
+        pst = make_pst_ticket(south, channel="web")
+        PSTTicket.objects.filter(pk=pst.pk).update(sla_state=state, sla_started_at=started)
+    pst = make_pst_ticket(north, channel="web")  # another branch: not in 1222's figures
+    PSTTicket.objects.filter(pk=pst.pk).update(sla_state=SLAState.BREACHED, sla_started_at=started)
+    client.force_login(make_staff("provinsi", superuser=True))
+    period = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+    api = client.get(
+        "/api/pst/reports/sla/", {"branch": "1222", "from": "2026-03-01", "to": "2026-03-31"}
+    ).json()
+    (online,) = [row for row in api["totals"] if row["kind"] == "online"]
+    assert (online["met"], online["breached"], online["open"], online["compliance"]) == (
+        3,
+        1,
+        1,
+        0.75,
+    )
+    html = client.get(
+        reverse("pst:report_ikm"), {"branch": "1222", **period}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    card = html[html.index('id="pst-sla"') :]
+    row = card[card.index('data-level="all" data-kind="online"') :].split("</tr>")[0]
+    cells = [cell.split(">")[-1] for cell in row.split("</td>")[2:7]]
+    assert cells == ["5", "3", "1", "1", "75"]
+    data = client.get("/api/pst/reports/ikm/", {"branch": "1222", **period}).json()
+    figures = ("kind", "total", "met", "breached", "open", "compliance")
+    assert [{k: row[k] for k in figures} for row in data["sla"]["totals"]] == [
+        {k: row[k] for k in figures} for row in api["totals"]
+    ]
