@@ -34,6 +34,10 @@ AGENT_ADMIN_PASSWORD = "kepala-demo-1222"
 os.environ.setdefault("PST_SYNC_BIND", f"tcp://{HOST}:{SYNC_PORT}")
 
 
+#: How often the demo runs pst_sla_tick (production: cron every 5 minutes).
+TICK_EVERY_S = 60
+
+
 def manage(*args: str, capture: bool = False) -> str:
     proc = subprocess.run(
         [PY, str(HERE / "manage.py"), *args],
@@ -124,6 +128,8 @@ def main() -> int:
         "\nPST demo is running:\n"
         f"  central helpdesk   {central}/  (log in at {central}/login/)\n"
         f"  PST pages          {central}/pst/   PST API {central}/api/pst/\n"
+        f"  triage, IKM report {central}/pst/triage/   {central}/pst/reports/ikm/\n"
+        f"  online request     {central}/pst/request/  (verification links print here)\n"
         f"  Django admin       {central}/admin/\n"
         f"  sync server        tcp://{HOST}:{SYNC_PORT}  (pid {procs['sync server'].pid})\n"
         f"  branch 1222 kiosk  {branch}/kiosk/\n"
@@ -134,11 +140,19 @@ def main() -> int:
         f"  branch logins:\n    kepala     {AGENT_ADMIN_PASSWORD:<20} (branch_admin)\n{staff}\n"
         f"To see offline work: kill {procs['sync server'].pid} (the sync server), use the branch, "
         f"then start it again with: {PY} {HERE / 'manage.py'} pst_sync_server\n"
-        "Press Ctrl-C to stop.\n",
+        f"Service clocks: pst_sla_tick runs every {TICK_EVERY_S} s here (cron every 5 min in "
+        "production).\nPress Ctrl-C to stop.\n",
         flush=True,
     )
+    next_tick = time.monotonic()
     try:
         while procs["central web"].poll() is None and procs["branch agent"].poll() is None:
+            if time.monotonic() >= next_tick:  # the demo's stand-in for the cron job
+                try:
+                    manage("pst_sla_tick", capture=True)
+                except subprocess.CalledProcessError as exc:
+                    print(f"pst_sla_tick failed: {exc.stderr}", file=sys.stderr, flush=True)
+                next_tick = time.monotonic() + TICK_EVERY_S
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
