@@ -55,6 +55,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -329,9 +330,9 @@ def build_template(base: Path, branches: int, db_url: str | None) -> Template:
     run_cmd([*manage, "pst_demo_data", "--quiet-logins"], env)
     run_cmd([*manage, "pst_sync_keys", "--create"], env)
     server_key = run_cmd([*manage, "pst_sync_keys", "--show"], env).strip()
-    for code, name in BRANCHES[:branches]:
-        if code != "1222":
-            run_cmd([*manage, "pst_branch", "add", code, name], env)
+    keys: dict[str, str] = {}
+
+    def setup_agent(code: str) -> None:
         home = base / f"agent-{code}"
         out = agent_cmd(
             home,
@@ -349,10 +350,22 @@ def build_template(base: Path, branches: int, db_url: str | None) -> Template:
         found = re.search(r"Branch public key: (\S{40})", out)
         if not found:
             raise RuntimeError(f"pst-branch-agent init printed no public key: {out[-500:]}")
-        run_cmd([*manage, "pst_branch", "enrol", code, f"--public-key={found.group(1)}"], env)
+        keys[code] = found.group(1)
         agent_cmd(home, "createuser", "fo", "--role", "front_office", "--password", PASSWORD)
         agent_cmd(home, "createuser", "meja", "--role", "desk_officer", "--password", PASSWORD)
         tmpl.agent_dirs[code] = home
+
+    # The agents set themselves up in parallel while central adds the branches.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        agents = [pool.submit(setup_agent, code) for code, _ in BRANCHES[:branches]]
+        for code, name in BRANCHES[:branches]:
+            if code != "1222":
+                run_cmd([*manage, "pst_branch", "add", code, name], env)
+        for future in agents:
+            future.result()
+    for code, _ in BRANCHES[:branches]:
+        run_cmd([*manage, "pst_branch", "enrol", code, f"--public-key={keys[code]}"], env)
+    tmpl.agent_dirs = dict(sorted(tmpl.agent_dirs.items()))
     return tmpl
 
 
@@ -511,6 +524,7 @@ class Workload:
         if visit is None:
             return
         visit = norm(visit)
+        log(f"branch {b.code}: visit {b.counter} issued")
         with b.lock:
             b.visits.append(visit)
 
@@ -540,6 +554,7 @@ class Workload:
         if self.retry(guestbook):
             with b.lock:
                 b.guestbooks.add(visit)
+            log(f"branch {b.code}: visit {b.counter} in the guest book")
         act = "/desk/1/action/"
         for fields in (
             {"action": "call_next", "token": f"call-{visit}"},
@@ -592,6 +607,8 @@ class Run:
         self.replies: list[list] = []
         self.kb: list[int] = []
         self.db_name = ""
+        self.backup: Path | None = None
+        self.restore_branch: Branch | None = None
         self.db_url: str | None = None
 
     # --- setup / teardown
@@ -661,26 +678,44 @@ class Run:
 
     # --- the nemesis
 
+    def guarded(self, target: Callable[[], None]) -> Callable[[], None]:
+        """A thread body whose failure makes the run an error instead of vanishing."""
+
+        def body() -> None:
+            try:
+                target()
+            except Exception as exc:  # reported with the run
+                self.result.error = f"{target.__name__}: {type(exc).__name__}: {exc}"
+                self.stop.set()
+
+        return body
+
     def fault(self, name: str, branch: Branch | None = None) -> None:
         self.result.faults[name] += 1
         log(f"run {self.index}: {name} {branch.code if branch else ''}")
 
+    def take_backup(self) -> None:
+        """A backup of the branch to restore later, once it holds at least one visit (the
+        ``backup`` command copies the store file, whether or not the agent is up)."""
+        branch = self.restore_branch
+        assert branch is not None
+        while not self.stop.wait(0.2):
+            if branch.visits:
+                backup = self.dir / f"backup-{branch.code}.sqlite3"
+                agent_cmd(branch.home, "backup", "--to", str(backup))
+                self.backup = backup
+                self.fault("backup", branch)
+                return
+
     def nemesis(self) -> None:
         rng = random.Random(self.rng.random())
         started = time.monotonic()
-        restore_branch = rng.choice(self.branches)
-        backup_at = self.duration * rng.uniform(0.15, 0.3)
-        restore_at = self.duration * rng.uniform(0.55, 0.7)
-        backup: Path | None = None
+        restore_at = self.duration * rng.uniform(0.5, 0.7)
         while not self.stop.wait(rng.uniform(0.2, 1.2)):
             elapsed = time.monotonic() - started
-            if backup is None and elapsed >= backup_at:
-                backup = self.dir / f"backup-{restore_branch.code}.sqlite3"
-                agent_cmd(restore_branch.home, "backup", "--to", str(backup))
-                self.fault("backup", restore_branch)
-                continue
-            if backup is not None and not self.result.restored and elapsed >= restore_at:
-                self.restore(restore_branch, backup)
+            if self.backup is not None and not self.result.restored and elapsed >= restore_at:
+                assert self.restore_branch is not None
+                self.restore(self.restore_branch, self.backup)
                 continue
             action = rng.choice(["kill_server", "kill_agent", "cut_link", "stall_link", "both"])
             down_for = rng.uniform(0.3, 2.5)
@@ -724,6 +759,8 @@ class Run:
             branch.proxy.heal()
             if self.server is None or self.server.poll() is not None:
                 self.start_server()
+            if branch.proc is None or branch.proc.poll() is not None:
+                branch.start()
             time.sleep(0.5)  # a visit in progress finishes its step
             wait_until(lambda: branch.pending() == 0, 60, f"branch {branch.code} to ship")
             branch.kill()
@@ -768,12 +805,17 @@ class Run:
         started = time.monotonic()
         try:
             self.setup()
-            threads = [threading.Thread(target=self.nemesis, name="nemesis")]
-            threads.append(threading.Thread(target=self.staff, name="staff"))
+            self.restore_branch = self.rng.choice(self.branches)
+            threads = [
+                threading.Thread(target=self.guarded(job), name=job.__name__)
+                for job in (self.nemesis, self.take_backup, self.staff)
+            ]
             for branch in self.branches:
                 rng = random.Random(self.rng.random())
                 work = Workload(branch, f"r{self.index}s{self.seed}", rng, self.stop)
-                threads.append(threading.Thread(target=work.run, name=f"work-{branch.code}"))
+                threads.append(
+                    threading.Thread(target=self.guarded(work.run), name=f"work-{branch.code}")
+                )
             for thread in threads:
                 thread.start()
             self.stop.wait(self.duration)
@@ -781,6 +823,9 @@ class Run:
             for thread in threads:
                 thread.join(120)
             self.heal()
+            if self.backup is not None and self.restore_branch and not self.result.restored:
+                # The faults kept the nemesis busy past its slot: the restore still happens.
+                self.restore(self.restore_branch, self.backup)
             self.converge()
             self.check()
         except Exception as exc:  # a run that breaks is reported, not hidden
