@@ -30,6 +30,12 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
         ["--runs", "200", "--naive-runs", "5"],
     ),
     ("Branch agent", "bench.bench_agent", ["--visits", "300"], ["--visits", "30"]),
+    (
+        "National reconnect",
+        "bench.bench_national",
+        ["--branches", "548", "--ops", "200", "--servers", "1,2"],
+        ["--branches", "20", "--ops", "20", "--servers", "1"],
+    ),
 ]
 
 # figure -> (target description, predicate)
