@@ -431,6 +431,7 @@ class Branch:
         self.before_restore: set[str] = set()  # visits in the store when it was restored
         self.guest_before_restore: set[str] = set()
         self.lock = threading.Lock()
+        self.step_lock = threading.Lock()  # held by the workload while a request is out
         self.counter = 0
 
     def start(self) -> None:
@@ -493,9 +494,12 @@ class Workload:
                 time.sleep(0.1)
                 continue
             try:
-                if self.kiosk is None:
-                    self.screens()
-                return step()
+                with self.branch.step_lock:
+                    if not self.ready():
+                        continue
+                    if self.kiosk is None:
+                        self.screens()
+                    return step()
             except (OSError, ConnectionError, StopIteration, AttributeError):
                 self.kiosk = None  # log in again: a restored store may not know the session
                 time.sleep(0.2)
@@ -581,6 +585,7 @@ class Result:
     duplicated: int = 0
     phantoms: int = 0
     order_breaks: int = 0
+    rejected: int = 0
     visits: int = 0
     ops: int = 0
     changes: int = 0
@@ -761,7 +766,8 @@ class Run:
                 self.start_server()
             if branch.proc is None or branch.proc.poll() is not None:
                 branch.start()
-            time.sleep(0.5)  # a visit in progress finishes its step
+            with branch.step_lock:
+                pass  # the request in progress (if any) has its answer; no new one starts
             wait_until(lambda: branch.pending() == 0, 60, f"branch {branch.code} to ship")
             branch.kill()
             visits = {
@@ -885,6 +891,9 @@ class Run:
             " JOIN pst_helpdesk_ext_branch b ON b.id = a.branch_id ORDER BY a.id"
         )
         r.ops = len(applied)
+        r.rejected = self.db.rows(
+            "SELECT COUNT(*) FROM pst_helpdesk_ext_appliedop WHERE result = 'rejected'"
+        )[0][0]
         last: dict[str, int] = {}
         for code, seq in applied:
             if seq <= last.get(code, 0):
@@ -958,7 +967,8 @@ def describe(index: int, seed: int, r: Result) -> str:
     return (
         f"run {index} seed {seed}: {r.visits} visits, {r.ops} ops applied, {r.changes} down-feed"
         f" changes; faults: {faults}; restored {r.restored or 'none'}: {r.lost} lost,"
-        f" {r.duplicated} duplicated, {r.phantoms} phantoms, {r.order_breaks} order breaks"
+        f" {r.duplicated} duplicated, {r.phantoms} phantoms, {r.order_breaks} order breaks,"
+        f" {r.rejected} ops rejected by central"
         f" ({seconds:.1f} s)"
     )
 
