@@ -298,3 +298,26 @@ def test_no_full_id_number_in_the_agents_logs_or_store_nor_in_centrals_database(
     assert files
     for path in files:
         assert digits not in path.read_bytes(), path
+
+
+def test_centrals_sqlite_backup_while_running_restores_every_visit(world, tmp_path):
+    """docs/operations.md, section 1: the online backup one-liner, then the restore steps."""
+    world.start_server()
+    walk_in(world, 1)
+    world.drained()
+    live = Path(world.central_env["PST_DATA_DIR"]) / "db.sqlite3"
+    backup = tmp_path / "pst.sqlite3"
+    one_liner = (
+        f"import sqlite3; s = sqlite3.connect({str(live)!r}); "
+        f"d = sqlite3.connect({str(backup)!r}); s.backup(d); d.close()"
+    )
+    subprocess.run([sys.executable, "-c", one_liner], check=True, timeout=60)
+    expected = sorted(row["origin"] for row in world.central_visits())
+
+    restored = World(tmp_path / "restored")  # another site directory, as after a disk loss
+    target = Path(restored.central_env["PST_DATA_DIR"]) / "db.sqlite3"
+    target.write_bytes(backup.read_bytes())
+    restored.manage("migrate", "-v0")
+    restored.manage("check")
+    assert sorted(row["origin"] for row in restored.central_visits()) == expected
+    assert expected
