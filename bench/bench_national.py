@@ -167,6 +167,7 @@ class Office:
     linked: bool = False
     done_at: float = 0.0
     reconnects: int = 0
+    stuck: int = 0
 
 
 def drive(office: Office, events, now: float) -> None:
@@ -241,6 +242,7 @@ def client_process(
     release,
     results,
     timeout: float,
+    config: BranchConfig,
 ) -> None:
     """Offices of one client process: fill the outboxes, wait for the release, drain them all."""
     logging.getLogger("sync").setLevel(logging.ERROR)  # a storm of link notes is expected
@@ -255,7 +257,7 @@ def client_process(
     started = time.time()
     for office in offices:
         office.core = BranchCore(
-            office.store, boot_id=str(uuid.uuid4()), agent_version="bench", config=BranchConfig()
+            office.store, boot_id=str(uuid.uuid4()), agent_version="bench", config=config
         )
         office.transport = BranchTransport(
             office.endpoint, office.keypair, server_key, options=AGENT_OPTIONS
@@ -290,11 +292,13 @@ def client_process(
 # --- the probe: one office that wants to push one record, again and again ------------------------
 
 
-def probe(code: str, keypair: CurveKeyPair, endpoint: str, server_key: str, stop) -> list[float]:
+def probe(
+    code: str, keypair: CurveKeyPair, endpoint: str, server_key: str, stop, config: BranchConfig
+) -> list[float]:
     """Seconds from record to ACK for single records pushed one after another until ``stop``."""
     office = Office(code, keypair, endpoint)
     office.core = BranchCore(
-        office.store, boot_id=str(uuid.uuid4()), agent_version="bench", config=BranchConfig()
+        office.store, boot_id=str(uuid.uuid4()), agent_version="bench", config=config
     )
     office.transport = BranchTransport(endpoint, keypair, server_key, options=AGENT_OPTIONS)
     latencies: list[float] = []
@@ -343,6 +347,7 @@ class Scale:
     order_ok: int
     branches: int
     reconnects: int = 0
+    stuck: int = 0
 
 
 def prepare(data: Path, codes: list[str], db_url: str | None) -> tuple[dict, dict[str, str]]:
@@ -371,8 +376,11 @@ def prepare(data: Path, codes: list[str], db_url: str | None) -> tuple[dict, dic
     return keys, env
 
 
-def check_order(db: CentralDB, made: dict[str, list[str]]) -> tuple[int, list[str]]:
-    """Branches whose ops central holds exactly, in the branch's order; and what is wrong."""
+def check_order(
+    db: CentralDB, made: dict[str, list[str]], partial: dict[str, list[str]] | None = None
+) -> tuple[int, list[str]]:
+    """Branches whose ops central holds exactly, in the branch's order; and what is wrong.
+    ``partial``: branches that did not drain, whose ops at central must be a prefix, in order."""
     held: dict[str, list[str]] = {}
     for code, oid in db.rows(
         "SELECT b.code, a.op_id FROM pst_helpdesk_ext_appliedop a"
@@ -380,6 +388,10 @@ def check_order(db: CentralDB, made: dict[str, list[str]]) -> tuple[int, list[st
     ):
         held.setdefault(code, []).append(str(uuid.UUID(str(oid))))
     wrong = [code for code, ids in made.items() if held.get(code) != ids]
+    for code, ids in (partial or {}).items():
+        got = held.get(code, [])
+        if got != ids[: len(got)]:
+            wrong.append(code)
     rejected = db.rows("SELECT COUNT(*) FROM pst_helpdesk_ext_appliedop WHERE result = 'rejected'")
     if rejected[0][0]:
         wrong.append(f"{rejected[0][0]} ops rejected")
@@ -395,7 +407,9 @@ def run_scale(
     ops: int,
     clients: int,
     timeout: float,
+    config: BranchConfig | None = None,
 ) -> Scale:
+    config = config or BranchConfig()
     ports = [free_port() for _ in range(servers)]
     procs = []
     try:
@@ -414,7 +428,7 @@ def run_scale(
         workers = [
             ctx.Process(
                 target=client_process,
-                args=(part, server_key, ops, release, results, timeout),
+                args=(part, server_key, ops, release, results, timeout, config),
                 daemon=True,
             )
             for part in assigned
@@ -429,7 +443,7 @@ def run_scale(
         latencies: list[float] = []
         probe_thread = threading.Thread(
             target=lambda: latencies.extend(
-                probe(PROBE_CODE, keys[PROBE_CODE], endpoints[-1], server_key, stop)
+                probe(PROBE_CODE, keys[PROBE_CODE], endpoints[-1], server_key, stop, config)
             )
         )
         probe_thread.start()
@@ -444,20 +458,22 @@ def run_scale(
         probe_thread.join(150)
         for worker in workers:
             worker.join(30)
-        left = sum(row[2] for row in done)
-        if left:
-            raise SystemExit(
-                f"{left} ops still queued after {timeout:.0f} s with {servers} server(s)"
-            )
-        drain_s = max(row[1] for row in done) - started
-        order_ok, wrong = check_order(db, {row[0]: row[3] for row in done})
+        stuck = sum(1 for row in done if row[2])
+        drain_s = timeout if stuck else max(row[1] for row in done) - started
+        order_ok, wrong = check_order(
+            db,
+            {row[0]: row[3] for row in done if not row[2]},
+            {row[0]: row[3] for row in done if row[2]},
+        )
         if wrong:
             raise SystemExit(
                 f"central does not hold the ops of {len(wrong)} branches exactly in their order"
                 f" (e.g. {wrong[:5]})"
             )
         reconnects = sum(row[4] for row in done)
-        return Scale(servers, drain_s, len(done) * ops, latencies, order_ok, len(done), reconnects)
+        return Scale(
+            servers, drain_s, len(done) * ops, latencies, order_ok, len(done), reconnects, stuck
+        )
     finally:
         for proc in procs:
             proc.terminate()
@@ -479,7 +495,22 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=200, help="ops in each branch's backlog")
     parser.add_argument("--servers", default="1,2", help="server counts to measure, e.g. 1,2,4")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
-    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="give up on a drain after this many seconds"
+    )
+    parser.add_argument(
+        "--hello-timeout",
+        type=float,
+        default=BranchConfig.hello_timeout,
+        help=f"offices' HELLO resend (agent default {BranchConfig.hello_timeout:.0f} s)",
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=BranchConfig.peer_timeout,
+        help="offices' silence before reconnecting"
+        f" (agent default {BranchConfig.peer_timeout:.0f} s)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
     opts = parser.parse_args()
     try:
@@ -497,6 +528,19 @@ def main() -> int:
     data = temp_dir("pst-bench-national-")
     codes = branch_codes(opts.branches)
     results: list[Scale] = []
+    config = BranchConfig(hello_timeout=opts.hello_timeout, peer_timeout=opts.peer_timeout)
+    defaults = BranchConfig()
+    print(
+        f"offices: hello_timeout {config.hello_timeout:g} s, peer_timeout {config.peer_timeout:g} s"
+        + (
+            " (the agent's defaults)"
+            if (config.hello_timeout, config.peer_timeout)
+            == (defaults.hello_timeout, defaults.peer_timeout)
+            else " (NOT the agent's defaults"
+            f" {defaults.hello_timeout:g} / {defaults.peer_timeout:g} s)"
+        ),
+        flush=True,
+    )
     try:
         template = data / "template"
         template.mkdir()
@@ -513,16 +557,24 @@ def main() -> int:
             env.pop("DATABASE_URL", None)
             if db_url:
                 env["DATABASE_URL"] = db_url
-            scale = run_scale(servers, keys, codes, env, db, opts.ops, opts.clients, opts.timeout)
+            scale = run_scale(
+                servers, keys, codes, env, db, opts.ops, opts.clients, opts.timeout, config
+            )
             results.append(scale)
             probe = sorted(scale.probe) or [0.0]
+            if scale.stuck:
+                print(
+                    f"{servers} server(s): DID NOT DRAIN in {opts.timeout:.0f} s:"
+                    f" {scale.stuck} of {scale.branches} offices still hold ops",
+                    flush=True,
+                )
             print(
                 f"{scale.branches} branches x {opts.ops} ops = {scale.ops:,} ops, {servers}"
                 f" server(s): drained in {scale.drain_s:.2f} s ({scale.ops / scale.drain_s:,.0f}"
                 f" ops/s); probe push->ACK p50 {statistics.median(probe) * 1000:.0f} ms, max"
                 f" {probe[-1] * 1000:.0f} ms ({len(scale.probe)} pushes); order kept for"
                 f" {scale.order_ok}/{scale.branches} branches; {scale.reconnects} reconnects"
-                " (no answer within the agent's 35 s)",
+                f" (no answer within {config.peer_timeout:g} s)",
                 flush=True,
             )
         baseline_s = 0.0
@@ -565,6 +617,8 @@ def main() -> int:
 
     best = min(results, key=lambda s: s.drain_s)
     figures: dict[str, float] = {"national_reconnect_drain_s": round(best.drain_s, 2)}
+    figures["national_offices_stuck"] = best.stuck
+    figures["national_reconnects"] = best.reconnects
     for scale in results:
         figures[f"national_drain_s_{scale.servers}_servers"] = round(scale.drain_s, 2)
     probes = sorted(p for s in results if s.servers == best.servers for p in s.probe) or [0.0]

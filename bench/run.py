@@ -33,7 +33,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     (
         "National reconnect",
         "bench.bench_national",
-        ["--branches", "548", "--ops", "200", "--servers", "1,2"],
+        ["--branches", "548", "--ops", "200", "--servers", "1,2", "--timeout", "300"],
         ["--branches", "20", "--ops", "20", "--servers", "1"],
     ),
 ]
@@ -51,6 +51,7 @@ TARGETS = {
     "agent_rss_mb": ("< 150", lambda v: v < 150),
     "agent_start_s": ("< 3", lambda v: v < 3),
     "national_reconnect_drain_s": ("< 120", lambda v: v < 120),
+    "national_offices_stuck": ("0", lambda v: v == 0),
 }
 
 
