@@ -13,9 +13,13 @@ when the database is not open yet; so the operations are driven here with Hypoth
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -54,8 +58,21 @@ EXCLUDED = [
 ]
 
 
+@pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """The real WSGI app closes old database connections at each request's start and end; the
+    test's connection holds the test transaction, so (as Django's test client does) not now."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.parametrize("mode", list(EXAMPLES), ids=lambda mode: mode.value)
-def test_the_pst_api_answers_every_generated_request_by_its_schema(world, mode):
+def test_the_pst_api_answers_every_generated_request_by_its_schema(
+    world, mode, keep_test_connection
+):
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, app)
     headers = {"Authorization": f"Token {Token.objects.create(user=world.restricted).key}"}
