@@ -329,3 +329,60 @@ def test_centrals_sqlite_backup_while_running_restores_every_visit(world, tmp_pa
     restored.manage("check")
     assert sorted(row["origin"] for row in restored.central_visits()) == expected
     assert expected
+
+
+ROUTES = """
+import json, os, sys
+os.environ["PST_AGENT_HOME"] = sys.argv[1]
+os.environ["DJANGO_SETTINGS_MODULE"] = "branch_agent.settings"
+import django
+django.setup()
+from django.urls import URLPattern, URLResolver, get_resolver
+
+def walk(patterns, prefix):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern)
+
+print(json.dumps(sorted(set(walk(get_resolver().url_patterns, "")))))
+"""
+
+
+def test_every_agent_page_refuses_a_post_without_a_csrf_token(world):
+    """Walks the agent's URL configuration: each route, POSTed by a logged-in desk officer's
+    browser session without the CSRF token, is refused (403), or answers 405 (no POST) or 415
+    (the JSON API takes only application/json, which a cross-site form cannot send)."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PST_", "DJANGO_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    listed = subprocess.run(
+        [sys.executable, "-c", ROUTES, str(world.agent_home)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    routes = json.loads(listed.stdout.strip().splitlines()[-1])
+    assert "front/<uuid:visit_id>/" in routes and "desk/<str:desk>/action/" in routes
+
+    visit = walk_in(world, 1)[0]
+    samples = {"<uuid:visit_id>": visit, "<str:desk>": "1"}
+    base = f"http://127.0.0.1:{world.web_port}"
+    officer = Browser(base)
+    officer.login("meja")
+    refused = 0
+    for route in routes:
+        path = "/" + route
+        for placeholder, value in samples.items():
+            path = path.replace(placeholder, value)
+        assert "<" not in path, f"add a sample value for {route} in this test"
+        status, _ = officer.request(path, b"action=call_next&next=/", {
+            "Content-Type": "application/x-www-form-urlencoded"
+        })  # fmt: skip
+        assert status in (403, 405, 415), (path, status)
+        refused += status == 403
+    assert refused >= 5  # the forms (front office, desk, rating, login, language) really refused
