@@ -12,7 +12,9 @@ central exactly once:
   is refused afterwards);
 - rotating central's key (``pst_sync_keys --create --force`` + ``pst-branch-agent
   set-server-key``);
-- and, along the way, no full ID number in the agent's logs or store, nor in central's database.
+- backing up central's SQLite database while it runs, and restoring it;
+- and, along the way, no full ID number in the agent's logs or store, nor in central's database,
+  and no agent page that takes a POST without a CSRF token.
 """
 
 from __future__ import annotations
