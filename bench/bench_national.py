@@ -623,7 +623,7 @@ def main() -> int:
                     print(f"could not drop {name}: {exc}", file=sys.stderr)
         shutil.rmtree(data, ignore_errors=True)
 
-    best = min(results, key=lambda s: s.drain_s)
+    best = min(results, key=lambda s: (s.drain_s, s.stuck))
     figures: dict[str, float] = {"national_reconnect_drain_s": round(best.drain_s, 2)}
     figures["national_offices_stuck"] = best.stuck
     figures["national_reconnects"] = best.reconnects
