@@ -959,17 +959,27 @@ class Run:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def inconclusive(r: Result) -> bool:
+    """A run that made no visit or restored no branch proved little: said so, never passed."""
+    return not r.error and (r.visits == 0 or not r.restored)
+
+
 def describe(index: int, seed: int, r: Result) -> str:
     faults = ", ".join(f"{name} x{n}" for name, n in sorted(r.faults.items())) or "none"
     seconds = getattr(r, "seconds", 0.0)
     if r.error:
         return f"run {index} seed {seed}: ERROR {r.error} ({seconds:.1f} s)"
+    note = (
+        " INCONCLUSIVE (no visit or no restore: the machine was too busy)"
+        if inconclusive(r)
+        else ""
+    )
     return (
         f"run {index} seed {seed}: {r.visits} visits, {r.ops} ops applied, {r.changes} down-feed"
         f" changes; faults: {faults}; restored {r.restored or 'none'}: {r.lost} lost,"
         f" {r.duplicated} duplicated, {r.phantoms} phantoms, {r.order_breaks} order breaks,"
         f" {r.rejected} ops rejected by central"
-        f" ({seconds:.1f} s)"
+        f" ({seconds:.1f} s){note}"
     )
 
 
@@ -1008,6 +1018,9 @@ def chaos(
                 tmpl.pg.drop(tmpl.pg_template)
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
+    weak = sum(1 for r in results if inconclusive(r))
+    if weak:
+        print(f"{weak} of {runs} runs inconclusive (no visit or no restore)", file=out, flush=True)
     print(f"{runs} runs, {lost} lost, {duplicated} duplicated", file=out, flush=True)
     return runs, lost, duplicated, results
 
@@ -1044,7 +1057,8 @@ def main(argv: list[str] | None = None) -> int:
     _, lost, duplicated, results = chaos(
         opts.runs, opts.seed, opts.duration, opts.branches, url, opts.keep
     )
-    return 0 if lost == 0 and duplicated == 0 and not any(r.error for r in results) else 1
+    failed = any(r.error or inconclusive(r) for r in results)
+    return 0 if lost == 0 and duplicated == 0 and not failed else 1
 
 
 if __name__ == "__main__":
