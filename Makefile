@@ -89,6 +89,15 @@ clean:
 bench: install
 	$(PY) -m bench.run
 
+# Chaos runs (docs/chaos.md): central, the sync server and 4 branch agents as real processes; a
+# seeded nemesis SIGKILLs, cuts and stalls links, restores a branch from a backup; SQL checks after
+# healing. Last line `N runs, L lost, D duplicated`. Central on PostgreSQL at PG_URL (throwaway
+# databases) when it answers, else SQLite. About 45 s a run on 2 cores.
+CHAOS_SEED ?= 1
+CHAOS_SECONDS ?= 20
+chaos: install
+	$(PY) bench/chaos.py --runs $(RUNS) --seed $(CHAOS_SEED) --duration $(CHAOS_SECONDS) --database-url '$(PG_URL)'
+
 # Deterministic simulation of the sync cores over many seeds; last line `N seeds, V violations`.
 soak: install
 	$(PY) bench/soak.py --seeds $(SEEDS)

@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -386,6 +387,104 @@ def _restore(config: agent_config.AgentConfig, source: Path) -> int:
     return 0
 
 
+# --- keys ------------------------------------------------------------------------------------
+
+RETIRED_DIR = "retired"
+
+
+def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
+    """A new branch keypair; the old one moves to keys/retired/ (it is never deleted silently).
+
+    Safe while ``run`` serves: the running agent keeps the key it loaded until it is restarted.
+    Nothing in the store changes, so records still queued are sent after the restart, under the
+    new key, once central has enrolled it."""
+    from sync.transport import generate_keypair, load_keypair, save_keypair
+
+    config = agent_config.load(home)
+    old = load_keypair(config.keys_dir, name=KEY_NAME)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    retired = config.keys_dir / RETIRED_DIR
+    retired.mkdir(mode=0o700, exist_ok=True)
+    # The new key is written beside the old one first, so a failure leaves the old key in place.
+    keypair = generate_keypair()
+    fresh = save_keypair(config.keys_dir, keypair, name=f"{KEY_NAME}-new-{stamp}")
+    for suffix in (".key", ".key_secret"):
+        source = config.keys_dir / f"{KEY_NAME}{suffix}"
+        if source.exists():
+            os.replace(source, retired / f"{KEY_NAME}-{stamp}{suffix}")
+    assert fresh.secret is not None
+    os.replace(fresh.secret, config.keys_dir / f"{KEY_NAME}.key_secret")
+    os.replace(fresh.public, config.keys_dir / f"{KEY_NAME}.key")
+    if load_keypair(config.keys_dir, name=KEY_NAME) != keypair:  # pragma: no cover - paranoia
+        raise CommandError(f"the new key in {config.keys_dir} does not read back; restore it")
+    print(f"New branch public key: {keypair.public_key}")
+    print(f"The old key ({old.public_key}) is kept in {retired}.")
+    print("1. Enrol the new key at central (it replaces the old one there):")
+    print(
+        f"  python manage.py pst_branch enrol {config.branch_code} "
+        f"--public-key='{keypair.public_key}'"
+    )
+    print(f"2. Restart the agent: {PROG} run --data-dir {home}")
+    print("Records waiting to be sent stay queued and go out after the restart.")
+    return 0
+
+
+def cmd_set_server_key(args: argparse.Namespace, home: Path) -> int:
+    """Point the agent at central's new public key (and, optionally, a new address) in
+    agent.toml, leaving every other line and comment as it is; takes effect at the next ``run``.
+    """
+    from sync.transport import KeyFileError, parse_public_key
+
+    config = agent_config.load(home)  # refuses a broken config before anything is changed
+    try:
+        key = parse_public_key(args.server_key, field_name="--server-key")
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    text = config.config_path.read_text(encoding="utf-8")
+    text = _set_central_value(text, "server_public_key", key, config.config_path)
+    if args.central:
+        text = _set_central_value(text, "endpoint", args.central, config.config_path)
+    import tomllib
+
+    try:
+        agent_config.validate(tomllib.loads(text), home)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - the edit keeps TOML valid
+        raise CommandError(f"the edited {config.config_path} would not parse: {exc}") from None
+    temporary = config.config_path.with_suffix(".toml.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, config.config_path)
+    print(f"Central's public key is now {key} in {config.config_path}.")
+    if args.central:
+        print(f"Central's address is now {args.central}.")
+    print(f"Restart the agent to use it: {PROG} run --data-dir {home}")
+    return 0
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _set_central_value(text: str, key: str, value: str, path: Path) -> str:
+    """``text`` with ``key = "value"`` in its [central] table (the rest of the line kept)."""
+    lines = text.splitlines(keepends=True)
+    table = ""
+    pattern = re.compile(rf'^(\s*{key}\s*=\s*)"[^"]*"(.*)$', re.DOTALL)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            table = stripped.strip("[]").strip()
+            continue
+        match = pattern.match(line)
+        if table == "central" and match:
+            lines[index] = f"{match.group(1)}{_toml_str(value)}{match.group(2)}"
+            return "".join(lines)
+    raise CommandError(
+        f'{path}: no {key} = "..." line in the [central] table; add it there by hand'
+    )
+
+
 # --- users and tokens ------------------------------------------------------------------------
 
 
@@ -460,6 +559,21 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--full-name")
     user.add_argument("--password", help="or PST_AGENT_PASSWORD, or prompt")
 
+    sub.add_parser(
+        "rotate-key",
+        help="new branch keypair (the old one kept in keys/retired/); enrol it at central, restart",
+    )
+    server_key = sub.add_parser(
+        "set-server-key",
+        help="central has a new public key (or address): write it to agent.toml, then restart",
+    )
+    server_key.add_argument(
+        "--server-key",
+        required=True,
+        help="central's new CURVE public key (Z85): --server-key='KEY'",
+    )
+    server_key.add_argument("--central", help="central's new address too, tcp://host:5555")
+
     token = sub.add_parser("createtoken", help="a device token for the hardware API")
     token.add_argument("username", help="the staff account the device acts as")
     token.add_argument("--device", required=True, help="a name for the device, e.g. button-desk-1")
@@ -474,6 +588,8 @@ COMMANDS = {
     "restore": cmd_restore,
     "createuser": cmd_createuser,
     "createtoken": cmd_createtoken,
+    "rotate-key": cmd_rotate_key,
+    "set-server-key": cmd_set_server_key,
 }
 
 

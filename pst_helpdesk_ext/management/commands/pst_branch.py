@@ -1,5 +1,8 @@
 """Manage PST branch offices: add, list, show, deactivate, and their sync keys: enrol, revoke.
 
+``skip-lost CODE --through N`` is the recovery after restoring central from an older backup
+(docs/operations.md).
+
 Key rules: a branch syncs only with an enrolled, non-revoked CURVE public key while active. A key
 belongs to one branch at most. The sync server looks keys up at every new connection, so
 ``revoke`` (or ``deactivate``) takes effect at the branch's next connection.
@@ -15,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from pst_helpdesk_ext.models import Branch
+from pst_helpdesk_ext.models import Branch, BranchSyncState
 from pst_helpdesk_ext.services.branches import create_branch, get_branch
 from sync.transport import KeyFileError, parse_public_key
 
@@ -82,10 +85,23 @@ class Command(BaseCommand):
             help="revoke the branch's key: the sync server refuses it at its next connection",
         )
         revoke.add_argument("code")
+        skip = sub.add_parser(
+            "skip-lost",
+            help="after restoring central from an older backup: accept that the branch's records "
+            "up to --through are lost, so its newer ones are applied again",
+        )
+        skip.add_argument("code")
+        skip.add_argument(
+            "--through",
+            type=int,
+            required=True,
+            help="the seq just below the branch's oldest waiting record: next_seq - pending_ops "
+            "- 1 from `pst-branch-agent status --json` on the branch",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, f"do_{options['action']}")(options)
+            getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
 
@@ -141,6 +157,33 @@ class Command(BaseCommand):
             branch.save(update_fields=["curve_public_key", "key_enrolled_at", "key_revoked_at"])
         note = "" if branch.active else " The branch is inactive: it cannot sync until reactivated."
         self.stdout.write(f"Enrolled the key of branch {branch.code}.{note}")
+
+    def do_skip_lost(self, options: dict[str, Any]) -> None:
+        """Raise the branch's high-water mark over records central lost in a restore.
+
+        A branch numbers its records 1, 2, 3... and central applies them strictly in that order.
+        Central restored from a backup has forgotten the last records it had acknowledged (the
+        branch no longer holds them), so the branch's next record waits for them forever. This
+        moves central's mark to ``--through``; it never lowers it, and records central still has
+        keep their dedup (by record id)."""
+        through = options["through"]
+        if through < 0:
+            raise CommandError(f"--through must be 0 or more, got {through}")
+        with transaction.atomic():
+            branch = get_branch(options["code"])
+            state = BranchSyncState.objects.select_for_update().get(branch=branch)
+            if through < state.hwm_seq:
+                raise CommandError(
+                    f"branch {branch.code}: central already has records up to seq "
+                    f"{state.hwm_seq}; --through {through} would go back (nothing changed)"
+                )
+            lost = through - state.hwm_seq
+            state.hwm_seq = through
+            state.save(update_fields=["hwm_seq"])
+        self.stdout.write(
+            f"Branch {branch.code}: central's mark is now {through} ({lost} records written off); "
+            "the branch's waiting records go out at its next connection."
+        )
 
     def do_revoke(self, options: dict[str, Any]) -> None:
         branch = get_branch(options["code"])

@@ -1,0 +1,352 @@
+"""Security review of the central web side: every PST page and API endpoint, found by walking the
+URL configuration (so a view added later is checked without anyone listing it here).
+
+- Anonymous users are sent to the login page (pages) or refused 401/403 (API), never served.
+- A staff user allowed only branch 1222's queue sees none of branch 1201's data anywhere, and gets
+  404 for each of its objects; a superuser sees both (so the markers we look for are really there).
+- Every POST without a CSRF token is refused (403), and the same POST with the token gets past
+  the CSRF check: a view that forgot CSRF protection fails here.
+- Personal data: nothing logged during an intake holds the ID number (beyond the last 4 digits)
+  or its hash; the down-feed to branches carries neither; DEBUG=False error pages show neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from helpdesk import settings as helpdesk_settings
+from helpdesk.models import Ticket
+
+from pst_helpdesk_ext.models import Branch, FeedItem, Visit
+from pst_helpdesk_ext.services.branches import create_branch
+from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
+from tests.central.test_intake import WalkinOps
+
+pytestmark = pytest.mark.django_db
+
+NIK_A = "1222014508900001"  # full ID numbers typed at the branches' front offices
+NIK_B = "1201026607850002"
+SECRET_B = ("Nias Rahasia", "Yohana Rahasiani", "yohana.rahasia@example.org", "Data rahasia Nias")
+RECEIVED = dt.datetime(2026, 3, 17, 10, 0, tzinfo=dt.UTC)
+
+
+# --- the URL configuration, walked ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name"
+    route: str  # the pattern, for messages
+    kwargs: tuple[str, ...]
+    view: Any
+
+    @property
+    def kind(self) -> str:
+        """``api`` (DRF: 401/403 for strangers) or ``page`` (login redirect)."""
+        return "api" if hasattr(self.view, "cls") else "page"
+
+
+def plugin_routes() -> list[Route]:
+    """Every URL pattern whose view is defined in pst_helpdesk_ext, wherever the site mounts it."""
+    found: list[Route] = []
+
+    def walk(patterns: list[Any], prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = namespace
+                if pattern.namespace:
+                    ns = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+                continue
+            assert isinstance(pattern, URLPattern)
+            view = pattern.callback
+            owner = getattr(view, "cls", None) or getattr(view, "view_class", None) or view
+            if not owner.__module__.startswith("pst_helpdesk_ext"):
+                continue
+            assert pattern.name, f"{prefix}{pattern.pattern} has no name to reverse"
+            found.append(
+                Route(
+                    f"{namespace}:{pattern.name}" if namespace else pattern.name,
+                    prefix + str(pattern.pattern),
+                    tuple(pattern.pattern.regex.groupindex),
+                    view,
+                )
+            )
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+# Values for URL arguments, each naming branch 1201's object. A new route with arguments not
+# listed here fails the tests until someone says which object it shows.
+def kwargs_for(route: Route, world: World) -> dict[str, str]:
+    samples: dict[str, dict[str, str]] = {
+        "pst_api:branch-detail": {"code": "1201"},
+        "pst_api:ticket-detail": {"id": str(world.ticket_b)},
+        "pst_api:visit-detail": {"pk": str(world.visit_b)},
+        "pst_api:category-detail": {"code": "konsultasi"},
+        "pst_api:channel-detail": {"code": "walk_in"},
+    }
+    wanted = [name for name in route.kwargs if name != "format"]
+    values = dict(samples.get(route.name, {}))
+    missing = [name for name in wanted if name not in values]
+    assert not missing, (
+        f"{route.name} ({route.route}) takes {missing}: add a value naming branch 1201's object "
+        "to kwargs_for in tests/security/test_web_security.py"
+    )
+    if "format" in route.kwargs:
+        values["format"] = "json"
+    return {name: values[name] for name in route.kwargs}
+
+
+# Reference data every staff member may read (not per queue): the sample values above name no
+# branch's records, so these detail routes answer 200 to any staff.
+REFERENCE = {"pst_api:category-detail", "pst_api:channel-detail", "pst_api:schema"}
+
+
+def url_of(route: Route, world: World) -> str:
+    return reverse(route.name, kwargs=kwargs_for(route, world))
+
+
+# --- the data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    branch_a: Branch
+    branch_b: Branch
+    ticket_b: int
+    visit_b: int
+    restricted: Any
+    admin: Any
+
+
+def walk_in(branch: Branch, nik: str, seed: int, **guest: Any) -> Visit:
+    ops = WalkinOps(seed=seed)
+    visit = ops.new_visit_id()
+    batch = [
+        ops.created(visit),
+        ops.guestbook(visit, id_number=nik, **guest),
+        ops.called(visit),
+        ops.served(visit),
+        ops.noted(visit),
+        ops.escalated(visit),  # stays open: central's to follow up
+    ]
+    outcomes = apply_walkin_ops(branch, batch, RECEIVED)
+    assert all(o.result == "applied" for o in outcomes), outcomes
+    return Visit.objects.select_related("pst_ticket").get(branch=branch, origin_id=visit)
+
+
+@pytest.fixture
+def per_queue() -> Iterator[None]:
+    # helpdesk reads this setting once at import; set the value its code reads.
+    old = helpdesk_settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION
+    helpdesk_settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
+    yield
+    helpdesk_settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = old
+
+
+@pytest.fixture
+def world(per_queue) -> World:
+    branch_a = create_branch("1222", "Labuhanbatu Selatan", "Asia/Jakarta")
+    branch_b = create_branch("1201", SECRET_B[0], "Asia/Jakarta")
+    walk_in(branch_a, NIK_A, seed=1)
+    visit_b = walk_in(
+        branch_b, NIK_B, seed=2, name=SECRET_B[1], email=SECRET_B[2], purpose=SECRET_B[3]
+    )
+    users = get_user_model().objects
+    restricted = users.create_user("petugas1222", "p@example.bps.go.id", "pw", is_staff=True)
+    codename = branch_a.queue.permission_name.split(".", 1)[1]
+    restricted.user_permissions.add(Permission.objects.get(codename=codename))
+    admin = users.create_superuser("admin", "admin@example.bps.go.id", "pw")
+    return World(branch_a, branch_b, visit_b.pst_ticket.ticket_id, visit_b.pk, restricted, admin)
+
+
+def leaks(text: str, world: World) -> list[str]:
+    """Branch 1201's markers found in ``text``: its name, its visitor's name, e-mail, purpose."""
+    return [secret for secret in SECRET_B if secret in text]
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+def test_the_walk_finds_the_plugin_pages_and_api():
+    names = {route.name for route in plugin_routes()}
+    for expected in ("pst:overview", "pst:tickets", "pst_api:ticket-list", "pst_api:visit-detail"):
+        assert expected in names, names
+
+
+def test_anonymous_users_are_sent_to_login_or_refused_everywhere(client, world):
+    for route in plugin_routes():
+        url = url_of(route, world)
+        response = client.get(url)
+        if route.name == "pst_api:schema":
+            # The OpenAPI description of the API is public documentation; it holds no data.
+            assert response.status_code == 200
+            assert not leaks(response.content.decode(), world)
+            continue
+        if route.kind == "page":
+            assert response.status_code == 302, (url, response.status_code)
+            assert reverse("helpdesk:login") in response["Location"], url
+        else:
+            assert response.status_code in (401, 403), (url, response.status_code)
+        assert not leaks(response.content.decode(), world), url
+
+
+def test_a_visitor_account_without_staff_rights_is_refused_everywhere(client, world):
+    client.force_login(get_user_model().objects.create_user("pengunjung", "v@example.org", "pw"))
+    for route in plugin_routes():
+        if route.name == "pst_api:schema":
+            continue
+        response = client.get(url_of(route, world))
+        assert response.status_code in (302, 401, 403), (route.name, response.status_code)
+
+
+def test_staff_of_one_queue_see_nothing_of_another_branch(client, world):
+    admin = Client()
+    admin.force_login(world.admin)
+    client.force_login(world.restricted)
+    seen_by_admin: list[str] = []
+    for route in plugin_routes():
+        url = url_of(route, world)
+        full = admin.get(url)
+        assert full.status_code == 200, (url, full.status_code)
+        seen_by_admin += leaks(full.content.decode(), world)
+        response = client.get(url)
+        detail = bool(set(route.kwargs) - {"format"})
+        if detail and route.name not in REFERENCE:
+            assert response.status_code == 404, (url, response.status_code)
+        else:
+            assert response.status_code == 200, (url, response.status_code)
+        assert not leaks(response.content.decode(), world), url
+    # The markers are really there for someone allowed to see them.
+    assert set(SECRET_B[:2]) <= set(seen_by_admin)
+
+
+def test_helpdesk_pages_with_the_pst_panel_keep_another_branchs_ticket_closed(client, world):
+    client.force_login(world.restricted)
+    response = client.get(reverse("helpdesk:view", args=[world.ticket_b]))
+    assert response.status_code in (302, 403, 404)
+    assert not leaks(response.content.decode(), world)
+
+
+def csrf_client(user: Any) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def test_every_post_needs_a_csrf_token(world):
+    client = csrf_client(world.admin)
+    client.get(reverse("pst:overview"))  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    for route in plugin_routes():
+        url = url_of(route, world)
+        refused = client.post(url, {"x": "1"})
+        assert refused.status_code == 403, (url, refused.status_code)
+        assert b"CSRF" in refused.content, url
+        allowed = client.post(url, {"x": "1"}, HTTP_X_CSRFTOKEN=token)
+        assert b"CSRF" not in allowed.content, url  # the check passed; the view then decides
+        assert allowed.status_code != 500
+
+
+def test_logs_of_an_intake_hold_no_id_number_nor_its_hash(caplog, per_queue):
+    """The whole central path of a PUSH (sync store, intake, helpdesk's notifications), with
+    every logger at DEBUG, SQL included."""
+    branch = create_branch("1222", "Labuhanbatu Selatan", "Asia/Jakarta")
+    Branch.objects.filter(pk=branch.pk).update(curve_public_key="k" * 40)
+    for name in ("", "pst", "django", "helpdesk"):  # every logger, every level
+        caplog.set_level(logging.DEBUG, logger=name)
+    ops = WalkinOps(seed=5)
+    visit = ops.new_visit_id()
+    created = ops.created(visit)
+    guestbook = ops.guestbook(visit, id_number=NIK_A)
+    batch = [created, guestbook, ops.called(visit), ops.served(visit)]
+    batch += [ops.noted(visit), ops.resolved(visit), ops.rating(visit)]
+    # Then a bad guest-book op: its rejection message is logged and sent back too.
+    bad = ops.guestbook(visit, id_number=NIK_A, email="not-an-email")
+    store = DjangoCentralStore()
+    now = RECEIVED.timestamp()
+    connection.force_debug_cursor = True  # SQL statements and their parameters are logged
+    try:
+        hello = store.hello(
+            "1222", boot_id="b", next_seq=1, feed_cursor=0, agent_version="t",
+            branch_time=now, now=now,
+        )  # fmt: skip
+        first = store.apply_batch("1222", batch, now=now, session=hello.session)
+        second = store.apply_batch("1222", [bad], now=now, session=hello.session)
+    finally:
+        connection.force_debug_cursor = False
+    assert len(first.accepted) == len(batch) and len(second.rejected) == 1
+    records = [(r.name, f"{r.getMessage()} {r.args!r}") for r in caplog.records]
+    assert any(name == "django.db.backends" for name, _ in records), "SQL was not logged"
+    assert any(name.startswith("pst") for name, _ in records), "the store logged nothing"
+    everything = "\n".join(text for _, text in records) + repr(second.rejected)
+    assert NIK_A[:-4] not in everything
+    # The hash is a stable pseudonym: only SQL debug logging (an operator's choice) may show it.
+    ours = "\n".join(text for name, text in records if name != "django.db.backends")
+    assert guestbook.payload["id_hash"] not in ours + repr(second.rejected)
+    assert Visit.objects.get(origin_id=visit).pst_ticket.visitor.id_last4 == NIK_A[-4:]
+
+
+def test_the_down_feed_carries_no_id_number_nor_hash(world):
+    payloads = "\n".join(repr(item.payload) for item in FeedItem.objects.all())
+    assert payloads, "the intake wrote no feed rows: the check would prove nothing"
+    for nik in (NIK_A, NIK_B):
+        assert nik[:-4] not in payloads
+    hashes = [
+        v.pst_ticket.visitor.id_hash for v in Visit.objects.select_related("pst_ticket__visitor")
+    ]
+    assert len(hashes) == 2
+    for value in hashes:
+        assert value not in payloads
+    assert "id_hash" not in payloads
+
+
+def boom(request: Any) -> Any:
+    raise RuntimeError(f"bug while handling visitor {NIK_B} hash {'ab' * 32}")
+
+
+urlpatterns: list[Any] = []  # filled below: this module is also the URLconf of the error test
+
+
+def test_error_pages_without_debug_show_no_personal_data_or_traceback(world):
+    from django.urls import include, path
+
+    from example_project import urls as site
+
+    urlpatterns[:] = [path("boom/", boom), path("", include(site.urlpatterns))]
+    client = Client(raise_request_exception=False)
+    client.force_login(world.admin)
+    with override_settings(DEBUG=False, ROOT_URLCONF=__name__):
+        crashed = client.get("/boom/", {"id_number": NIK_B})
+        missing = client.get(f"/api/pst/tickets/{world.ticket_b + 1000}/")
+        unknown = client.get(f"/pst/nothing-here/{NIK_B}/")
+    assert crashed.status_code == 500
+    assert missing.status_code == 404 and unknown.status_code == 404
+    for response in (crashed, missing, unknown):
+        body = response.content.decode()
+        assert NIK_B[:-4] not in body and "ab" * 32 not in body
+        assert "Traceback" not in body and "RuntimeError" not in body
+        assert not leaks(body, world)
+
+
+def test_staff_list_of_visits_masks_what_it_shows(client, world):
+    client.force_login(world.admin)
+    body = client.get(reverse("pst_api:visit-list")).content.decode()
+    body += client.get(reverse("pst_api:ticket-list")).content.decode()
+    body += client.get(reverse("pst:tickets")).content.decode()
+    for nik in (NIK_A, NIK_B):
+        assert nik[:-4] not in body
+    assert not Ticket.objects.filter(description__contains=NIK_A[:-4]).exists()
