@@ -29,13 +29,11 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.core import mail
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
-from helpdesk.models import EmailTemplate, FollowUp, Ticket
+from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.models import (
     OnlineRequest,
@@ -59,33 +57,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def migrated_rows(django_db_setup: Any, django_db_blocker: Any) -> str | None:
-    """The rows the migrations seeded (helpdesk's e-mail templates, channels, service standards),
-    as pytest-django serialized them for ``serialized_rollback``, taken before Chromium starts.
-
-    Once Playwright's sync API runs, the test code gets another ``connections["default"]`` object
-    (same in-memory database) without the serialized rows, so Django's own restore silently does
-    nothing and a transactional test that ran before (its flush) would leave no e-mail templates:
-    helpdesk would then send no mail at all.
-    """
-    return getattr(connections[DEFAULT_DB_ALIAS], "_test_serialized_contents", None)
-
-
-@pytest.fixture(autouse=True)
-def restore_migrated_rows(migrated_rows: str | None, transactional_db: None) -> None:
-    """Django's ``serialized_rollback`` restore, done on the connection the test really uses,
-    when an earlier transactional test's flush emptied the tables (helpdesk's migrations always
-    leave e-mail templates). The flush re-ran ``post_migrate``, which made content types and
-    permissions under new ids: they give way to the serialized ones, as Django's own restore
-    (which inhibits that ``post_migrate``) would have it."""
-    if not migrated_rows or EmailTemplate.objects.exists():
-        return
-    ContentType.objects.all().delete()
-    connection.creation.deserialize_db_from_string(migrated_rows)
-    ContentType.objects.clear_cache()
 
 
 # The online channel's fixtures, used here by name: Chromium (module-wide) and the site (branch
