@@ -224,18 +224,61 @@ def test_pings_when_idle_and_reconnects_after_silence():
     assert link.branch_events[-1] == Reconnect(1, link.branch_events[-1].reason)  # reset
 
 
-def test_hello_is_resent_with_backoff_until_welcomed():
+def test_hello_is_sent_once_per_connection_and_waited_for():
+    """The connection is ordered and reliable: an unanswered HELLO sits in a busy central's
+    queue. A second HELLO would open a second session fencing the first one's PUSHes."""
     link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=100.0))
     link.connect()
-    sent_at = []
-    for _ in range(12):
+    for _ in range(60):
         link.tick(1.0)
-        if len(link.to_central) > len(sent_at) + 1:
-            sent_at.append(link.now)
-    assert sent_at == [2.0, 6.0]  # 2 s, then 4 s later (and then 8 s, 16 s)
+    assert link.sent_types() == [b"HELLO"]
     link.deliver_to_central()
     link.deliver_to_branch()
     assert link.branch.state is BranchState.READY
+
+
+def test_an_unanswered_hello_on_a_silent_link_ends_in_a_reconnect():
+    link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=20.0, backoff_base=1))
+    link.connect()
+    link.tick(19.0)
+    assert link.branch.state is BranchState.HELLO_SENT
+    link.tick(1.0)
+    assert isinstance(link.branch_events[-1], Reconnect)
+    assert link.branch.state is BranchState.IDLE
+
+
+def test_a_link_the_transport_sees_up_keeps_a_slow_central_waited_for():
+    """Liveness from the link (ZMTP heartbeats), not from central's answers: while the transport
+    reports the connection up, the branch waits for a busy central however long it takes; once
+    the link stops being reported, silence ends the connection as before."""
+    link = make_link(BranchConfig(peer_timeout=35.0, backoff_base=1))
+    link.connect()
+    for _ in range(30):
+        link.tick(5.0)
+        link.branch.link_alive(link.now)
+    assert link.branch.state is BranchState.HELLO_SENT and link.sent_types() == [b"HELLO"]
+    link.deliver_to_central()
+    link.deliver_to_branch()
+    assert link.branch.state is BranchState.READY
+    link.tick(35.0)  # no answers and no word from the link: dead
+    assert isinstance(link.branch_events[-1], Reconnect)
+
+
+def test_resends_wait_longer_for_a_central_that_answers_slowly():
+    link = make_link(BranchConfig(ack_timeout=5.0, peer_timeout=35.0))
+    link.connect()
+    link.tick(20.0)
+    link.branch.link_alive(link.now)
+    link.deliver_to_central()
+    link.deliver_to_branch()  # WELCOME after 20 s: central is slow
+    link.to_central.clear()
+    link.record()
+    for _ in range(39):
+        link.branch.link_alive(link.now)  # the link is up all along
+        link.tick(1.0)
+    assert link.sent_types().count(b"PUSH") == 1  # not after ack_timeout (5 s)
+    link.tick(1.0)  # 2 x 20 s after it was sent: now it goes again
+    assert link.sent_types().count(b"PUSH") == 2
 
 
 def test_central_restart_is_answered_with_a_new_hello(link):
