@@ -190,6 +190,8 @@ def step(office: Office) -> bool:
     elif not link.up and office.linked:
         office.linked = False
         drive(office, office.core.connection_lost(now), now)
+    if link.up:
+        office.core.link_alive(now)  # as the agent's worker does: the link says central lives
     busy = False
     while (frames := office.transport.recv(0)) is not None:
         busy = True
