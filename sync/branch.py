@@ -203,6 +203,7 @@ class _Batch:
     frames: tuple[bytes, bytes]
     sent_at: float
     resent: bool = False  # an answer then says nothing about how long central takes
+    retry_at: float | None = None  # central answered ERROR: send again at this time
 
 
 class BranchCore:
@@ -237,6 +238,7 @@ class BranchCore:
         self._link_alive_at = -float("inf")
         self._last_sent = 0.0
         self._hello_sent_at = -float("inf")
+        self._hello_retry_at: float | None = None  # central answered the HELLO with an ERROR
         self._answer_time = 0.0  # how long central takes to answer, lately (slowest, decaying)
         self._reconnects = 0
         self._wall_offset = 0.0
@@ -305,13 +307,19 @@ class BranchCore:
             silent = now - self._last_received
             return [self._reconnect(f"no answer from central for {silent:.0f} s")]
         if self.state is BranchState.HELLO_SENT:
-            return []  # the HELLO is queued at central or the link dies: never sent twice
+            # The HELLO is queued at central or the link dies: sent again only if central
+            # answered it with an ERROR (its database was down, say).
+            if self._hello_retry_at is not None and now >= self._hello_retry_at:
+                self._hello_retry_at = None
+                return [self._hello(now)]
+            return []
         events: list[BranchEvent] = []
         ack_timeout = self._ack_timeout()
         for batch in self._in_flight.values():
-            if now - batch.sent_at >= ack_timeout:
+            if now >= self._batch_due(batch, ack_timeout):
                 batch.sent_at = now
                 batch.resent = True
+                batch.retry_at = None
                 events.append(self._send(batch.frames, now))
         if self._parked and now >= self._parked_until:
             self._parked.clear()
@@ -331,9 +339,11 @@ class BranchCore:
             return None
         deadlines = [self._alive_at() + self.config.peer_timeout]
         if self.state is BranchState.HELLO_SENT:
+            if self._hello_retry_at is not None:
+                deadlines.append(self._hello_retry_at)
             return min(deadlines)
         ack_timeout = self._ack_timeout()
-        deadlines += [b.sent_at + ack_timeout for b in self._in_flight.values()]
+        deadlines += [self._batch_due(b, ack_timeout) for b in self._in_flight.values()]
         if self._parked:
             deadlines.append(self._parked_until)
         if self._pull_cursor is not None:
@@ -490,7 +500,22 @@ class BranchCore:
         elif error.code == ErrorCode.REFUSED:
             self._reconnects = max(self._reconnects, 16)  # revoked or unknown: retry slowly
             events.append(self._reconnect(self._last_error))
+        else:
+            self._retry_after_error(error.ref, now)
         return events
+
+    def _retry_after_error(self, ref: int, now: float) -> None:
+        """Central answered a request with an ERROR (e.g. ``unavailable``), so no other answer
+        will come: ask again after the plain ``ack_timeout`` (or ``hello_timeout``), not after
+        the time a slow central is given to answer."""
+        if self.state is BranchState.HELLO_SENT:
+            if not ref:  # the answer to the HELLO; a ref names a batch of an older session
+                self._hello_retry_at = now + self.config.hello_timeout
+        elif ref in self._in_flight:
+            self._in_flight[ref].retry_at = now + self.config.ack_timeout
+        elif not ref and self._pull_cursor is not None:
+            self._pull_cursor = None
+            self._next_pull_at = now + self.config.ack_timeout
 
     # -- helpers
 
@@ -585,6 +610,10 @@ class BranchCore:
         stretched = min(2.0 * self._answer_time, self.config.ack_timeout_max)
         return max(self.config.ack_timeout, stretched)
 
+    @staticmethod
+    def _batch_due(batch: _Batch, ack_timeout: float) -> float:
+        return batch.sent_at + ack_timeout if batch.retry_at is None else batch.retry_at
+
     def _alive_at(self) -> float:
         """The last sign of life: a message from central, or the transport seeing the link up."""
         return max(self._last_received, self._link_alive_at)
@@ -610,3 +639,4 @@ class BranchCore:
         self._pull_cursor = None
         self._pull_resent = False
         self._next_pull_at = None
+        self._hello_retry_at = None

@@ -29,6 +29,7 @@ from sync.codec import (
     Welcome,
     encode,
 )
+from sync.store import StoreUnavailable
 from tests.sync.harness import WALL, make_link
 
 
@@ -262,6 +263,53 @@ def test_a_link_the_transport_sees_up_keeps_a_slow_central_waited_for():
     assert link.branch.state is BranchState.READY
     link.tick(35.0)  # no answers and no word from the link: dead
     assert isinstance(link.branch_events[-1], Reconnect)
+
+
+def fail_once(link, point):
+    failed = []
+
+    def fault(name):
+        if name == point and not failed:
+            failed.append(name)
+            raise StoreUnavailable("database is locked")
+
+    link.central_store.fault = fault
+
+
+def test_a_hello_central_could_not_commit_is_sent_again_after_hello_timeout():
+    link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=35.0))
+    fail_once(link, "hello")
+    link.connect()
+    link.settle()
+    assert [e.code for e in link.branch_events if isinstance(e, PeerError)] == ["unavailable"]
+    link.branch.link_alive(link.now)
+    link.tick(1.9)
+    assert link.branch.state is BranchState.HELLO_SENT and not link.to_central
+    link.tick(0.1)
+    assert link.sent_types() == [b"HELLO"]
+    link.settle()
+    assert link.branch.state is BranchState.READY
+
+
+def test_a_batch_central_could_not_commit_goes_again_after_the_plain_ack_timeout():
+    """Even when central has been slow (the resend wait is stretched), an ERROR is an answer:
+    nothing else will come for that batch, so it goes again after ``ack_timeout``."""
+    link = make_link(BranchConfig(ack_timeout=5.0, peer_timeout=35.0))
+    link.connect()
+    link.tick(30.0)
+    link.branch.link_alive(link.now)
+    link.settle()  # WELCOME after 30 s: resends now wait 60 s
+    fail_once(link, "before_commit")
+    link.record()
+    link.settle()
+    assert [e.code for e in link.branch_events if isinstance(e, PeerError)] == ["unavailable"]
+    assert link.store.pending_count() == 1
+    link.tick(4.9)
+    assert b"PUSH" not in link.sent_types()
+    link.tick(0.1)
+    assert link.sent_types().count(b"PUSH") == 1
+    link.settle()
+    assert link.store.pending_count() == 0
 
 
 def test_resends_wait_longer_for_a_central_that_answers_slowly():
