@@ -190,6 +190,8 @@ def step(office: Office) -> bool:
     elif not link.up and office.linked:
         office.linked = False
         drive(office, office.core.connection_lost(now), now)
+    if link.up:
+        office.core.link_alive(now)  # as the agent's worker does: the link says central lives
     busy = False
     while (frames := office.transport.recv(0)) is not None:
         busy = True
@@ -513,13 +515,14 @@ def main() -> int:
         "--hello-timeout",
         type=float,
         default=BranchConfig.hello_timeout,
-        help=f"offices' HELLO resend (agent default {BranchConfig.hello_timeout:.0f} s)",
+        help="offices' shortest time between two HELLOs on one connection"
+        f" (agent default {BranchConfig.hello_timeout:.0f} s)",
     )
     parser.add_argument(
         "--peer-timeout",
         type=float,
         default=BranchConfig.peer_timeout,
-        help="offices' silence before reconnecting"
+        help="offices' silence (no message, link not up) before reconnecting"
         f" (agent default {BranchConfig.peer_timeout:.0f} s)",
     )
     parser.add_argument("--no-baseline", action="store_true")

@@ -5,7 +5,9 @@ Rules:
 - Acknowledged ops leave the outbox (their rows are deleted: central holds them now, and a guest
   book op carries personal data that must not linger); rejected ops stay, marked, for staff.
 - ``seq`` never goes back: it is raised above central's high-water mark and pending ops are
-  renumbered when central already used their numbers (a store restored from a backup).
+  renumbered when central already used their numbers (a store restored from a backup). The one
+  exception is central restored from an older backup (``resend_acknowledged``): then central will
+  never see the numbers it lost, and the outbox and next seq move down to follow its mark.
 - The down-feed is applied idempotently: a normal page only applies items above the stored
   cursor; a snapshot applies only if it was made for the stored cursor, and replaces the
   reference data. Feed kinds this agent does not know are skipped (newer central), never fatal.
@@ -130,6 +132,46 @@ class SqliteBranchStore:
                     len(pending),
                     after_seq,
                 )
+
+    def resend_acknowledged(self, after_seq: int) -> int:
+        """Central was restored from a backup and lost ops it had acknowledged (its mark
+        ``after_seq`` is below them). Accepted ops were deleted here at their ACK (a guest book op
+        carries personal data that must not linger), so they cannot be sent again; rejected ops
+        are still held and go back into the outbox (central no longer has their rejection, and
+        sends it again). The outbox is renumbered from ``after_seq + 1`` and the next seq follows
+        it: the one place the next seq goes down, so new ops are not parked behind numbers central
+        will never see again."""
+        with outbox.write():
+            state = _state()
+            held = OutboxOp.objects.filter(seq__gt=after_seq).exclude(state=OutboxOp.State.PENDING)
+            back = list(held.values_list("op_id", flat=True))
+            held.update(
+                state=OutboxOp.State.PENDING,
+                reject_code="",
+                reject_message="",
+                done_at=None,
+            )
+            ops = list(
+                OutboxOp.objects.filter(state=OutboxOp.State.PENDING)
+                .order_by("seq")
+                .values_list("op_id", flat=True)
+            )
+            # Two steps so the unique seq never collides midway: park, then renumber.
+            OutboxOp.objects.filter(op_id__in=ops).update(seq=-F("seq"))
+            for offset, op_id in enumerate(ops, start=1):
+                OutboxOp.objects.filter(op_id=op_id).update(seq=after_seq + offset)
+            state.next_seq = after_seq + len(ops) + 1
+            state.central_hwm = after_seq
+            state.save(update_fields=["next_seq", "central_hwm"])
+        log.error(
+            "central lost acknowledged ops above seq %d (restored from a backup): %d rejected"
+            " ops sent again, %d waiting ops renumbered from seq %d",
+            after_seq,
+            len(back),
+            len(ops) - len(back),
+            after_seq + 1,
+        )
+        return len(back)
 
     def next_seq(self) -> int:
         return SyncState.objects.get(id=1).next_seq

@@ -34,6 +34,7 @@ from sync.branch import (
     BranchCore,
     BranchEvent,
     BranchState,
+    CentralLost,
     ChangesApplied,
     Closed,
     PeerError,
@@ -244,7 +245,11 @@ class SyncWorker:
         elif not link.up and self._linked:
             self._linked = False
             self._handle(self._core.connection_lost(now))
-        if not link.up:
+        if link.up:
+            # ZMTP heartbeats keep the link up only while central's end answers them: a busy
+            # central is alive, and the core waits for it instead of starting over.
+            self._core.link_alive(now)
+        else:
             problem = {
                 LinkState.AUTH_FAILED: ERR_NOT_ENROLLED,
                 LinkState.HANDSHAKE_FAILED: ERR_WRONG_SERVER_KEY,
@@ -277,6 +282,16 @@ class SyncWorker:
                 )
                 self.store.record_success()
                 self._dirty = True
+            elif isinstance(event, CentralLost):
+                log.error(
+                    "central was restored from an older backup and lost acknowledged ops seq"
+                    " %d..%d: %d still held here were sent again, %d were no longer held and"
+                    " must be re-entered at central (docs/operations.md)",
+                    event.first_seq,
+                    event.last_seq,
+                    event.resent,
+                    event.unrecoverable,
+                )
             elif isinstance(event, (Acked, ChangesApplied)):
                 self._dirty = True  # the store recorded the success in the same transaction
             elif isinstance(event, (PeerError, PeerMisbehaved)):

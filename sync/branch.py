@@ -15,8 +15,14 @@ Rules:
   which central sends only after its commit. Nothing else removes ops.
 - Seqs: at every adopted WELCOME, if the oldest pending op has a seq central already used (the
   branch lost state: restored backup, lost disk tail), the outbox is renumbered above central's
-  high-water mark before anything is sent in the new session; otherwise the next seq is raised
-  above it. Within a session nothing is renumbered, so every PUSH of a session uses one numbering.
+  high-water mark before anything is sent in the new session. If instead central's mark is below
+  seqs central acknowledged (every seq under the oldest pending op, or under the next seq when
+  the outbox is empty, was acknowledged after central's commit), central lost them (it was
+  restored from an older backup): the store puts back every acknowledged op it still holds above
+  the mark and renumbers the outbox from the mark + 1, so nothing waits on numbers central will
+  never see, and what it no longer holds is reported (``CentralLost``). Otherwise the next seq is
+  raised above the mark. Within a session nothing is renumbered, so every PUSH of a session uses
+  one numbering.
 - Window: at most ``window`` PUSH batches of at most ``max_batch_ops`` ops in flight; a batch not
   answered in ``ack_timeout`` is sent again unchanged. Ops central deferred (an earlier batch is
   still on its way) wait until no batch in flight holds a lower seq, or ``ack_timeout`` passes,
@@ -25,8 +31,16 @@ Rules:
   and come back as already applied, so no seq is left unused).
 - Feed: one PULL in flight; a CHANGES page is applied only if its ``from`` is the stored cursor,
   so duplicated or late pages change nothing; the store applies a page and its cursor at once.
-- Liveness: every state has a deadline (``next_deadline``); silence for ``peer_timeout`` means a
-  dead connection and the core asks the transport to reconnect with exponential backoff.
+- One connection, one HELLO: the connection is reliable and ordered (ZeroMQ delivers in order or
+  drops the connection), so an unanswered HELLO is waiting in a busy central's queue, not lost.
+  Sending it again would open another session that fences this branch's own PUSHes. HELLO is
+  sent again on the same connection only when central says the session is gone.
+- Timeouts follow the answers: resends wait ``ack_timeout`` or twice the slowest recent answer
+  time, whichever is longer (TCP's rule: a slow central is not asked twice for the same work).
+- Liveness comes from the link: the transport calls ``link_alive`` while the connection is up
+  (ZMTP heartbeats answered). Only when neither central nor the link has shown life for
+  ``peer_timeout`` is the connection dead and the core asks the transport to reconnect with
+  exponential backoff. A slow central on a live link is waited for, not abandoned.
 """
 
 from __future__ import annotations
@@ -58,7 +72,14 @@ from sync.codec import (
     encode,
 )
 from sync.ops import Op
-from sync.store import BranchStore, ChangesPage, FeedEntry, Rejection, SyncStatus
+from sync.store import (
+    BranchStore,
+    CentralLost,
+    ChangesPage,
+    FeedEntry,
+    Rejection,
+    SyncStatus,
+)
 
 
 class BranchState(Enum):
@@ -73,11 +94,12 @@ class BranchConfig:
     max_batch_ops: int = 200
     window: int = 4  # PUSH batches in flight
     ack_timeout: float = 10.0  # resend a PUSH or PULL not answered in this time
-    hello_timeout: float = 5.0  # first HELLO resend; doubles up to 16x
+    ack_timeout_max: float = 120.0  # the longest resend wait that slow answers may stretch it to
+    hello_timeout: float = 5.0  # at most one HELLO per this long on one connection
     pull_page: int = 1000
     pull_interval: float = 5.0  # pull again this long after the feed was caught up
     ping_interval: float = 10.0  # PING after this long without sending anything
-    peer_timeout: float = 35.0  # nothing received this long: reconnect
+    peer_timeout: float = 35.0  # no sign of central or of the link this long: reconnect
     backoff_base: float = 1.0  # reconnect delays: base * 2**n, at most backoff_max
     backoff_max: float = 60.0
     keep_rejections: int = 100  # rejections remembered for status()
@@ -90,6 +112,8 @@ class BranchConfig:
             problems.append(f"window={self.window} (1..64)")
         if not 1 <= self.pull_page <= MAX_PAGE_ITEMS:
             problems.append(f"pull_page={self.pull_page} (1..{MAX_PAGE_ITEMS})")
+        if self.ack_timeout_max < self.ack_timeout:
+            problems.append(f"ack_timeout_max={self.ack_timeout_max} (>= ack_timeout)")
         for name in ("ack_timeout", "hello_timeout", "pull_interval", "ping_interval"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name}={getattr(self, name)} (> 0)")
@@ -160,7 +184,15 @@ class Closed:
 
 
 BranchEvent = (
-    Send | Reconnect | Welcomed | Acked | ChangesApplied | PeerError | PeerMisbehaved | Closed
+    Send
+    | Reconnect
+    | Welcomed
+    | CentralLost
+    | Acked
+    | ChangesApplied
+    | PeerError
+    | PeerMisbehaved
+    | Closed
 )
 
 
@@ -170,6 +202,8 @@ class _Batch:
     seqs: tuple[int, ...]  # increasing
     frames: tuple[bytes, bytes]
     sent_at: float
+    resent: bool = False  # an answer then says nothing about how long central takes
+    retry_at: float | None = None  # central answered ERROR: send again at this time
 
 
 class BranchCore:
@@ -198,17 +232,21 @@ class BranchCore:
         self._next_batch_id = 1
         self._pull_cursor: int | None = None  # cursor of the PULL in flight
         self._pull_sent_at = 0.0
+        self._pull_resent = False
         self._next_pull_at: float | None = None
         self._last_received = 0.0
+        self._link_alive_at = -float("inf")
         self._last_sent = 0.0
         self._hello_sent_at = -float("inf")
-        self._hello_attempts = 0
+        self._hello_retry_at: float | None = None  # central answered the HELLO with an ERROR
+        self._answer_time = 0.0  # how long central takes to answer, lately (slowest, decaying)
         self._reconnects = 0
         self._wall_offset = 0.0
         self._last_sync: float | None = None
         self._last_error: str | None = None
         self._clock_skew: float | None = None
         self._rejected: dict[str, Rejection] = {}
+        self._central_lost: CentralLost | None = None
 
     # -- driver API
 
@@ -220,8 +258,15 @@ class BranchCore:
         self._reset_connection()
         self.state = BranchState.HELLO_SENT
         self._last_received = now
-        self._hello_attempts = 0
+        self._link_alive_at = -float("inf")
         return [self._hello(now)]
+
+    def link_alive(self, now: float) -> None:
+        """The transport sees the connection up (ZMTP heartbeats answered, so the peer's process
+        and the path to it are alive): a sign of life, like a message, for ``peer_timeout``. A
+        central busy with other branches answers late, and that is no reason to start over."""
+        if self.state in (BranchState.HELLO_SENT, BranchState.READY):
+            self._link_alive_at = max(self._link_alive_at, now)
 
     def connection_lost(self, now: float) -> list[BranchEvent]:
         """The transport saw the connection drop."""
@@ -258,24 +303,30 @@ class BranchCore:
         """Call at (or after) ``next_deadline()``; extra calls are harmless."""
         if self.state in (BranchState.IDLE, BranchState.CLOSED):
             return []
-        if now - self._last_received >= self.config.peer_timeout:
+        if now >= self._alive_at() + self.config.peer_timeout:
             silent = now - self._last_received
             return [self._reconnect(f"no answer from central for {silent:.0f} s")]
         if self.state is BranchState.HELLO_SENT:
-            if now >= self._hello_deadline():
-                self._hello_attempts += 1
+            # The HELLO is queued at central or the link dies: sent again only if central
+            # answered it with an ERROR (its database was down, say).
+            if self._hello_retry_at is not None and now >= self._hello_retry_at:
+                self._hello_retry_at = None
                 return [self._hello(now)]
             return []
         events: list[BranchEvent] = []
+        ack_timeout = self._ack_timeout()
         for batch in self._in_flight.values():
-            if now - batch.sent_at >= self.config.ack_timeout:
+            if now >= self._batch_due(batch, ack_timeout):
                 batch.sent_at = now
+                batch.resent = True
+                batch.retry_at = None
                 events.append(self._send(batch.frames, now))
         if self._parked and now >= self._parked_until:
             self._parked.clear()
         self._release_parked()
-        if self._pull_cursor is not None and now - self._pull_sent_at >= self.config.ack_timeout:
+        if self._pull_cursor is not None and now - self._pull_sent_at >= ack_timeout:
             self._pull_cursor = None
+            self._pull_resent = True
             self._next_pull_at = now
         events += self._fill_window(now)
         events += self._maybe_pull(now)
@@ -286,15 +337,17 @@ class BranchCore:
     def next_deadline(self) -> float | None:
         if self.state in (BranchState.IDLE, BranchState.CLOSED):
             return None
-        deadlines = [self._last_received + self.config.peer_timeout]
+        deadlines = [self._alive_at() + self.config.peer_timeout]
         if self.state is BranchState.HELLO_SENT:
-            deadlines.append(self._hello_deadline())
+            if self._hello_retry_at is not None:
+                deadlines.append(self._hello_retry_at)
             return min(deadlines)
-        deadlines += [b.sent_at + self.config.ack_timeout for b in self._in_flight.values()]
+        ack_timeout = self._ack_timeout()
+        deadlines += [self._batch_due(b, ack_timeout) for b in self._in_flight.values()]
         if self._parked:
             deadlines.append(self._parked_until)
         if self._pull_cursor is not None:
-            deadlines.append(self._pull_sent_at + self.config.ack_timeout)
+            deadlines.append(self._pull_sent_at + ack_timeout)
         elif self._next_pull_at is not None:
             deadlines.append(self._next_pull_at)
         deadlines.append(self._last_sent + self.config.ping_interval)
@@ -304,7 +357,7 @@ class BranchCore:
         last_sync = None if self._last_sync is None else wall_time - (now - self._last_sync)
         return SyncStatus(
             online=self.state is BranchState.READY
-            and now - self._last_received < self.config.peer_timeout,
+            and now < self._alive_at() + self.config.peer_timeout,
             pending_ops=self.store.pending_count(),
             last_sync_at=last_sync,
             last_error=self._last_error,
@@ -312,6 +365,7 @@ class BranchCore:
             rejected=list(self._rejected.values()),
             clock_skew=self._clock_skew,
             state=self.state.value,
+            central_lost=self._central_lost,
         )
 
     @property
@@ -329,22 +383,44 @@ class BranchCore:
         self.state = BranchState.READY
         self.session = welcome.session
         self._reconnects = 0
-        oldest = self.store.pending_ops(1)
-        renumber = bool(oldest) and oldest[0].seq <= welcome.hwm_seq
-        if renumber:
-            self.store.renumber_pending(welcome.hwm_seq)
-        else:
-            self.store.raise_next_seq(welcome.hwm_seq)
-        self._clock_skew = welcome.server_time - (now + self._wall_offset)
+        self._note_answer_time(now - self._hello_sent_at)
         self._last_sync = now
         self._last_error = None
+        hwm = welcome.hwm_seq
+        oldest = self.store.pending_ops(1)
+        # Every seq below this one was acknowledged, so central had it (ACK follows its commit).
+        first_unacked = oldest[0].seq if oldest else self.store.next_seq()
+        lost: CentralLost | None = None
+        renumber = bool(oldest) and oldest[0].seq <= hwm
+        if first_unacked > hwm + 1:
+            lost = self._central_restored(hwm, first_unacked)
+            renumber = True
+        elif renumber:
+            self.store.renumber_pending(hwm)
+        else:
+            self.store.raise_next_seq(hwm)
+        self._clock_skew = welcome.server_time - (now + self._wall_offset)
         self._next_pull_at = now
         events: list[BranchEvent] = [
-            Welcomed(
-                welcome.session, welcome.hwm_seq, welcome.feed_head, self._clock_skew, renumber
-            )
+            Welcomed(welcome.session, hwm, welcome.feed_head, self._clock_skew, renumber)
         ]
+        if lost is not None:
+            events.append(lost)
         return events + self._fill_window(now) + self._maybe_pull(now)
+
+    def _central_restored(self, hwm: int, first_unacked: int) -> CentralLost:
+        """Central lost ops it had acknowledged (``hwm + 1 .. first_unacked - 1``): put back what
+        the store still holds, and renumber the outbox from ``hwm + 1`` so nothing waits on
+        numbers central will never see again."""
+        resent = self.store.resend_acknowledged(hwm)
+        missing = first_unacked - 1 - hwm
+        lost = CentralLost(hwm, hwm + 1, first_unacked - 1, resent, max(0, missing - resent))
+        self._central_lost = lost
+        self._last_error = (
+            f"central lost acknowledged ops seq {lost.first_seq}..{lost.last_seq} (restored from"
+            f" a backup): {lost.resent} sent again, {lost.unrecoverable} no longer held here"
+        )
+        return lost
 
     def _ack(self, ack: Ack, now: float) -> list[BranchEvent]:
         batch = self._in_flight.pop(ack.batch_id, None) if ack.session == self.session else None
@@ -355,6 +431,8 @@ class BranchCore:
             # leave a gap no later op could cross. They go again and come back as already applied.
             return []
         self._in_flight_ops.difference_update(batch.op_ids)
+        if not batch.resent:
+            self._note_answer_time(now - batch.sent_at)
         rejected = tuple(Rejection(r.op_id, r.code, r.message) for r in ack.rejected)
         self.store.acknowledge(ack.accepted, rejected, ack.hwm_seq)
         for rejection in rejected:
@@ -395,7 +473,10 @@ class BranchCore:
         )
         self.store.apply_changes(page)
         if self._pull_cursor == changes.from_:
+            if not self._pull_resent:
+                self._note_answer_time(now - self._pull_sent_at)
             self._pull_cursor = None
+            self._pull_resent = False
         self._last_sync = now
         self._next_pull_at = now if changes.more else now + self.config.pull_interval
         events: list[BranchEvent] = [
@@ -419,7 +500,22 @@ class BranchCore:
         elif error.code == ErrorCode.REFUSED:
             self._reconnects = max(self._reconnects, 16)  # revoked or unknown: retry slowly
             events.append(self._reconnect(self._last_error))
+        else:
+            self._retry_after_error(error.ref, now)
         return events
+
+    def _retry_after_error(self, ref: int, now: float) -> None:
+        """Central answered a request with an ERROR (e.g. ``unavailable``), so no other answer
+        will come: ask again after the plain ``ack_timeout`` (or ``hello_timeout``), not after
+        the time a slow central is given to answer."""
+        if self.state is BranchState.HELLO_SENT:
+            if not ref:  # the answer to the HELLO; a ref names a batch of an older session
+                self._hello_retry_at = now + self.config.hello_timeout
+        elif ref in self._in_flight:
+            self._in_flight[ref].retry_at = now + self.config.ack_timeout
+        elif not ref and self._pull_cursor is not None:
+            self._pull_cursor = None
+            self._next_pull_at = now + self.config.ack_timeout
 
     # -- helpers
 
@@ -431,7 +527,6 @@ class BranchCore:
             return []
         self._reset_connection()
         self.state = BranchState.HELLO_SENT
-        self._hello_attempts = 0
         return [self._hello(now)]
 
     def _release_parked(self) -> None:
@@ -502,9 +597,26 @@ class BranchCore:
         self._hello_sent_at = now
         return self._send(encode(hello), now)
 
-    def _hello_deadline(self) -> float:
-        backoff = 2.0 ** min(self._hello_attempts, 4)
-        return self._hello_sent_at + self.config.hello_timeout * backoff
+    def _note_answer_time(self, seconds: float) -> None:
+        """Learn how long central takes: a slower answer counts at once, faster ones slowly."""
+        seconds = max(0.0, seconds)
+        if seconds >= self._answer_time:
+            self._answer_time = seconds
+        else:
+            self._answer_time = 0.875 * self._answer_time + 0.125 * seconds
+
+    def _ack_timeout(self) -> float:
+        """Resend a PUSH or PULL only once it is clearly overdue, also for a slow central."""
+        stretched = min(2.0 * self._answer_time, self.config.ack_timeout_max)
+        return max(self.config.ack_timeout, stretched)
+
+    @staticmethod
+    def _batch_due(batch: _Batch, ack_timeout: float) -> float:
+        return batch.sent_at + ack_timeout if batch.retry_at is None else batch.retry_at
+
+    def _alive_at(self) -> float:
+        """The last sign of life: a message from central, or the transport seeing the link up."""
+        return max(self._last_received, self._link_alive_at)
 
     def _send(self, frames: tuple[bytes, bytes], now: float) -> Send:
         self._last_sent = now
@@ -525,4 +637,6 @@ class BranchCore:
         self._in_flight_ops.clear()
         self._parked.clear()
         self._pull_cursor = None
+        self._pull_resent = False
         self._next_pull_at = None
+        self._hello_retry_at = None

@@ -412,12 +412,16 @@ class BranchDurable:
     tickets: Mapping[str, TicketView] = field(default_factory=dict)
     reference: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rejected: tuple[Rejection, ...] = ()
+    # The newest acknowledged ops (accepted or rejected), in seq order: what the store can send
+    # again if central is restored from an older backup and lost them.
+    acknowledged: tuple[Op, ...] = ()
 
 
 class MemoryBranchStore:
     """``BranchStore`` in memory, plus what the agent's UI writes (``record``) and disk faults."""
 
     HISTORY = 64
+    KEEP_ACKNOWLEDGED = 10_000  # acknowledged ops kept to resend after a central restore
 
     def __init__(self) -> None:
         self.durable = BranchDurable()
@@ -466,8 +470,16 @@ class MemoryBranchStore:
         next_seq = max(state.next_seq, hwm_seq + 1)
         if len(outbox) == len(state.outbox) and next_seq == state.next_seq:
             return
+        gone = tuple(op for op in state.outbox if op.op_id in done)
+        acknowledged = (*state.acknowledged, *gone)[-self.KEEP_ACKNOWLEDGED :]
         self._commit(
-            replace(state, outbox=outbox, next_seq=next_seq, rejected=state.rejected + kept),
+            replace(
+                state,
+                outbox=outbox,
+                next_seq=next_seq,
+                rejected=state.rejected + kept,
+                acknowledged=acknowledged,
+            ),
             "acknowledge",
         )
 
@@ -482,6 +494,20 @@ class MemoryBranchStore:
         )
         next_seq = max(state.next_seq, after_seq + len(outbox) + 1)
         self._commit(replace(state, outbox=outbox, next_seq=next_seq), "renumber_pending")
+
+    def resend_acknowledged(self, after_seq: int) -> int:
+        state = self.durable
+        back = tuple(op for op in state.acknowledged if op.seq > after_seq)
+        kept = tuple(op for op in state.acknowledged if op.seq <= after_seq)
+        ops = sorted((*back, *state.outbox), key=lambda op: op.seq)
+        outbox = tuple(
+            msgspec.structs.replace(op, seq=after_seq + n) for n, op in enumerate(ops, 1)
+        )
+        self._commit(
+            replace(state, outbox=outbox, next_seq=after_seq + len(outbox) + 1, acknowledged=kept),
+            "resend_acknowledged",
+        )
+        return len(back)
 
     def next_seq(self) -> int:
         return self.durable.next_seq

@@ -86,6 +86,22 @@ class BranchHello:
     session: int = 0
 
 
+@dataclass(frozen=True)
+class CentralLost:
+    """Central's mark is below ops it had acknowledged: it was restored from an older backup.
+
+    Seqs ``first_seq..last_seq`` were acknowledged and central no longer has them. ``resent``
+    of them were still in the store and went back into the outbox (sent again under their op
+    ids, applied again at central); ``unrecoverable`` were no longer held here (acknowledged ops
+    are pruned) and must be re-entered by staff from the branch's records."""
+
+    hwm_seq: int
+    first_seq: int
+    last_seq: int
+    resent: int
+    unrecoverable: int
+
+
 @dataclass
 class SyncStatus:
     online: bool = False
@@ -96,6 +112,7 @@ class SyncStatus:
     rejected: list[Rejection] = field(default_factory=list)
     clock_skew: float | None = None  # central's clock minus the branch's, seconds, at WELCOME
     state: str = "idle"
+    central_lost: CentralLost | None = None  # set when central was restored from a backup
 
 
 class StoreError(Exception):
@@ -237,6 +254,16 @@ class BranchStore(Protocol):
         """Give the outbox's ops the seqs ``after_seq + 1, after_seq + 2, ...`` in their current
         order, and make the next op follow them. Called at WELCOME when the outbox's oldest op has
         a seq central already used (restored backup, lost disk tail)."""
+
+    def resend_acknowledged(self, after_seq: int) -> int:
+        """Central lost ops it had acknowledged (it was restored from an older backup; its mark
+        ``after_seq`` is below seqs it acknowledged). In one transaction: put every acknowledged
+        op this store still holds with a seq above ``after_seq`` back into the outbox, with its
+        op id and payload (accepted and rejected ones: central no longer has either outcome), then
+        give the whole outbox the seqs ``after_seq + 1, after_seq + 2, ...`` in seq order and make
+        the next op follow them (the next seq goes *down* here, the one place it may). Return how
+        many ops were put back. A store that keeps no acknowledged ops returns 0 and only
+        renumbers; the ops it no longer holds are lost at central and the core reports them."""
 
     def next_seq(self) -> int: ...
 

@@ -83,6 +83,32 @@ def test_renumber_pending_keeps_order_and_the_next_op_follows(store):
     assert [op.seq for op in store.pending_ops(10)] == [101, 102, 103]
 
 
+def test_resend_acknowledged_puts_held_rejections_back_and_moves_the_outbox_down(store):
+    """Central was restored to mark 1; it had acknowledged seqs 2..4 (accepted 2 and 4 were
+    deleted here, rejected 3 is still held); 5 and 6 wait."""
+    make_visits(6)
+    ops = store.pending_ops(10)
+    store.acknowledge([ops[0].op_id, ops[1].op_id, ops[3].op_id], [], hwm_seq=2)
+    store.acknowledge([], [Rejection(ops[2].op_id, "invalid_payload", "bad")], hwm_seq=4)
+    assert store.next_seq() == 7
+    assert store.resend_acknowledged(after_seq=1) == 1
+    pending = store.pending_ops(10)
+    assert [op.op_id for op in pending] == [ops[2].op_id, ops[4].op_id, ops[5].op_id]
+    assert [op.seq for op in pending] == [2, 3, 4]  # contiguous from central's mark
+    back = OutboxOp.objects.get(op_id=ops[2].op_id)
+    assert (back.state, back.reject_code) == ("pending", "")
+    assert store.next_seq() == 5  # goes down: central will never see 5..6 from before
+    visit = services.issue_number("konsultasi", now=at(9)).visit
+    assert OutboxOp.objects.get(entity_id=str(visit.pk)).seq == 5
+
+
+def test_resend_acknowledged_with_an_empty_outbox_lowers_the_next_seq(store):
+    make_visits(3)
+    store.acknowledge([op.op_id for op in store.pending_ops(10)], [], hwm_seq=3)
+    assert store.resend_acknowledged(after_seq=0) == 0
+    assert store.pending_count() == 0 and store.next_seq() == 1
+
+
 def category(feed_id, central_id, code, letter="K", active=True, name="Konsultasi Statistik"):
     return FeedEntry(
         feed_id,

@@ -1,6 +1,7 @@
 """The sync worker over real ZeroMQ with CURVE on loopback, against the central sans-IO core on
 the in-memory reference store (the real central site is exercised by the end-to-end suite)."""
 
+import copy
 import socket
 import threading
 import time
@@ -177,3 +178,40 @@ def test_a_key_central_does_not_know_is_reported_and_nothing_leaves(keys):
     finally:
         worker.stop()
         central.stop()
+
+
+def test_central_restored_from_an_older_backup_gets_new_work_without_staff_action(keys, caplog):
+    """docs/protocol.md 6.6 on the agent's SQLite store over real ZeroMQ: central forgets three
+    acknowledged visits; the branch does not stall behind their numbers, reports them, and its
+    new work arrives."""
+    server, branch = keys
+    port = free_port()
+    central = Central(port, server, {branch.public_key})
+    worker = worker_for(port, server, branch)
+    worker.start()
+    restored = None
+    try:
+        services.issue_number("konsultasi")
+        assert wait_for(lambda: len(central.op_ids()) == 1)
+        with central.lock:
+            backup = copy.deepcopy(central.store)
+        for _ in range(3):
+            services.issue_number("konsultasi")
+        assert wait_for(lambda: len(central.op_ids()) == 4)
+        assert wait_for(lambda: OutboxOp.objects.filter(state="pending").count() == 0)
+        central.stop()
+        central = None
+        fresh = services.issue_number("perpustakaan").visit
+        restored = Central(port, server, {branch.public_key}, store=backup)
+        assert wait_for(lambda: OutboxOp.objects.filter(state="pending").count() == 0)
+        with restored.lock:
+            records = restored.store.branches["1222"].records
+            assert [r.op.entity_id for r in records.values()][-1] == str(fresh.pk)
+            assert restored.store.branches["1222"].hwm_seq == 2  # 1 kept + the new one
+        assert state().next_seq == 3
+        assert "lost acknowledged ops seq 2..4" in caplog.text
+    finally:
+        worker.stop()
+        for server_thread in (central, restored):
+            if server_thread is not None:
+                server_thread.stop()

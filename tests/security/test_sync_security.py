@@ -312,7 +312,8 @@ def test_a_plain_null_mechanism_client_is_refused_by_the_real_server(central):
 def test_skip_lost_lets_a_branch_go_on_after_central_was_restored_from_an_older_backup(central):
     """docs/operations.md, "What a central restore means": central forgot records 1..3 it had
     acknowledged; the branch's next record (seq 4) waits for them until the admin writes them off
-    with ``pst_branch skip-lost``. Known gap: tests/sync/test_fuzz_cores.py (xfail)."""
+    with ``pst_branch skip-lost`` (the last resort: branches now recover by themselves,
+    docs/protocol.md 6.6)."""
     from django.core.management import CommandError, call_command
 
     server, clients = central

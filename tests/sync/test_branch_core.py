@@ -29,6 +29,7 @@ from sync.codec import (
     Welcome,
     encode,
 )
+from sync.store import StoreUnavailable
 from tests.sync.harness import WALL, make_link
 
 
@@ -224,18 +225,108 @@ def test_pings_when_idle_and_reconnects_after_silence():
     assert link.branch_events[-1] == Reconnect(1, link.branch_events[-1].reason)  # reset
 
 
-def test_hello_is_resent_with_backoff_until_welcomed():
+def test_hello_is_sent_once_per_connection_and_waited_for():
+    """The connection is ordered and reliable: an unanswered HELLO sits in a busy central's
+    queue. A second HELLO would open a second session fencing the first one's PUSHes."""
     link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=100.0))
     link.connect()
-    sent_at = []
-    for _ in range(12):
+    for _ in range(60):
         link.tick(1.0)
-        if len(link.to_central) > len(sent_at) + 1:
-            sent_at.append(link.now)
-    assert sent_at == [2.0, 6.0]  # 2 s, then 4 s later (and then 8 s, 16 s)
+    assert link.sent_types() == [b"HELLO"]
     link.deliver_to_central()
     link.deliver_to_branch()
     assert link.branch.state is BranchState.READY
+
+
+def test_an_unanswered_hello_on_a_silent_link_ends_in_a_reconnect():
+    link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=20.0, backoff_base=1))
+    link.connect()
+    link.tick(19.0)
+    assert link.branch.state is BranchState.HELLO_SENT
+    link.tick(1.0)
+    assert isinstance(link.branch_events[-1], Reconnect)
+    assert link.branch.state is BranchState.IDLE
+
+
+def test_a_link_the_transport_sees_up_keeps_a_slow_central_waited_for():
+    """Liveness from the link (ZMTP heartbeats), not from central's answers: while the transport
+    reports the connection up, the branch waits for a busy central however long it takes; once
+    the link stops being reported, silence ends the connection as before."""
+    link = make_link(BranchConfig(peer_timeout=35.0, backoff_base=1))
+    link.connect()
+    for _ in range(30):
+        link.tick(5.0)
+        link.branch.link_alive(link.now)
+    assert link.branch.state is BranchState.HELLO_SENT and link.sent_types() == [b"HELLO"]
+    link.deliver_to_central()
+    link.deliver_to_branch()
+    assert link.branch.state is BranchState.READY
+    link.tick(35.0)  # no answers and no word from the link: dead
+    assert isinstance(link.branch_events[-1], Reconnect)
+
+
+def fail_once(link, point):
+    failed = []
+
+    def fault(name):
+        if name == point and not failed:
+            failed.append(name)
+            raise StoreUnavailable("database is locked")
+
+    link.central_store.fault = fault
+
+
+def test_a_hello_central_could_not_commit_is_sent_again_after_hello_timeout():
+    link = make_link(BranchConfig(hello_timeout=2.0, peer_timeout=35.0))
+    fail_once(link, "hello")
+    link.connect()
+    link.settle()
+    assert [e.code for e in link.branch_events if isinstance(e, PeerError)] == ["unavailable"]
+    link.branch.link_alive(link.now)
+    link.tick(1.9)
+    assert link.branch.state is BranchState.HELLO_SENT and not link.to_central
+    link.tick(0.1)
+    assert link.sent_types() == [b"HELLO"]
+    link.settle()
+    assert link.branch.state is BranchState.READY
+
+
+def test_a_batch_central_could_not_commit_goes_again_after_the_plain_ack_timeout():
+    """Even when central has been slow (the resend wait is stretched), an ERROR is an answer:
+    nothing else will come for that batch, so it goes again after ``ack_timeout``."""
+    link = make_link(BranchConfig(ack_timeout=5.0, peer_timeout=35.0))
+    link.connect()
+    link.tick(30.0)
+    link.branch.link_alive(link.now)
+    link.settle()  # WELCOME after 30 s: resends now wait 60 s
+    fail_once(link, "before_commit")
+    link.record()
+    link.settle()
+    assert [e.code for e in link.branch_events if isinstance(e, PeerError)] == ["unavailable"]
+    assert link.store.pending_count() == 1
+    link.tick(4.9)
+    assert b"PUSH" not in link.sent_types()
+    link.tick(0.1)
+    assert link.sent_types().count(b"PUSH") == 1
+    link.settle()
+    assert link.store.pending_count() == 0
+
+
+def test_resends_wait_longer_for_a_central_that_answers_slowly():
+    link = make_link(BranchConfig(ack_timeout=5.0, peer_timeout=35.0))
+    link.connect()
+    link.tick(20.0)
+    link.branch.link_alive(link.now)
+    link.deliver_to_central()
+    link.deliver_to_branch()  # WELCOME after 20 s: central is slow
+    link.to_central.clear()
+    link.record()
+    for _ in range(39):
+        link.branch.link_alive(link.now)  # the link is up all along
+        link.tick(1.0)
+    assert link.sent_types().count(b"PUSH") == 1  # not after ack_timeout (5 s)
+    link.tick(1.0)  # 2 x 20 s after it was sent: now it goes again
+    assert link.sent_types().count(b"PUSH") == 2
 
 
 def test_central_restart_is_answered_with_a_new_hello(link):

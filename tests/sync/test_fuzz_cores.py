@@ -17,16 +17,16 @@ after every single message:
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import msgspec
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync import PROTOCOL_VERSION
 from sync import ops as kinds
-from sync.branch import BranchCore, BranchState, PeerMisbehaved
+from sync.branch import BranchCore, BranchState, CentralLost, PeerMisbehaved
 from sync.central import CentralCore
 from sync.codec import (
     FROM_CENTRAL,
@@ -389,21 +389,12 @@ def test_branch_core_survives_anything_and_still_delivers_every_op_once(data):
     assert sorted(central.effects) == sorted(recorded)  # each applied (none rejected), once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug (issue 9 review): after central is restored from a backup older than the "
-    "branch's last ACK, WELCOME's hwm is below the branch's numbering; the branch neither "
-    "renumbers (only done when its oldest op is <= hwm) nor lowers next_seq, so central "
-    "defers its new ops forever and the branch re-sends them without waiting. A fix touches "
-    "both branch stores (acked rows keep their seqs, unique) and the core; see docs/operations.md",
-)
 def test_a_branch_keeps_delivering_after_central_is_restored_from_an_older_backup():
     link = make_link()
     link.connect()
     link.settle()
     backup = copy.deepcopy(link.central_store)
-    for _ in range(3):
-        link.record()
+    acked = [link.record().op_id for _ in range(3)]
     link.settle()
     assert link.store.durable.outbox == ()  # acknowledged: central has them, the branch not
     # Central is restored from the backup taken before those three records.
@@ -416,7 +407,36 @@ def test_a_branch_keeps_delivering_after_central_is_restored_from_an_older_backu
         link.settle(limit=200)  # raises "never settled" while the branch re-sends in a loop
         link.tick(11.0)
     assert link.store.durable.outbox == ()
-    assert fresh in link.central_store.branches[BRANCH].records
+    records = link.central_store.branches[BRANCH].records
+    assert fresh in records
+    # Nothing lost: the acknowledged ops the branch still held were sent again, same op ids.
+    assert [i for i, _ in link.central_store.branches[BRANCH].apply_log][-4:] == [*acked, fresh]
+    lost = [e for e in link.branch_events if isinstance(e, CentralLost)]
+    assert lost == [CentralLost(hwm_seq=0, first_seq=1, last_seq=3, resent=3, unrecoverable=0)]
+    assert link.branch.status(link.now, WALL).central_lost == lost[0]
+
+
+def test_after_a_central_restore_ops_the_branch_no_longer_holds_are_reported_not_waited_for():
+    link = make_link()
+    link.connect()
+    link.settle()
+    backup = copy.deepcopy(link.central_store)
+    for _ in range(3):
+        link.record()
+    link.settle()
+    link.store.durable = replace(link.store.durable, acknowledged=())  # pruned long ago
+    link.central_store = backup
+    link.central = CentralCore(backup)
+    fresh = [link.record(notify=False).op_id for _ in range(2)]
+    link.branch.connection_lost(link.now)
+    link.connect()
+    link.settle()
+    assert link.store.durable.outbox == ()
+    assert [i for i, _ in backup.branches[BRANCH].apply_log] == fresh
+    assert backup.branches[BRANCH].hwm_seq == 2  # renumbered down to follow central's mark
+    lost = [e for e in link.branch_events if isinstance(e, CentralLost)]
+    assert lost == [CentralLost(hwm_seq=0, first_seq=1, last_seq=3, resent=0, unrecoverable=3)]
+    assert link.branch.status(link.now, WALL).central_lost == lost[0]
 
 
 def test_after_a_central_restore_the_documented_workaround_resumes_delivery():

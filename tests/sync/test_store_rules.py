@@ -289,6 +289,25 @@ def test_renumbering_keeps_the_order(branch):
     assert branch.next_seq() == 44
 
 
+def test_resend_acknowledged_puts_held_ops_back_in_order_and_moves_down(branch):
+    ops = [
+        branch.record(kinds.VISIT_CREATED, f"v{n}", created_payload(), op_id=op_id(), hlc=n)
+        for n in range(5)
+    ]
+    branch.acknowledge([ops[0].op_id, ops[1].op_id], [Rejection(ops[2].op_id, "x")], hwm_seq=3)
+    assert branch.next_seq() == 6
+    assert branch.resend_acknowledged(after_seq=1) == 2  # central kept only seq 1
+    assert [(o.op_id, o.seq) for o in branch.durable.outbox] == [
+        (ops[1].op_id, 2),
+        (ops[2].op_id, 3),
+        (ops[3].op_id, 4),
+        (ops[4].op_id, 5),
+    ]
+    assert branch.next_seq() == 6 and [o.op_id for o in branch.durable.acknowledged] == [
+        ops[0].op_id
+    ]
+
+
 def test_acknowledge_keeps_rejections_and_ignores_strangers(branch):
     first = branch.record(kinds.VISIT_CREATED, "v", created_payload(), op_id=op_id(), hlc=1)
     second = branch.record(kinds.VISIT_CALLED, "v", called_payload(), op_id=op_id(), hlc=2)

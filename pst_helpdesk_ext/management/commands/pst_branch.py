@@ -1,7 +1,8 @@
 """Manage PST branch offices: add, list, show, deactivate, and their sync keys: enrol, revoke.
 
-``skip-lost CODE --through N`` is the recovery after restoring central from an older backup
-(docs/operations.md).
+``skip-lost CODE --through N`` is the last-resort recovery after restoring central from an older
+backup, for an agent that cannot recover by itself (docs/operations.md; current agents do:
+docs/protocol.md 6.6).
 
 Key rules: a branch syncs only with an enrolled, non-revoked CURVE public key while active. A key
 belongs to one branch at most. The sync server looks keys up at every new connection, so
@@ -87,8 +88,9 @@ class Command(BaseCommand):
         revoke.add_argument("code")
         skip = sub.add_parser(
             "skip-lost",
-            help="after restoring central from an older backup: accept that the branch's records "
-            "up to --through are lost, so its newer ones are applied again",
+            help="last resort after restoring central from an older backup (current agents recover "
+            "by themselves): accept that the branch's records up to --through are lost, so its "
+            "newer ones are applied again",
         )
         skip.add_argument("code")
         skip.add_argument(
@@ -163,9 +165,9 @@ class Command(BaseCommand):
 
         A branch numbers its records 1, 2, 3... and central applies them strictly in that order.
         Central restored from a backup has forgotten the last records it had acknowledged (the
-        branch no longer holds them), so the branch's next record waits for them forever. This
-        moves central's mark to ``--through``; it never lowers it, and records central still has
-        keep their dedup (by record id)."""
+        branch no longer holds them), so an agent older than the self-recovery of
+        docs/protocol.md 6.6 waits for them forever. This moves central's mark to ``--through``;
+        it never lowers it, and records central still has keep their dedup (by record id)."""
         through = options["through"]
         if through < 0:
             raise CommandError(f"--through must be 0 or more, got {through}")
