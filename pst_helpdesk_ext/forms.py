@@ -45,6 +45,10 @@ class PSTFilterForm(forms.Form):
         error_messages={"invalid_choice": _("Unknown service or subject %(value)s.")},
     )
 
+    #: The (start, end) date fields whose order ``clean`` checks; ``None`` for a form that checks
+    #: its period itself.
+    period_fields: tuple[str, str] | None = ("date_from", "date_to")
+
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches_for(user)
@@ -56,8 +60,11 @@ class PSTFilterForm(forms.Form):
             elif isinstance(field.widget, forms.CheckboxSelectMultiple):
                 field.widget.attrs["class"] = "form-check-input"
 
-    def check_date_order(self, data: dict[str, Any], start_name: str, end_name: str) -> None:
-        """An error on the end field when the period ends before it starts."""
-        message = date_order_error(data.get(start_name), data.get(end_name))
-        if message:
-            self.add_error(end_name, message)
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.period_fields is not None:
+            start_name, end_name = self.period_fields
+            message = date_order_error(data.get(start_name), data.get(end_name))
+            if message:
+                self.add_error(end_name, message)
+        return data

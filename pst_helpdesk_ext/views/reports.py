@@ -7,8 +7,6 @@ helpdesk's per-queue permissions let the user see.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -49,11 +47,6 @@ class ReportFilterForm(PSTFilterForm):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": _("Unknown format %(value)s; use csv, xlsx or json.")},
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        self.check_date_order(data, "date_from", "date_to")
-        return data
 
     def filters(self) -> reports.ReportFilters:
         return reports.ReportFilters.from_data(self.cleaned_data)

@@ -50,11 +50,6 @@ class TicketFilterForm(PSTFilterForm):
         super().__init__(*args, user=user, **kwargs)
         self.fields["status"].choices = ticket_status_choices()
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        self.check_date_order(data, "date_from", "date_to")
-        return data
-
     def filters(self) -> TicketFilters:
         return TicketFilters.from_data(self.cleaned_data)
 

@@ -39,6 +39,7 @@ from pst_helpdesk_ext.services.triage import (
 class TriageFilterForm(PSTFilterForm):
     """Filters of the triage page; branch choices are limited to what the user may see."""
 
+    period_fields = None  # the wait period has defaults and a longest span: ``clean`` below
     state = forms.MultipleChoiceField(
         label=_("Service clock"),
         choices=(),
