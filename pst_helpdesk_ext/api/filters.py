@@ -18,6 +18,7 @@ from pst_helpdesk_ext.services.queries import (
     TicketFilters,
     VisitFilters,
     branches_for,
+    date_order_error,
     ticket_status_choices,
 )
 
@@ -86,26 +87,13 @@ class TicketQuerySerializer(BranchScopedSerializer):
         return tuple(statuses)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("date_from"), attrs.get("date_to")
-        if start and end and start > end:
-            raise serializers.ValidationError(
-                {
-                    "date_to": _("%(end)s is before the start date %(start)s.")
-                    % {"end": end, "start": start}
-                }
-            )
+        order_error = date_order_error(attrs.get("date_from"), attrs.get("date_to"))
+        if order_error:
+            raise serializers.ValidationError({"date_to": order_error})
         return attrs
 
     def filters(self) -> TicketFilters:
-        data = self.validated_data
-        return TicketFilters(
-            branch=data.get("branch"),
-            channel=data.get("channel"),
-            category=data.get("category"),
-            statuses=data.get("status", ()),
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        return TicketFilters.from_data(self.validated_data)
 
 
 class VisitQuerySerializer(BranchScopedSerializer):

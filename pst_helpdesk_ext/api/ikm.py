@@ -19,6 +19,7 @@ from pst_helpdesk_ext.api.filters import BranchScopedSerializer, CodeField, quer
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
 from pst_helpdesk_ext.models import Channel, ServiceCategory
 from pst_helpdesk_ext.services import reports
+from pst_helpdesk_ext.services.queries import date_order_error
 
 PARAMETERS = ("branch", "service", "channel", "date_from", "date_to")
 
@@ -42,25 +43,13 @@ class IkmQuerySerializer(BranchScopedSerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("date_from"), attrs.get("date_to")
-        if start and end and start > end:
-            raise serializers.ValidationError(
-                {
-                    "date_to": _("%(end)s is before the start date %(start)s.")
-                    % {"end": end, "start": start}
-                }
-            )
+        order_error = date_order_error(attrs.get("date_from"), attrs.get("date_to"))
+        if order_error:
+            raise serializers.ValidationError({"date_to": order_error})
         return attrs
 
     def filters(self) -> reports.ReportFilters:
-        data = self.validated_data
-        return reports.ReportFilters(
-            branch=data.get("branch"),
-            service=data.get("service"),
-            channel=data.get("channel"),
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        return reports.ReportFilters.from_data(self.validated_data)
 
 
 class IkmReportView(APIView):

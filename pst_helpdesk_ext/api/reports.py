@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 from pst_helpdesk_ext.api.filters import BranchScopedSerializer, CodeField, query_data
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
 from pst_helpdesk_ext.models import Channel, PSTTicket, ServiceCategory
-from pst_helpdesk_ext.services.queries import accessible_tickets_q
+from pst_helpdesk_ext.services.queries import accessible_tickets_q, date_order_error
 from pst_helpdesk_ext.services.sla_report import GROUPS, PERIODS, sla_report
 
 DEFAULT_DAYS: Final = 30
@@ -90,13 +90,9 @@ class SLAReportQuerySerializer(BranchScopedSerializer):
         today = timezone.localdate()
         end = attrs.get("to") or today
         start = attrs.get("from") or end - dt.timedelta(days=DEFAULT_DAYS)
-        if start > end:
-            raise serializers.ValidationError(
-                {
-                    "to": _("%(end)s is before the start date %(start)s.")
-                    % {"end": end, "start": start}
-                }
-            )
+        order_error = date_order_error(start, end)
+        if order_error:
+            raise serializers.ValidationError({"to": order_error})
         if (end - start).days > MAX_DAYS:
             raise serializers.ValidationError(
                 {

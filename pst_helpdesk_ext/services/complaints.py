@@ -191,8 +191,14 @@ def complaint_title(about: Ticket | None, branch: Branch | None) -> str:
 def announce_complaint(ticket_id: int) -> None:
     """After commit: helpdesk's new-ticket e-mails and ``new_ticket_done``, as its forms do."""
     ticket = Ticket.objects.select_related("queue").filter(pk=ticket_id).first()
-    if ticket is None:
-        return
+    if ticket is not None:
+        announce_new_ticket(ticket, sender=COMPLAINT_SENDER)
+
+
+def announce_new_ticket(ticket: Ticket, *, sender: str) -> None:
+    """A new ticket is news: its submitter and the queue's CCs hear of it as helpdesk's TicketForm
+    would tell them, and ``new_ticket_done`` fires from ``sender`` (helpdesk's new-ticket webhook).
+    A failing receiver is logged, never raised: the ticket is already committed."""
     with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
         context = safe_template_context(ticket)
         context["comment"] = ticket.description
@@ -204,7 +210,7 @@ def announce_complaint(ticket_id: int) -> None:
             },
             fail_silently=True,
         )
-    for receiver, error in new_ticket_done.send_robust(sender=COMPLAINT_SENDER, ticket=ticket):
+    for receiver, error in new_ticket_done.send_robust(sender=sender, ticket=ticket):
         if isinstance(error, Exception):
             logger.error("new_ticket_done receiver %r failed: %s", receiver, error)
 

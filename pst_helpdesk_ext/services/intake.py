@@ -64,7 +64,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from helpdesk.lib import safe_template_context
 from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
-from helpdesk.signals import new_ticket_done, update_ticket_done
+from helpdesk.signals import update_ticket_done
 
 from pst_helpdesk_ext.models import (
     Branch,
@@ -78,6 +78,7 @@ from pst_helpdesk_ext.models import (
     Visitor,
 )
 from pst_helpdesk_ext.services import feed
+from pst_helpdesk_ext.services.complaints import announce_new_ticket
 from sync import ops as op_kinds
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import APPLIED, NOTED, REJECTED, Result
@@ -1145,7 +1146,8 @@ def _announce(news: _News) -> None:
             _announce_escalation(followup.ticket, followup)
     if news.complaints:
         for ticket in Ticket.objects.filter(pk__in=news.complaints).select_related("queue"):
-            _announce_complaint(ticket)
+            # A complaint is news: the complaints queue and the complainant hear of it.
+            announce_new_ticket(ticket, sender=INTAKE_SENDER)
     if news.finished and visit_finished.has_listeners(Visit):
         visits = Visit.objects.filter(pk__in=news.finished).select_related(
             "pst_ticket__ticket__queue"
@@ -1188,25 +1190,6 @@ def _announce_escalation(ticket: Ticket, followup: FollowUp) -> None:
     for receiver, error in update_ticket_done.send_robust(sender=INTAKE_SENDER, followup=followup):
         if isinstance(error, Exception):
             logger.error("update_ticket_done receiver %r failed: %s", receiver, error)
-
-
-def _announce_complaint(ticket: Ticket) -> None:
-    """A complaint is news: the complaints queue and the complainant hear of it as helpdesk's
-    TicketForm would tell them, and ``new_ticket_done`` fires (helpdesk's new-ticket webhook)."""
-    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
-        context = safe_template_context(ticket)
-        context["comment"] = ticket.description
-        ticket.send(
-            {
-                "submitter": ("newticket_submitter", context),
-                "new_ticket_cc": ("newticket_cc", context),
-                "ticket_cc": ("newticket_cc", context),
-            },
-            fail_silently=True,
-        )
-    for receiver, error in new_ticket_done.send_robust(sender=INTAKE_SENDER, ticket=ticket):
-        if isinstance(error, Exception):
-            logger.error("new_ticket_done receiver %r failed: %s", receiver, error)
 
 
 # --- online tickets -----------------------------------------------------------------------------

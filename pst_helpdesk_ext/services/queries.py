@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from helpdesk import settings as helpdesk_settings
 from helpdesk.user import HelpdeskUser
 
@@ -107,6 +109,26 @@ class TicketFilters:
     statuses: tuple[int, ...] = ()
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TicketFilters:
+        """From the cleaned data of the page's form or the API's serializer (same field names)."""
+        return cls(
+            branch=data.get("branch"),
+            channel=data.get("channel"),
+            category=data.get("category"),
+            statuses=tuple(data.get("status") or ()),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
+
+def date_order_error(start: datetime.date | None, end: datetime.date | None) -> str | None:
+    """The message for a period that ends before it starts (None when the order is fine), worded
+    once for every page form and API serializer that takes a date range."""
+    if start and end and start > end:
+        return _("%(end)s is before the start date %(start)s.") % {"end": end, "start": start}
+    return None
 
 
 def filter_pst_tickets(tickets: QuerySet[PSTTicket], filters: TicketFilters) -> QuerySet[PSTTicket]:

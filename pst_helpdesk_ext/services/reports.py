@@ -57,6 +57,17 @@ class ReportFilters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ReportFilters:
+        """From the cleaned data of the report page's form or the API's serializer (same names)."""
+        return cls(
+            branch=data.get("branch"),
+            service=data.get("service"),
+            channel=data.get("channel"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
     def as_dict(self) -> dict[str, str | None]:
         return {
             "branch": self.branch.code if self.branch else None,

@@ -7,8 +7,6 @@ helpdesk's per-queue permissions let the user see.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,23 +14,19 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext import charts
-from pst_helpdesk_ext.models import Channel, ServiceCategory
+from pst_helpdesk_ext.forms import PSTFilterForm
+from pst_helpdesk_ext.models import ServiceCategory
 from pst_helpdesk_ext.services import reports
-from pst_helpdesk_ext.services.queries import branches_for
 
 FORMATS = ("html", "csv", "xlsx", "json")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ReportFilterForm(forms.Form):
-    branch = forms.ModelChoiceField(
-        label=_("Branch office"),
-        queryset=None,
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown branch office %(value)s.")},
-    )
+class ReportFilterForm(PSTFilterForm):
+    """The IKM report's filters: by PST service (not subject), and a download format."""
+
+    field_order = ("branch", "service", "channel")
+    category = None
     service = forms.ModelChoiceField(
         label=_("Service"),
         queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
@@ -40,14 +34,6 @@ class ReportFilterForm(forms.Form):
         to_field_name="code",
         empty_label=_("all"),
         error_messages={"invalid_choice": _("Unknown service %(value)s.")},
-    )
-    channel = forms.ModelChoiceField(
-        label=_("Channel"),
-        queryset=Channel.objects.all(),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown channel %(value)s.")},
     )
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -62,33 +48,8 @@ class ReportFilterForm(forms.Form):
         error_messages={"invalid_choice": _("Unknown format %(value)s; use csv, xlsx or json.")},
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches_for(user)
-        for name in ("branch", "service", "channel"):
-            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
-        for name in ("date_from", "date_to"):
-            self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            self.add_error(
-                "date_to",
-                _("%(end)s is before the start date %(start)s.") % {"end": end, "start": start},
-            )
-        return data
-
     def filters(self) -> reports.ReportFilters:
-        data = self.cleaned_data
-        return reports.ReportFilters(
-            branch=data.get("branch"),
-            service=data.get("service"),
-            channel=data.get("channel"),
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        return reports.ReportFilters.from_data(self.cleaned_data)
 
 
 def download_name(report: reports.IkmReport, extension: str) -> str:

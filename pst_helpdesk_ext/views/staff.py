@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
-from pst_helpdesk_ext.models import Channel, ServiceCategory
+from pst_helpdesk_ext.forms import PSTFilterForm
 from pst_helpdesk_ext.services.queries import (
     WALK_IN_WAIT_STANDARD,
     TicketFilters,
@@ -28,33 +28,9 @@ from pst_helpdesk_ext.services.queries import (
 TICKETS_PER_PAGE = 25
 
 
-class TicketFilterForm(forms.Form):
+class TicketFilterForm(PSTFilterForm):
     """The filters of the PST ticket list; choices are limited to what the user may see."""
 
-    branch = forms.ModelChoiceField(
-        label=_("Branch office"),
-        queryset=None,
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown branch office %(value)s.")},
-    )
-    channel = forms.ModelChoiceField(
-        label=_("Channel"),
-        queryset=Channel.objects.all(),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown channel %(value)s.")},
-    )
-    category = forms.ModelChoiceField(
-        label=_("Service or subject"),
-        queryset=ServiceCategory.objects.all(),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service or subject %(value)s.")},
-    )
     status = forms.TypedMultipleChoiceField(
         label=_("Status"),
         choices=(),
@@ -71,35 +47,11 @@ class TicketFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches_for(user)
+        super().__init__(*args, user=user, **kwargs)
         self.fields["status"].choices = ticket_status_choices()
-        for name in ("branch", "channel", "category"):
-            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
-        for name in ("date_from", "date_to"):
-            self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
-        self.fields["status"].widget.attrs["class"] = "form-check-input"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            self.add_error(
-                "date_to",
-                _("%(end)s is before the start date %(start)s.") % {"end": end, "start": start},
-            )
-        return data
 
     def filters(self) -> TicketFilters:
-        data = self.cleaned_data
-        return TicketFilters(
-            branch=data.get("branch"),
-            channel=data.get("channel"),
-            category=data.get("category"),
-            statuses=tuple(data.get("status") or ()),
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        return TicketFilters.from_data(self.cleaned_data)
 
 
 @helpdesk_staff_member_required

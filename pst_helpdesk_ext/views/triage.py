@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
-from pst_helpdesk_ext.models import Channel, ServiceCategory
-from pst_helpdesk_ext.services.queries import branches_for
+from pst_helpdesk_ext.forms import PSTFilterForm
+from pst_helpdesk_ext.services.queries import date_order_error
 from pst_helpdesk_ext.services.triage import (
     STATE_ORDER,
     TRIAGE_PAGE_SIZE,
@@ -36,33 +36,10 @@ from pst_helpdesk_ext.services.triage import (
 )
 
 
-class TriageFilterForm(forms.Form):
+class TriageFilterForm(PSTFilterForm):
     """Filters of the triage page; branch choices are limited to what the user may see."""
 
-    branch = forms.ModelChoiceField(
-        label=_("Branch office"),
-        queryset=None,
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown branch office %(value)s.")},
-    )
-    channel = forms.ModelChoiceField(
-        label=_("Channel"),
-        queryset=Channel.objects.all(),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown channel %(value)s.")},
-    )
-    category = forms.ModelChoiceField(
-        label=_("Service or subject"),
-        queryset=ServiceCategory.objects.all(),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service or subject %(value)s.")},
-    )
+    period_fields = None  # the wait period has defaults and a longest span: ``clean`` below
     state = forms.MultipleChoiceField(
         label=_("Service clock"),
         choices=(),
@@ -78,14 +55,8 @@ class TriageFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = branches_for(user)
+        super().__init__(*args, user=user, **kwargs)
         self.fields["state"].choices = state_choices()
-        for name in ("branch", "channel", "category"):
-            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
-        for name in ("wait_from", "wait_to"):
-            self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
-        self.fields["state"].widget.attrs["class"] = "form-check-input"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -99,11 +70,9 @@ class TriageFilterForm(forms.Form):
             start = end - datetime.timedelta(days=6)
         elif end is None:
             end = min(start + datetime.timedelta(days=6), max(start, today))
-        if start > end:
-            self.add_error(
-                "wait_to",
-                _("%(end)s is before the start date %(start)s.") % {"end": end, "start": start},
-            )
+        order_error = date_order_error(start, end)
+        if order_error:
+            self.add_error("wait_to", order_error)
         elif (end - start).days + 1 > WAIT_PICTURE_MAX_DAYS:
             self.add_error(
                 "wait_to",

@@ -13,18 +13,10 @@ import urllib.request
 import pytest
 
 from sync.transport import generate_keypair
+from tests.browser import agent_login, chromium_fixture
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VALID_NIK = "1222014708950002"  # a woman (day 07 + 40), born 07-08-1995
 
 
@@ -118,27 +110,9 @@ def agent(tmp_path_factory):
         process.kill()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 STAFF_PASSWORD = "teh-manis-siang"
 
-
-def login(page, base, username, password=STAFF_PASSWORD):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/")
+browser = chromium_fixture(scope="module", name="browser")
 
 
 def status(home):
@@ -160,7 +134,7 @@ def test_the_whole_offline_visit_in_a_browser(agent, browser):
     board.goto(f"{base}/board/")
 
     front = browser.new_context(locale="id-ID").new_page()
-    login(front, base, "fo")
+    agent_login(front, base, "fo", STAFF_PASSWORD)
     front.goto(f"{base}/front/")
     front.click("a.visit-link.next")
     front.fill("input[name=name]", "Siti Aminah")
@@ -181,7 +155,7 @@ def test_the_whole_offline_visit_in_a_browser(agent, browser):
     assert VALID_NIK not in front.content()
 
     desk = browser.new_context(locale="id-ID").new_page()
-    login(desk, base, "meja")
+    agent_login(desk, base, "meja", STAFF_PASSWORD)
     desk.goto(f"{base}/desk/1/")
     assert "sync-badge offline" in desk.content()
     desk.get_by_role("button", name="Panggil berikutnya").click()

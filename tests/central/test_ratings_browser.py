@@ -8,7 +8,6 @@ outbox, in this process, where the test reads the link exactly as the visitor re
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -20,34 +19,14 @@ from helpdesk.update_ticket import update_ticket
 from pst_helpdesk_ext.ikm import compute_ikm
 from pst_helpdesk_ext.models import Complaint, Rating
 from pst_helpdesk_ext.services.branches import create_branch
+from tests.browser import chromium_fixture, record_requests
 from tests.central.test_ui import make_pst_ticket, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ANSWERS = {"U1": 4, "U2": 3, "U3": 2, "U4": 4, "U5": 3, "U6": 4, "U7": 4, "U8": 3, "U9": 3}
 
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+browser = chromium_fixture(name="browser")
 
 
 def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, browser):
@@ -72,8 +51,7 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
 
     # The visitor, on a phone.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID")
-    requested: list[str] = []
-    phone.on("request", lambda request: requested.append(request.url))
+    requests = record_requests(phone, live_server.url)
     page = phone.new_page()
     page.goto(link)
     assert page.locator("fieldset#q-U1 legend").inner_text().startswith("U1")
@@ -104,7 +82,7 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
 
     # Staff read the report in helpdesk's UI.
     desk = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en"})
-    desk.on("request", lambda request: requested.append(request.url))
+    requests.watch(desk)
     page = desk.new_page()
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "petugas")
@@ -120,4 +98,4 @@ def test_visitor_rates_from_the_email_and_staff_read_the_report(live_server, bro
     assert str(expected.element("U3").nrr) in row
     desk.close()
     # Nothing was loaded from anywhere but the site itself (no CDN, works offline).
-    assert requested and all(url.startswith(live_server.url) for url in requested), requested
+    assert requests.seen and requests.external == [], requests.seen

@@ -9,10 +9,6 @@ again), then answers publicly through helpdesk's own reply form (the clock stops
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -22,36 +18,13 @@ from helpdesk.signals import new_ticket_done
 
 from pst_helpdesk_ext.models import PSTTicket, SLAState
 from pst_helpdesk_ext.services.branches import create_branch
+from tests.browser import chromium_fixture, helpdesk_login, record_requests
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "petugas-pw-1222"
 
-
-@pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; Django then refuses database
-    # calls made here (fixtures, teardown) unless told that this thread is not async code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+chromium = chromium_fixture()
 
 
 @pytest.fixture
@@ -83,17 +56,9 @@ def clock(pst: PSTTicket) -> PSTTicket:
 def test_officer_runs_the_clock_from_the_ticket_page(request_online, live_server, chromium):
     base = live_server.url
     page = chromium.new_page(locale="id-ID")
-    external: list[str] = []
-    page.on(
-        "request",
-        lambda request: None if request.url.startswith(base) else external.append(request.url),
-    )
+    requests = record_requests(page, base)
     try:
-        page.goto(f"{base}/login/")
-        page.fill("input[name=username]", "petugas")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form[role=form] button[type=submit]")
-        page.wait_for_load_state()
+        helpdesk_login(page, base, "petugas", PASSWORD)
         page.goto(f"{base}/tickets/{request_online.ticket_id}/")
         page.wait_for_selector("#pst-sla-timeline")
         assert clock(request_online).sla_state == SLAState.PENDING
@@ -135,4 +100,4 @@ def test_officer_runs_the_clock_from_the_ticket_page(request_online, live_server
         assert pst.waiting_for_visitor_since is not None  # now the visitor's turn
     finally:
         page.close()
-    assert external == [], external
+    assert requests.external == [], requests.external

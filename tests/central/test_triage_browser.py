@@ -8,8 +8,6 @@ by branch and clock state with the form, and opens a ticket whose page shows its
 from __future__ import annotations
 
 import datetime
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,46 +17,16 @@ from django.utils import timezone
 
 from pst_helpdesk_ext.models import Channel, PSTTicket, SLAState
 from pst_helpdesk_ext.services.branches import create_branch
+from tests.browser import chromium_fixture, helpdesk_login, record_requests, screenshot
 from tests.central.test_ui import make_pst_ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "provinsi-pw-1222"
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
 
-
-@pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; Django then refuses database
-    # calls made here (fixtures, teardown) unless told that this thread is not async code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _screenshot(page: Any, name: str) -> None:
-    """With PST_SCREENSHOT_DIR set, keep a full-page screenshot (to look at the layout)."""
-    folder = os.environ.get("PST_SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+chromium = chromium_fixture()
 
 
 def clocked(pst: PSTTicket, **fields: Any) -> PSTTicket:
@@ -119,17 +87,9 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
 ):
     base = live_server.url
     page = chromium.new_page(locale="id-ID", viewport={"width": 1366, "height": 768})
-    external: list[str] = []
-    page.on(
-        "request",
-        lambda request: None if request.url.startswith(base) else external.append(request.url),
-    )
+    requests = record_requests(page, base)
     try:
-        page.goto(f"{base}/login/")
-        page.fill("input[name=username]", "provinsi")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form[role=form] button[type=submit]")
-        page.wait_for_load_state()
+        helpdesk_login(page, base, "provinsi", PASSWORD)
 
         page.click("#pst-nav-triage")
         page.wait_for_selector("#pst-triage-tickets")
@@ -154,7 +114,7 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
         assert "terlambat" in rows.first.inner_text()
         assert page.locator("#pst-wait-picture tr[data-branch]").count() == 1
 
-        _screenshot(page, "triage")
+        screenshot(page, "triage")
         rows.first.locator("a").first.click()
         page.wait_for_selector("#pst-sla-timeline")
         timeline = page.inner_text("#pst-sla-timeline")
@@ -164,7 +124,7 @@ def test_provincial_staff_filter_the_triage_and_open_a_ticket_timeline(
         kinds = [events.nth(i).get_attribute("data-event") for i in range(events.count())]
         assert kinds[:3] == ["started", "due", "breached"] and "escalated" in kinds
         assert "Data kemiskinan kecamatan" in page.content()
-        _screenshot(page, "ticket")
+        screenshot(page, "ticket")
     finally:
         page.close()
-    assert external == [], external
+    assert requests.external == [], requests.external

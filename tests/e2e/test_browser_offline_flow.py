@@ -16,26 +16,17 @@ in teardown; the full ID number never appears on a page.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.browser import agent_login, chromium_fixture
 from tests.e2e.test_branch_to_central import HASH_KEY, PASSWORD, World, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VALID_NIK = "1222014708950002"  # regency 1222, a woman (day 07 + 40) born 07-08-1995
 VISITORS = ("Siti Aminah", "Rudi Hartono")
 NOTES = "Menjelaskan data kemiskinan per kecamatan"
@@ -43,6 +34,8 @@ RATING_COMMENT = "Pelayanan cepat"
 #: What one whole visit queues for central: created, guest book, called, served, consultation
 #: note, resolved, rating (the agent's own browser test counts the same seven).
 OPS_PER_VISIT = 7
+
+chromium = chromium_fixture(scope="module")
 
 
 @pytest.fixture(scope="module")
@@ -76,28 +69,6 @@ def offline_world(tmp_path_factory) -> Iterator[World]:
         yield world
     finally:
         world.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/", timeout=10_000)
 
 
 def central_records(world: World) -> dict:
@@ -180,8 +151,8 @@ def test_offline_walk_ins_in_a_browser_arrive_at_central_once(
         front, desk = front_context.new_page(), desk_context.new_page()
         for page in (kiosk, rating, front, desk):
             page.set_default_timeout(10_000)
-        login(front, base, "fo")
-        login(desk, base, "meja")
+        agent_login(front, base, "fo", PASSWORD, timeout=10_000)
+        agent_login(desk, base, "meja", PASSWORD, timeout=10_000)
         before = central_records(world)
         assert before["visits"] == [] and before["ratings"] == 0
 
