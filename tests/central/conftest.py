@@ -25,12 +25,15 @@ def migrated_rows(django_db_setup: Any, django_db_blocker: Any) -> str | None:
 @pytest.fixture(autouse=True)
 def restore_migrated_rows(request: pytest.FixtureRequest) -> None:
     """Django's ``serialized_rollback`` restore, done on the connection the test really uses, for
-    every test marked ``django_db(serialized_rollback=True)`` whose tables an earlier
-    transactional test's flush emptied. The flush re-ran ``post_migrate``, which made content types
-    and permissions under new ids: they give way to the serialized ones, as Django's own restore
-    (which inhibits that ``post_migrate``) would have it."""
+    every transactional test (``django_db(transaction=True)``, e.g. the browser tests against
+    ``live_server``) whose tables an earlier transactional test's flush emptied. The flush re-ran
+    ``post_migrate``, which made content types and permissions under new ids: they give way to
+    the serialized ones, as Django's own restore (which inhibits that ``post_migrate``) would
+    have it."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("serialized_rollback"):
+    if marker is None or not (
+        marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback")
+    ):
         return
     rows = request.getfixturevalue("migrated_rows")
     request.getfixturevalue("transactional_db")
