@@ -281,6 +281,29 @@ def test_null_sla_fields_are_nullable_in_the_schema(api, mixed_tickets):
     }
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("reports/ikm/?branch=%00", 400),
+        ("reports/ikm/?service=a%00b", 400),
+        ("reports/sla/?channel=%00", 400),
+        ("tickets/?category=%01", 400),
+        ("visits/?branch=12%0022", 400),
+        ("categories/%00/", 404),
+        ("channels/walk%00in/", 404),
+    ],
+)
+def test_control_characters_in_codes_are_refused_not_a_database_error(
+    api, mixed_tickets, path, expected
+):
+    """Regression (found by tests/security/test_api_schemathesis.py on PostgreSQL, which cannot
+    compare a text holding NUL: a DataError, i.e. a 500)."""
+    response = api.get(API + path)
+    assert response.status_code == expected, response.content
+    if expected == 400:
+        assert list(response.json()) == [path.split("?")[1].split("=")[0]]  # names the field
+
+
 @pytest.mark.parametrize("path", ["tickets", "visits"])
 def test_oversized_ids_are_404_not_a_database_error(api, mixed_tickets, path):
     response = api.get(f"/api/pst/{path}/{'9' * 30}/")
