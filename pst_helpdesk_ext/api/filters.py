@@ -33,6 +33,13 @@ class CodeField(serializers.SlugRelatedField):
         self.error_messages["does_not_exist"] = unknown_message
         self.error_messages["invalid"] = _("Not a valid code.")
 
+    def to_internal_value(self, data: Any) -> Any:
+        # A code is a short printable slug. Refuse anything else before the database sees it:
+        # PostgreSQL cannot even compare a text containing NUL (a DataError, i.e. a 500).
+        if isinstance(data, str) and not data.isprintable():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
 
 class BranchScopedSerializer(serializers.Serializer):
     """Branch codes resolve only among the branches the requesting user may see."""

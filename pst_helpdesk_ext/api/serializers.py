@@ -158,21 +158,31 @@ class SLAPolicySerializer(serializers.ModelSerializer):
 
 class TicketSLASerializer(serializers.Serializer):
     """The ticket's service clock (docs/sla.md). Instants are ISO 8601; durations in seconds
-    (walk-in: real time; online: working time on the branch's calendar)."""
+    (walk-in: real time; online: working time on the branch's calendar). Instants and the
+    elapsed time are null until the clock reaches them (``allow_null``: the schema must say so,
+    or a client generated from it rejects every ticket whose clock has not started)."""
 
     state = serializers.ChoiceField(source="sla_state", choices=SLAState.choices, read_only=True)
     state_display = serializers.CharField(source="get_sla_state_display", read_only=True)
     policy = serializers.SerializerMethodField()
-    started_at = serializers.DateTimeField(source="sla_started_at", read_only=True)
-    due_at = serializers.DateTimeField(source="sla_due_at", read_only=True)
-    paused_since = serializers.DateTimeField(source="sla_paused_since", read_only=True)
+    started_at = serializers.DateTimeField(source="sla_started_at", read_only=True, allow_null=True)
+    due_at = serializers.DateTimeField(source="sla_due_at", read_only=True, allow_null=True)
+    paused_since = serializers.DateTimeField(
+        source="sla_paused_since", read_only=True, allow_null=True
+    )
     paused_seconds = serializers.IntegerField(source="sla_paused_seconds", read_only=True)
-    stopped_at = serializers.DateTimeField(source="sla_stopped_at", read_only=True)
-    elapsed_seconds = serializers.IntegerField(source="sla_elapsed_seconds", read_only=True)
-    at_risk_at = serializers.DateTimeField(source="sla_at_risk_at", read_only=True)
-    breached_at = serializers.DateTimeField(source="sla_breached_at", read_only=True)
-    escalated_at = serializers.DateTimeField(source="sla_escalated_at", read_only=True)
-    waiting_for_visitor_since = serializers.DateTimeField(read_only=True)
+    stopped_at = serializers.DateTimeField(source="sla_stopped_at", read_only=True, allow_null=True)
+    elapsed_seconds = serializers.IntegerField(
+        source="sla_elapsed_seconds", read_only=True, allow_null=True
+    )
+    at_risk_at = serializers.DateTimeField(source="sla_at_risk_at", read_only=True, allow_null=True)
+    breached_at = serializers.DateTimeField(
+        source="sla_breached_at", read_only=True, allow_null=True
+    )
+    escalated_at = serializers.DateTimeField(
+        source="sla_escalated_at", read_only=True, allow_null=True
+    )
+    waiting_for_visitor_since = serializers.DateTimeField(read_only=True, allow_null=True)
 
     @extend_schema_field(SLAPolicySerializer(allow_null=True))
     def get_policy(self, pst: PSTTicket) -> dict[str, Any] | None:

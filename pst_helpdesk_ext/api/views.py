@@ -58,6 +58,10 @@ class PstPagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
 
+#: A code as SlugField accepts it (ServiceCategory.code, Channel.code).
+SLUG = r"[-a-zA-Z0-9_]{1,40}"
+
+
 class PstViewSetMixin:
     permission_classes = (IsHelpdeskStaff,)
     pagination_class = PstPagination
@@ -80,6 +84,7 @@ class ServiceCategoryViewSet(PstViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ServiceCategorySerializer
     lookup_field = "code"
+    lookup_value_regex = SLUG  # anything else is a 404 before the database (NUL: a 500 on PG)
     queryset = ServiceCategory.objects.select_related("parent").order_by("kind", "order", "code")
 
 
@@ -88,6 +93,7 @@ class ChannelViewSet(PstViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ChannelSerializer
     lookup_field = "code"
+    lookup_value_regex = SLUG  # anything else is a 404 before the database (NUL: a 500 on PG)
     queryset = Channel.objects.order_by("order", "code")
 
 

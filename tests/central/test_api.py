@@ -265,6 +265,45 @@ def test_schema_is_valid_openapi_and_describes_the_pst_api(client):
     assert all(set(item) == {"get"} for item in paths.values())  # read-only
 
 
+def test_null_sla_fields_are_nullable_in_the_schema(api, mixed_tickets):
+    """Regression (found by tests/security/test_api_schemathesis.py): a ticket whose clock has not
+    started, paused or stopped answers null for those instants, and the schema said they were
+    always strings, so a client generated from it rejected the ticket."""
+    schema = api.get(API + "schema/", {"format": "json"}).json()
+    fields = schema["components"]["schemas"]["TicketSLA"]["properties"]
+    nulls: set[str] = set()
+    for pst in mixed_tickets.values():
+        sla = api.get(f"{API}tickets/{pst.ticket_id}/").json()["sla"]
+        nulls |= {name for name, value in sla.items() if value is None}
+    assert {"started_at", "due_at", "stopped_at"} <= nulls  # the check has nulls to look at
+    assert all(fields[name].get("nullable") for name in nulls), {
+        name for name in nulls if not fields[name].get("nullable")
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("reports/ikm/?branch=%00", 400),
+        ("reports/ikm/?service=a%00b", 400),
+        ("reports/sla/?channel=%00", 400),
+        ("tickets/?category=%01", 400),
+        ("visits/?branch=12%0022", 400),
+        ("categories/%00/", 404),
+        ("channels/walk%00in/", 404),
+    ],
+)
+def test_control_characters_in_codes_are_refused_not_a_database_error(
+    api, mixed_tickets, path, expected
+):
+    """Regression (found by tests/security/test_api_schemathesis.py on PostgreSQL, which cannot
+    compare a text holding NUL: a DataError, i.e. a 500)."""
+    response = api.get(API + path)
+    assert response.status_code == expected, response.content
+    if expected == 400:
+        assert list(response.json()) == [path.split("?")[1].split("=")[0]]  # names the field
+
+
 @pytest.mark.parametrize("path", ["tickets", "visits"])
 def test_oversized_ids_are_404_not_a_database_error(api, mixed_tickets, path):
     response = api.get(f"/api/pst/{path}/{'9' * 30}/")

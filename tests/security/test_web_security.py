@@ -13,6 +13,7 @@ URL configuration (so a view added later is checked without anyone listing it he
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,13 +26,23 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from helpdesk import settings as helpdesk_settings
-from helpdesk.models import Ticket
+from helpdesk.models import FollowUp, Ticket
 
-from pst_helpdesk_ext.models import Branch, FeedItem, Visit
+from pst_helpdesk_ext.models import (
+    Branch,
+    FeedItem,
+    PSTTicket,
+    Rating,
+    RatingInvitation,
+    Visit,
+    WhatsAppMessage,
+)
+from pst_helpdesk_ext.services import ratings
 from pst_helpdesk_ext.services.branches import create_branch
 from pst_helpdesk_ext.services.intake import apply_walkin_ops
 from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
 from tests.central.test_intake import WalkinOps
+from tests.central.test_whatsapp import envelope, sign, text_message
 
 pytestmark = pytest.mark.django_db
 
@@ -91,12 +102,27 @@ def plugin_routes() -> list[Route]:
 # Values for URL arguments, each naming branch 1201's object. A new route with arguments not
 # listed here fails the tests until someone says which object it shows.
 def kwargs_for(route: Route, world: World) -> dict[str, str]:
+    ticket_b = str(world.ticket_b)
     samples: dict[str, dict[str, str]] = {
         "pst_api:branch-detail": {"code": "1201"},
-        "pst_api:ticket-detail": {"id": str(world.ticket_b)},
+        "pst_api:ticket-detail": {"id": ticket_b},
         "pst_api:visit-detail": {"pk": str(world.visit_b)},
         "pst_api:category-detail": {"code": "konsultasi"},
         "pst_api:channel-detail": {"code": "walk_in"},
+        # Staff pages and buttons about 1201's ticket.
+        "pst:online_conversation": {"ticket_id": ticket_b},
+        "pst:sla_mark_complete": {"ticket_id": ticket_b},
+        "pst:sla_wait_for_visitor": {"ticket_id": ticket_b},
+        "pst:sla_visitor_replied": {"ticket_id": ticket_b},
+        # Public routes, as a stranger would try them on 1201's objects: the token of a real
+        # rating link for 1201's ticket with its signature altered, a verification link not
+        # signed by us, the confirmation page of 1201's ticket from another session, an
+        # article that is not in the knowledge base.
+        "pst:rate": {"token": world.forged_rating_token},
+        "pst:rate_done": {"done": world.forged_rating_token},
+        "pst:online_verify": {"token": "eyJlIjoieW9oYW5hQGV4YW1wbGUub3JnIn0:forged:forged"},
+        "pst:online_done": {"ticket_id": ticket_b},
+        "pst:online_article": {"item_id": "999999"},
     }
     wanted = [name for name in route.kwargs if name != "format"]
     values = dict(samples.get(route.name, {}))
@@ -114,9 +140,41 @@ def kwargs_for(route: Route, world: World) -> dict[str, str]:
 # branch's records, so these detail routes answer 200 to any staff.
 REFERENCE = {"pst_api:category-detail", "pst_api:channel-detail", "pst_api:schema"}
 
+# Routes open to anonymous visitors BY DESIGN: route name -> why it is public and what protects
+# it. Every other route must refuse strangers (the tests below); a new public route fails them
+# until it is added here with its reason. Each public route is still checked: strangers with 1201's
+# objects see none of its data, POST forms keep CSRF (the webhook alone is exempt, see CSRF_EXEMPT).
+PUBLIC: dict[str, str] = {
+    "pst_api:schema": "OpenAPI description of the API: documentation, holds no data",
+    "pst:online_start": "online request, step 1: asks name and e-mail, sends a verification "
+    "link; shows nothing",
+    "pst:online_verify": "opens the request steps for an e-mail only with a signed, expiring "
+    "verification token (services.online.read_verify_token)",
+    "pst:online_search": "knowledge-base search; redirects to step 1 without a verified e-mail "
+    "in the session",
+    "pst:online_article": "counts an opened public knowledge-base article; redirects to it",
+    "pst:online_ask": "the request form; redirects to step 1 without a verified e-mail",
+    "pst:online_done": "confirmation of a request, only for the session that submitted it",
+    "pst:rate": "rating form: signed, single-use, expiring link (services.ratings)",
+    "pst:rate_done": "thanks page: signed token naming the rating, valid one hour",
+    "pst:complain": "anyone may file a complaint; the page shows back only the complaint filed",
+    "pst_api:whatsapp-webhook": "called by Meta's servers: POST needs the X-Hub-Signature-256 "
+    "HMAC of the body with WHATSAPP_APP_SECRET, GET the verify token",
+}
+
+# POST without a CSRF token accepted BY DESIGN, and what protects it instead.
+CSRF_EXEMPT: dict[str, str] = {
+    "pst_api:whatsapp-webhook": "a server-to-server webhook (no cookies, no session); every POST "
+    "needs a valid X-Hub-Signature-256 HMAC (test_the_webhook_refuses_unsigned_posts)",
+}
+
 
 def url_of(route: Route, world: World) -> str:
     return reverse(route.name, kwargs=kwargs_for(route, world))
+
+
+def staff_routes() -> list[Route]:
+    return [route for route in plugin_routes() if route.name not in PUBLIC]
 
 
 # --- the data -------------------------------------------------------------------------------------
@@ -130,6 +188,7 @@ class World:
     visit_b: int
     restricted: Any
     admin: Any
+    forged_rating_token: str
 
 
 def walk_in(branch: Branch, nik: str, seed: int, **guest: Any) -> Visit:
@@ -170,12 +229,25 @@ def world(per_queue) -> World:
     codename = branch_a.queue.permission_name.split(".", 1)[1]
     restricted.user_permissions.add(Permission.objects.get(codename=codename))
     admin = users.create_superuser("admin", "admin@example.bps.go.id", "pw")
-    return World(branch_a, branch_b, visit_b.pst_ticket.ticket_id, visit_b.pk, restricted, admin)
+    # A real rating link for 1201's ticket, its signature altered by one character.
+    token = ratings.link_token(
+        RatingInvitation.objects.create(ticket_id=visit_b.pst_ticket.ticket_id)
+    )
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    return World(
+        branch_a, branch_b, visit_b.pst_ticket.ticket_id, visit_b.pk, restricted, admin, forged
+    )
 
 
 def leaks(text: str, world: World) -> list[str]:
     """Branch 1201's markers found in ``text``: its name, its visitor's name, e-mail, purpose."""
     return [secret for secret in SECRET_B if secret in text]
+
+
+def visitor_leaks(text: str, world: World) -> list[str]:
+    """Branch 1201's visitor's markers in ``text``. For the PUBLIC pages: the names of BPS
+    offices are public (the request and complaint forms list them to choose from)."""
+    return [secret for secret in SECRET_B[1:] if secret in text]
 
 
 # --- tests ----------------------------------------------------------------------------------------
@@ -185,30 +257,86 @@ def test_the_walk_finds_the_plugin_pages_and_api():
     names = {route.name for route in plugin_routes()}
     for expected in ("pst:overview", "pst:tickets", "pst_api:ticket-list", "pst_api:visit-detail"):
         assert expected in names, names
+    # The allow-lists name real routes only: a renamed route cannot stay public by accident.
+    assert set(PUBLIC) <= names, set(PUBLIC) - names
+    assert set(CSRF_EXEMPT) <= set(PUBLIC)
+
+
+def ticket_state(ticket_id: int) -> tuple[Any, ...]:
+    """What a staff button could change on a ticket: its status, followups, SLA clock."""
+    pst = PSTTicket.objects.get(ticket_id=ticket_id)
+    return (
+        Ticket.objects.get(pk=ticket_id).status,
+        FollowUp.objects.filter(ticket_id=ticket_id).count(),
+        pst.sla_state,
+        pst.sla_started_at,
+        pst.sla_due_at,
+        pst.sla_paused_since,
+    )
 
 
 def test_anonymous_users_are_sent_to_login_or_refused_everywhere(client, world):
+    before = ticket_state(world.ticket_b)
     for route in plugin_routes():
         url = url_of(route, world)
-        response = client.get(url)
-        if route.name == "pst_api:schema":
-            # The OpenAPI description of the API is public documentation; it holds no data.
-            assert response.status_code == 200
-            assert not leaks(response.content.decode(), world)
+        got = client.get(url)
+        assert got.status_code < 500, (url, got.status_code)
+        if route.name in PUBLIC:
+            # Open by design (see PUBLIC); what protects each is tested below.
+            assert not visitor_leaks(got.content.decode(), world), url
             continue
-        if route.kind == "page":
-            assert response.status_code == 302, (url, response.status_code)
-            assert reverse("helpdesk:login") in response["Location"], url
-        else:
-            assert response.status_code in (401, 403), (url, response.status_code)
-        assert not leaks(response.content.decode(), world), url
+        for response in (got, client.post(url, {"comment": "x"})):
+            if route.kind == "page":
+                assert response.status_code == 302, (url, response.status_code)
+                assert reverse("helpdesk:login") in response["Location"], url
+            else:
+                assert response.status_code in (401, 403), (url, response.status_code)
+            assert not leaks(response.content.decode(), world), url
+    assert ticket_state(world.ticket_b) == before
+
+
+def test_public_routes_show_strangers_nothing_of_another_visitor(client, world):
+    """What each PUBLIC entry says protects it, tried with 1201's objects by a stranger."""
+    urls = {route.name: url_of(route, world) for route in plugin_routes()}
+    start = reverse("pst:online_start")
+    # A forged (altered) rating link for 1201's real ticket: a clear refusal, no form.
+    rate = client.get(urls["pst:rate"])
+    assert rate.status_code == 400 and b"<form" not in rate.content
+    posted = client.post(urls["pst:rate"], {"overall": "4"})
+    assert posted.status_code == 400 and not Rating.objects.exists()
+    assert client.get(urls["pst:rate_done"]).status_code == 400
+    # A verification link not signed by us opens nothing.
+    assert client.get(urls["pst:online_verify"]).status_code == 400
+    for name in ("pst:online_search", "pst:online_ask", "pst:online_done"):
+        response = client.get(urls[name])  # no verified e-mail, not the submitting session
+        assert response.status_code == 302 and response["Location"] == start, name
+    assert client.get(urls["pst:online_article"])["Location"] == reverse("pst:online_search")
+    for name in PUBLIC:
+        assert not visitor_leaks(client.get(urls[name]).content.decode(), world), name
+
+
+def test_the_webhook_refuses_unsigned_posts_and_creates_nothing(world, settings):
+    settings.PST_HELPDESK = {**settings.PST_HELPDESK, "WHATSAPP_APP_SECRET": "s3cret-app"}
+    client = Client(enforce_csrf_checks=True)  # as Meta calls it: no cookie, no CSRF token
+    url = reverse("pst_api:whatsapp-webhook")
+    raw = json.dumps(envelope([text_message("Halo, saya mau tanya data kemiskinan")])).encode()
+    tickets, followups = Ticket.objects.count(), FollowUp.objects.count()
+    wrong = sign(raw, "another-secret")
+    for headers in ({}, {"HTTP_X_HUB_SIGNATURE_256": wrong}):
+        response = client.post(url, raw, content_type="application/json", **headers)
+        assert response.status_code == 403, headers
+        assert b"CSRF" not in response.content  # refused by the HMAC check, not by CSRF
+    assert (Ticket.objects.count(), FollowUp.objects.count()) == (tickets, followups)
+    assert not WhatsAppMessage.objects.exists()
+    # The same body correctly signed is accepted: the refusals above were the signature's.
+    good = sign(raw, "s3cret-app")
+    accepted = client.post(url, raw, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=good)
+    assert accepted.status_code == 200 and Ticket.objects.count() == tickets + 1
 
 
 def test_a_visitor_account_without_staff_rights_is_refused_everywhere(client, world):
     client.force_login(get_user_model().objects.create_user("pengunjung", "v@example.org", "pw"))
-    for route in plugin_routes():
-        if route.name == "pst_api:schema":
-            continue
+    for route in staff_routes():
         response = client.get(url_of(route, world))
         assert response.status_code in (302, 401, 403), (route.name, response.status_code)
 
@@ -218,18 +346,25 @@ def test_staff_of_one_queue_see_nothing_of_another_branch(client, world):
     admin.force_login(world.admin)
     client.force_login(world.restricted)
     seen_by_admin: list[str] = []
-    for route in plugin_routes():
+    for route in staff_routes():
         url = url_of(route, world)
-        full = admin.get(url)
-        assert full.status_code == 200, (url, full.status_code)
-        seen_by_admin += leaks(full.content.decode(), world)
-        response = client.get(url)
+        # POST-only routes (the SLA buttons) answer GET with 405: they are tried by POST.
+        method = "post" if admin.get(url).status_code == 405 else "get"
+        before = ticket_state(world.ticket_b)
+        data = {"comment": "dari staf 1222"} if method == "post" else None
+        response = getattr(client, method)(url, data)
+        assert ticket_state(world.ticket_b) == before, url  # the restricted POST changed nothing
         detail = bool(set(route.kwargs) - {"format"})
         if detail and route.name not in REFERENCE:
-            assert response.status_code == 404, (url, response.status_code)
+            # The API answers 404; ticket pages 403, as helpdesk's own ticket pages do.
+            refused = (404,) if route.kind == "api" else (403, 404)
+            assert response.status_code in refused, (url, response.status_code)
         else:
             assert response.status_code == 200, (url, response.status_code)
         assert not leaks(response.content.decode(), world), url
+        full = getattr(admin, method)(url, data)
+        assert full.status_code == (302 if method == "post" else 200), (url, full.status_code)
+        seen_by_admin += leaks(full.content.decode(), world)
     # The markers are really there for someone allowed to see them.
     assert set(SECRET_B[:2]) <= set(seen_by_admin)
 
@@ -252,6 +387,8 @@ def test_every_post_needs_a_csrf_token(world):
     client.get(reverse("pst:overview"))  # sets the csrftoken cookie
     token = client.cookies["csrftoken"].value
     for route in plugin_routes():
+        if route.name in CSRF_EXEMPT:
+            continue  # protected otherwise: test_the_webhook_refuses_unsigned_posts...
         url = url_of(route, world)
         refused = client.post(url, {"x": "1"})
         assert refused.status_code == 403, (url, refused.status_code)
