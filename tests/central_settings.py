@@ -15,3 +15,5 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PST_HELPDESK = {"ID_HASH_KEY": "test-id-hash-key-0123456789abcdef0123456789"}
+# The live test server shares one in-memory SQLite connection between its threads.
+MIDDLEWARE = ["tests.serial_requests.serial_requests", *MIDDLEWARE]  # noqa: F405
