@@ -110,6 +110,27 @@ def staff_reply(page: Any, base: str, ticket: Ticket, text: str) -> None:
     page.wait_for_load_state()
 
 
+def ask_complete_request(
+    visitor: Any, *, title: str, question: str, indicator: str, period: str, purpose: str
+) -> None:
+    """From the no-hit page: open the form (phone width, no sideways scroll), fill a complete
+    request for branch 1222, subject data, send it and land on the done page saying complete."""
+    visitor.click("#pst-ask")
+    visitor.wait_for_selector("#pst-request-form")
+    assert no_sideways_scroll(visitor)
+    visitor.select_option("select[name=branch]", "1222")
+    visitor.select_option("select[name=subject]", "data")
+    visitor.fill("input[name=title]", title)
+    visitor.fill("textarea[name=question]", question)
+    visitor.fill("input[name=indicator]", indicator)
+    visitor.fill("input[name=region]", "Labuhanbatu Selatan")
+    visitor.fill("input[name=period]", period)
+    visitor.fill("input[name=purpose]", purpose)
+    visitor.click("#pst-request-form button[type=submit]")
+    visitor.wait_for_selector("#pst-done")
+    assert visitor.locator("#pst-complete").is_visible()
+
+
 def no_sideways_scroll(page: Any) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"
@@ -140,20 +161,14 @@ def test_search_no_hit_request_staff_answer_visitor_reply(
     visitor.press("#pst-search", "Enter")
     visitor.wait_for_selector("#pst-no-results")
     assert visitor.locator("#pst-request-form").count() == 0  # results before any form
-    visitor.click("#pst-ask")
-    visitor.wait_for_selector("#pst-request-form")
-    assert no_sideways_scroll(visitor)
-    visitor.select_option("select[name=branch]", "1222")
-    visitor.select_option("select[name=subject]", "data")
-    visitor.fill("input[name=title]", "Ekspor kopi robusta")
-    visitor.fill("textarea[name=question]", "Berapa nilai ekspor kopi robusta dari kabupaten ini?")
-    visitor.fill("input[name=indicator]", "Nilai ekspor kopi")
-    visitor.fill("input[name=region]", "Labuhanbatu Selatan")
-    visitor.fill("input[name=period]", "2023")
-    visitor.fill("input[name=purpose]", "Tesis")
-    visitor.click("#pst-request-form button[type=submit]")
-    visitor.wait_for_selector("#pst-done")
-    assert visitor.locator("#pst-complete").is_visible()
+    ask_complete_request(
+        visitor,
+        title="Ekspor kopi robusta",
+        question="Berapa nilai ekspor kopi robusta dari kabupaten ini?",
+        indicator="Nilai ekspor kopi",
+        period="2023",
+        purpose="Tesis",
+    )
     ticket = Ticket.objects.get()
     assert ticket.ticket_for_url in visitor.inner_text("#pst-done")
     request = OnlineRequest.objects.get()

@@ -49,6 +49,7 @@ from tests.central.test_online_browser import (
     EMAIL,
     PHONE,
     SECRET,
+    ask_complete_request,
     no_sideways_scroll,
     staff_login,
 )
@@ -140,20 +141,14 @@ def test_web_request_waits_for_the_visitor_closes_after_7_days_and_is_rated(
     visitor.fill("#pst-search", "kemiskinan per kecamatan")
     visitor.press("#pst-search", "Enter")
     visitor.wait_for_selector("#pst-no-results")
-    visitor.click("#pst-ask")
-    visitor.wait_for_selector("#pst-request-form")
-    assert no_sideways_scroll(visitor)
-    visitor.select_option("select[name=branch]", "1222")
-    visitor.select_option("select[name=subject]", "data")
-    visitor.fill("input[name=title]", "Kemiskinan per kecamatan")
-    visitor.fill("textarea[name=question]", "Berapa persentase penduduk miskin per kecamatan?")
-    visitor.fill("input[name=indicator]", "Persentase penduduk miskin")
-    visitor.fill("input[name=region]", "Labuhanbatu Selatan")
-    visitor.fill("input[name=period]", "2024")
-    visitor.fill("input[name=purpose]", "Skripsi")
-    visitor.click("#pst-request-form button[type=submit]")
-    visitor.wait_for_selector("#pst-done")
-    assert visitor.locator("#pst-complete").is_visible()
+    ask_complete_request(
+        visitor,
+        title="Kemiskinan per kecamatan",
+        question="Berapa persentase penduduk miskin per kecamatan?",
+        indicator="Persentase penduduk miskin",
+        period="2024",
+        purpose="Skripsi",
+    )
     ticket = Ticket.objects.get()
     request = OnlineRequest.objects.get()
     assert request.complete_at_submission and request.search_results == 0
