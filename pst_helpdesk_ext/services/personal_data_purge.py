@@ -5,9 +5,10 @@ What is erased: a visitor's name, e-mail, phone, keyed ID hash and last 4 ID dig
 number is never stored), the free-text purpose of their guest-book entries, and helpdesk's copies
 of these: the e-mail address on their tickets (``Ticket.submitter_email``) and in follow-ups
 (text and ``email_recipients``), and the purpose line the intake wrote into a follow-up; erased
-text is replaced by ``[…]``. ``Visitor.purged_at`` records when. What stays, so the statistics
-still add up: the visitor row itself (anonymous), the ID *type*, the institution, visits and their
-times, categories, channels, ratings and complaints.
+text is replaced by ``[…]``. ``Visitor.purged_at`` records when. The free-text comment of a
+satisfaction rating is erased too (visitors write names and numbers into it), its scores kept.
+What stays, so the statistics still add up: the visitor row itself (anonymous), the ID *type*,
+the institution, visits and their times, categories, channels, rating scores and complaints.
 
 Rules:
 - A visitor is due when their last contact is older than the cutoff: the visitor record, every
@@ -15,6 +16,8 @@ Rules:
   all older. A returning visitor keeps their data as long as they keep coming.
 - A guest-book purpose is due when the entry itself is older than the cutoff, whoever it belongs
   to; erasing a visitor also erases the purposes of all their entries.
+- A rating comment is due when the rating is older than the cutoff; erasing a visitor also
+  erases the comments of the ratings on their tickets.
 - Idempotent: erased data is empty and erased visitors carry ``purged_at``, so a second run finds
   nothing to do and counts zero. Work is done in batches, each in one transaction, with bulk
   UPDATEs (never a query per row), so a large backlog neither locks the tables for long nor
@@ -26,6 +29,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from collections.abc import Callable
@@ -39,7 +43,7 @@ from django.utils.translation import gettext
 from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import GuestBookEntry, PSTTicket, Visitor
+from pst_helpdesk_ext.models import GuestBookEntry, PSTTicket, Rating, Visitor
 from pst_helpdesk_ext.services.whatsapp import forget_numbers
 
 BATCH_SIZE = 500
@@ -53,14 +57,11 @@ class PurgeResult:
     ticket_emails: int = 0
     followups: int = 0
     whatsapp_numbers: int = 0
+    rating_comments: int = 0
 
     def __add__(self, other: PurgeResult) -> PurgeResult:
         return PurgeResult(
-            self.visitors + other.visitors,
-            self.guestbook_purposes + other.guestbook_purposes,
-            self.ticket_emails + other.ticket_emails,
-            self.followups + other.followups,
-            self.whatsapp_numbers + other.whatsapp_numbers,
+            *(getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(self))
         )
 
 
@@ -164,6 +165,11 @@ def _erase_batch(ids: list[int], now: datetime.datetime) -> PurgeResult:
         # While the visitor's address is still there to compare with.
         ticket_emails = _tickets_with_visitor_email(ids).update(submitter_email="")
         purposes = entries.exclude(purpose="").update(purpose="")
+        comments = (
+            Rating.objects.filter(ticket__pst__visitor_id__in=ids)
+            .exclude(comment="")
+            .update(comment="")
+        )
         erased = Visitor.objects.filter(pk__in=ids, purged_at__isnull=True).update(
             name="", email="", phone="", id_hash="", id_last4="", purged_at=now
         )
@@ -172,6 +178,7 @@ def _erase_batch(ids: list[int], now: datetime.datetime) -> PurgeResult:
         guestbook_purposes=purposes,
         ticket_emails=ticket_emails,
         followups=followups,
+        rating_comments=comments,
     )
 
 
@@ -221,8 +228,19 @@ def _purge(cutoff: datetime.datetime) -> PurgeResult:
             entries = GuestBookEntry.objects.filter(pk__in=ids)
             followups += _scrub_followups(_entry_purposes(entries), {})
             purposes += entries.update(purpose="")
+    comments = 0
+    while True:
+        with transaction.atomic():
+            due = Rating.objects.filter(created__lt=cutoff).exclude(comment="").order_by("pk")
+            ids = list(due.values_list("pk", flat=True)[:BATCH_SIZE])
+            if not ids:
+                break
+            comments += Rating.objects.filter(pk__in=ids).update(comment="")
     # WhatsApp conversations keep the sender's number only as long as visitors' data is kept.
     numbers = forget_numbers(cutoff)
     return result + PurgeResult(
-        guestbook_purposes=purposes, followups=followups, whatsapp_numbers=numbers
+        guestbook_purposes=purposes,
+        followups=followups,
+        whatsapp_numbers=numbers,
+        rating_comments=comments,
     )

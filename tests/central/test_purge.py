@@ -40,6 +40,7 @@ def branch_ops() -> BranchOps:
 
 def personal_traces(text: str) -> list[str]:
     needles = ("Siti Aminah", "siti@example.com", "081234567890", "kemiskinan kecamatan")
+    # Rating comments are PST's own rows, not helpdesk's: checked where they matter.
     return [needle for needle in needles if needle.lower() in text.lower()]
 
 
@@ -59,6 +60,7 @@ def test_purge_erases_personal_data_and_keeps_the_statistics(branch_ops):
         email="siti@example.com",
         nik="1222015708900001",
         purpose="Data kemiskinan kecamatan 2022",
+        rating_comment="Terima kasih, saya Siti Aminah 081234567890",
     )
     visit = Visit.objects.get(origin_id=visit_id)
     ticket = visit.pst_ticket.ticket
@@ -82,7 +84,9 @@ def test_purge_erases_personal_data_and_keeps_the_statistics(branch_ops):
     assert visit.outcome == Visit.Outcome.RESOLVED and visit.service.code == "konsultasi"
     assert GuestBookEntry.objects.get(visit=visit).purpose == ""
     assert GuestBookEntry.objects.get(visit=visit).consent is True
-    assert Rating.objects.get(ticket=ticket).overall == 4
+    rating = Rating.objects.get(ticket=ticket)
+    assert rating.overall == 4 and rating.scores["U1"] == 4 and rating.comment == ""
+    assert "rating comments erased: 1" in output or "komentar penilaian dihapus: 1" in output
     assert PSTTicket.objects.get(ticket=ticket).visitor_id == visitor.pk
     # helpdesk's copies are gone too, and the guest-book follow-up says what was erased.
     assert personal_traces(everything_helpdesk_holds()) == []
@@ -226,3 +230,37 @@ def test_whatsapp_numbers_follow_the_retention_rule(branch_ops):
     assert PSTTicket.objects.count() == 2
     assert "WhatsApp" in out.getvalue() and ": 1" in out.getvalue().split("WhatsApp")[1]
     assert purge_personal_data(timezone.now() - datetime.timedelta(days=730)).whatsapp_numbers == 0
+
+
+def test_rating_comments_follow_the_retention_rule(branch_ops):
+    """An old rating loses its comment even when its visitor keeps coming back; the scores stay;
+    a recent rating keeps its comment; erasing a visitor on request erases their comments."""
+    old = branch_ops.walk_in(
+        THREE_YEARS_AGO,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="",
+        rating_comment="Pelayanan cepat, terima kasih Pak Budi",
+    )
+    recent = branch_ops.walk_in(
+        LAST_WEEK,
+        name="Siti Aminah",
+        email="siti@example.com",
+        nik="1222015708900001",
+        purpose="",
+        number="K-002",
+        rating_comment="Ruang tunggu panas",
+    )
+
+    def comment(visit_id: str) -> str:
+        return Rating.objects.get(ticket__pst__visit__origin_id=visit_id).comment
+
+    result = purge_personal_data(NOW - datetime.timedelta(days=730))
+    assert (result.rating_comments, result.visitors) == (1, 0)  # she came back last week
+    assert comment(old) == "" and comment(recent) == "Ruang tunggu panas"
+    assert Rating.objects.get(ticket__pst__visit__origin_id=old).overall == 4
+    assert purge_personal_data(NOW - datetime.timedelta(days=730)).rating_comments == 0
+
+    on_request = erase_visitors(Visitor.objects.filter(name="Siti Aminah"))
+    assert on_request.rating_comments == 1 and comment(recent) == ""

@@ -157,6 +157,7 @@ class BranchOps:
         nik: str,
         purpose: str,
         number: str = "K-001",
+        rating_comment: str = "",
     ) -> str:
         """A whole visit, applied at central at ``at``; returns the visit id."""
         visit_id = str(uuid.uuid4())
@@ -202,6 +203,7 @@ class BranchOps:
                 at,
                 scores={f"U{n}": 4 for n in range(1, 10)},
                 overall=4,
+                comment=rating_comment,
             ),
         ]
         outcomes = apply_walkin_ops(self.branch, ops, received_at=at)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def help(self) -> str:  # translated when shown, not at import (argparse needs a real str)
         return _(
             "Erase visitor personal data (name, e-mail, phone, ID hash and last digits, "
-            "guest-book purpose) older than PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], "
+            "guest-book purpose, rating comment) older than PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], "
             "keeping the anonymous statistics."
         )
 
@@ -86,4 +86,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             _("  WhatsApp numbers erased: %(count)d") % {"count": result.whatsapp_numbers}
+        )
+        self.stdout.write(
+            _("  rating comments erased: %(count)d") % {"count": result.rating_comments}
         )
