@@ -130,7 +130,8 @@ def start_server(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str],
     if not line.startswith("pst_sync_server listening on"):
         proc.kill()
         raise SystemExit(f"pst_sync_server did not start: {line!r}")
-    return proc, line.rsplit("public key ", 1)[1].strip()[:-1]  # drop the one closing ")": Z85 keys may end in ")"
+    # The key runs to the one closing ")" (a Z85 key may itself end in ")").
+    return proc, line.rsplit("public key ", 1)[1].strip()[:-1]
 
 
 def drain(store: MemoryBranchStore, endpoint: str, server_key: str, keypair) -> float:

@@ -286,6 +286,13 @@ def cmd_status(args: argparse.Namespace, home: Path) -> int:
     print(f"Last sync:      {data['last_sync_at'] or 'never'}")
     if data["last_error"]:
         print(f"Last problem:   {data['last_error']}")
+    lost = data["central_lost"]
+    if lost:
+        print(
+            f"Central lost:   seq {lost['first_seq']}..{lost['last_seq']} (restored from a backup,"
+            f" found {lost['at']}): {lost['resent']} sent again,"
+            f" {lost['unrecoverable']} to re-enter at central (see the Sync page)"
+        )
     print(f"Feed cursor:    {data['feed_cursor']}")
     print(f"Visits today:   {data['visits_today']} ({data['waiting_now']} waiting)")
     if data["rejected_ops"]:

@@ -359,6 +359,13 @@ class SyncState(models.Model):
     last_error = models.TextField(blank=True)
     clock_skew_seconds = models.IntegerField(null=True, blank=True)
     central_hwm = models.BigIntegerField(default=0)
+    # The last time central was found restored from an older backup (protocol 6.6), until staff
+    # mark it handled on the Sync page.
+    central_lost_at = models.DateTimeField(null=True, blank=True)
+    central_lost_first_seq = models.BigIntegerField(default=0)
+    central_lost_last_seq = models.BigIntegerField(default=0)
+    central_lost_resent = models.IntegerField(default=0)
+    central_lost_unrecoverable = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("sync state")

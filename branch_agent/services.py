@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,8 @@ from branch_agent.models import (
     Visit,
 )
 from sync import ops
+
+log = logging.getLogger("branch_agent.store")
 
 MAX_NUMBER_PER_DAY = 9999
 RATING_WINDOW = dt.timedelta(hours=2)  # a visitor sent to the rating kiosk can rate this long
@@ -682,6 +685,28 @@ class RejectedOp:
 
 
 @dataclass(frozen=True)
+class CentralLoss:
+    """Central was restored from an older backup and had lost records this branch sent
+    (protocol 6.6): ``resent`` of them were sent again from this PC, ``unrecoverable`` were no
+    longer kept here (older than the local retention period) and must be entered at central."""
+
+    at: dt.datetime
+    first_seq: int
+    last_seq: int
+    resent: int
+    unrecoverable: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "resent": self.resent,
+            "unrecoverable": self.unrecoverable,
+        }
+
+
+@dataclass(frozen=True)
 class SyncView:
     online: bool
     pending_ops: int
@@ -693,6 +718,7 @@ class SyncView:
     clock_skew_seconds: int | None
     rejected: list[RejectedOp]
     central_updates: int
+    central_lost: CentralLoss | None = None
 
     @property
     def problem(self) -> str:
@@ -745,6 +771,7 @@ class SyncView:
             ],
             "problem": self.problem or None,
             "central_updates_unseen": self.central_updates,
+            "central_lost": self.central_lost.as_json() if self.central_lost else None,
         }
 
 
@@ -782,6 +809,17 @@ def sync_view(*, include_dismissed: bool = False) -> SyncView:
             for r in rows
         ],
         central_updates=TicketUpdate.objects.filter(seen=False).count(),
+        central_lost=(
+            CentralLoss(
+                state.central_lost_at,
+                state.central_lost_first_seq,
+                state.central_lost_last_seq,
+                state.central_lost_resent,
+                state.central_lost_unrecoverable,
+            )
+            if state.central_lost_at
+            else None
+        ),
     )
 
 
@@ -797,6 +835,11 @@ def dismiss_rejected(op_id: str) -> None:
         OutboxOp.objects.filter(op_id=op_id, state=OutboxOp.State.REJECTED).update(dismissed=True)
 
 
+def dismiss_central_lost() -> None:
+    with outbox.write():
+        SyncState.objects.filter(id=1).update(central_lost_at=None)
+
+
 def mark_updates_seen(visit_id: uuid.UUID | str) -> None:
     with outbox.write():
         visit = _visit_in_write(visit_id)
@@ -808,11 +851,20 @@ def mark_updates_seen(visit_id: uuid.UUID | str) -> None:
 
 def purge_personal_data(*, days: int | None = None, now: dt.datetime | None = None) -> int:
     """Blank the guest-book personal data of visits older than ``days`` whose records central
-    already has (nothing of the visit still in the outbox). Central keeps its own copy under its
-    retention rule; the office PC keeps only what the day's work needs. Returns how many."""
+    already has (nothing of the visit still in the outbox), and delete the records central
+    acknowledged before that day (kept until then to send again if central is restored from an
+    older backup; they carry the same personal data). Central keeps its own copy under its
+    retention rule; the office PC keeps only what the day's work needs. Returns how many
+    guest-book entries were blanked."""
     keep_days = agent_settings.local_retention_days if days is None else days
     cutoff = now_local(now).date() - dt.timedelta(days=keep_days)
+    start_of_cutoff = timezone.make_aware(dt.datetime.combine(cutoff, dt.time.min))
     with outbox.write():
+        forgotten, _kinds = OutboxOp.objects.filter(
+            state=OutboxOp.State.ACKED, done_at__lt=start_of_cutoff
+        ).delete()
+        if forgotten:
+            log.info("deleted %d records central acknowledged before %s", forgotten, cutoff)
         waiting = OutboxOp.objects.filter(state=OutboxOp.State.PENDING).values("entity_id")
         entries = GuestBookEntry.objects.filter(visit__service_day__lt=cutoff).exclude(
             name="", email="", id_hash=""

@@ -2,8 +2,11 @@
 
 Rules:
 - Every method is one IMMEDIATE transaction: it happens completely or not at all.
-- Acknowledged ops leave the outbox (their rows are deleted: central holds them now, and a guest
-  book op carries personal data that must not linger); rejected ops stay, marked, for staff.
+- Acknowledged ops leave the outbox but stay in the store, marked, for as long as the guest book
+  keeps its personal data here (``[retention] local_retention_days``): if central is restored
+  from an older backup, they are what the branch sends again (protocol 6.6). The retention
+  housekeeping deletes them with the rest of the old personal data. Rejected ops stay, marked,
+  for staff.
 - ``seq`` never goes back: it is raised above central's high-water mark and pending ops are
   renumbered when central already used their numbers (a store restored from a backup). The one
   exception is central restored from an older backup (``resend_acknowledged``): then central will
@@ -86,7 +89,9 @@ class SqliteBranchStore:
         now = timezone.now()
         with outbox.write():
             state = _state()
-            OutboxOp.objects.filter(op_id__in=list(op_ids), state=OutboxOp.State.PENDING).delete()
+            OutboxOp.objects.filter(op_id__in=list(op_ids), state=OutboxOp.State.PENDING).update(
+                state=OutboxOp.State.ACKED, done_at=now
+            )
             for rejection in rejected:
                 OutboxOp.objects.filter(op_id=rejection.op_id, state=OutboxOp.State.PENDING).update(
                     state=OutboxOp.State.REJECTED,
@@ -135,12 +140,12 @@ class SqliteBranchStore:
 
     def resend_acknowledged(self, after_seq: int) -> int:
         """Central was restored from a backup and lost ops it had acknowledged (its mark
-        ``after_seq`` is below them). Accepted ops were deleted here at their ACK (a guest book op
-        carries personal data that must not linger), so they cannot be sent again; rejected ops
-        are still held and go back into the outbox (central no longer has their rejection, and
-        sends it again). The outbox is renumbered from ``after_seq + 1`` and the next seq follows
-        it: the one place the next seq goes down, so new ops are not parked behind numbers central
-        will never see again."""
+        ``after_seq`` is below them). Every acknowledged op still held (accepted ones for the local
+        retention period, rejected ones until staff clear them) goes back into the outbox with its
+        op id, in seq order (central no longer has it: it applies an accepted one again, and
+        rejects a rejected one again). The outbox is renumbered from ``after_seq + 1`` and the
+        next seq follows it: the one place the next seq goes down, so new ops are not parked
+        behind numbers central will never see again."""
         with outbox.write():
             state = _state()
             held = OutboxOp.objects.filter(seq__gt=after_seq).exclude(state=OutboxOp.State.PENDING)
@@ -164,7 +169,7 @@ class SqliteBranchStore:
             state.central_hwm = after_seq
             state.save(update_fields=["next_seq", "central_hwm"])
         log.error(
-            "central lost acknowledged ops above seq %d (restored from a backup): %d rejected"
+            "central lost acknowledged ops above seq %d (restored from a backup): %d acknowledged"
             " ops sent again, %d waiting ops renumbered from seq %d",
             after_seq,
             len(back),
@@ -172,6 +177,27 @@ class SqliteBranchStore:
             after_seq + 1,
         )
         return len(back)
+
+    def record_central_lost(
+        self, *, first_seq: int, last_seq: int, resent: int, unrecoverable: int
+    ) -> None:
+        """Keep what central lost for the Sync page and ``status`` until staff mark it handled."""
+        with outbox.write():
+            state = _state()
+            state.central_lost_at = timezone.now()
+            state.central_lost_first_seq = first_seq
+            state.central_lost_last_seq = last_seq
+            state.central_lost_resent = resent
+            state.central_lost_unrecoverable = unrecoverable
+            state.save(
+                update_fields=[
+                    "central_lost_at",
+                    "central_lost_first_seq",
+                    "central_lost_last_seq",
+                    "central_lost_resent",
+                    "central_lost_unrecoverable",
+                ]
+            )
 
     def next_seq(self) -> int:
         return SyncState.objects.get(id=1).next_seq

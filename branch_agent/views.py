@@ -504,7 +504,10 @@ def sync_page(request: HttpRequest) -> HttpResponse:
                 {"needed": roles.ROLES[roles.BRANCH_ADMIN]},
                 status=403,
             )
-        services.dismiss_rejected(request.POST.get("op_id", ""))
+        if request.POST.get("dismiss") == "central_lost":
+            services.dismiss_central_lost()
+        else:
+            services.dismiss_rejected(request.POST.get("op_id", ""))
         return redirect("branch_agent:sync")
     view = services.sync_view(include_dismissed=True)
     updates = TicketUpdate.objects.select_related("visit").order_by("-at")[:30]

@@ -292,6 +292,13 @@ class SyncWorker:
                     event.resent,
                     event.unrecoverable,
                 )
+                self.store.record_central_lost(
+                    first_seq=event.first_seq,
+                    last_seq=event.last_seq,
+                    resent=event.resent,
+                    unrecoverable=event.unrecoverable,
+                )
+                self._dirty = True
             elif isinstance(event, (Acked, ChangesApplied)):
                 self._dirty = True  # the store recorded the success in the same transaction
             elif isinstance(event, (PeerError, PeerMisbehaved)):

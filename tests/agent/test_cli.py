@@ -130,8 +130,24 @@ def test_status_json(home):
     assert data["online"] is False and data["pending_ops"] == 0
     assert data["last_sync_at"] is None and data["feed_cursor"] == 0
     assert data["branch"] == "1222"
+    assert data["central_lost"] is None
     human = cli("status", home=home).stdout
-    assert "Ops waiting:    0" in human
+    assert "Ops waiting:    0" in human and "Central lost" not in human
+    store = home / "agent.sqlite3"
+    with sqlite3.connect(store) as db:  # what the worker records at a central restore
+        db.execute(
+            "UPDATE branch_agent_syncstate SET central_lost_at = '2026-11-24 02:00:00',"
+            " central_lost_first_seq = 12, central_lost_last_seq = 20,"
+            " central_lost_resent = 6, central_lost_unrecoverable = 3"
+        )
+    lost = json.loads(cli("status", "--json", home=home).stdout)["central_lost"]
+    assert (lost["first_seq"], lost["last_seq"], lost["resent"], lost["unrecoverable"]) == (
+        12,
+        20,
+        6,
+        3,
+    )
+    assert "Central lost:   seq 12..20" in cli("status", home=home).stdout
 
 
 def test_createuser_and_token(home):

@@ -35,7 +35,7 @@ def test_pending_ops_come_oldest_first_and_limited(store):
     assert store.next_seq() == 4
 
 
-def test_acknowledge_removes_accepted_keeps_rejected_and_raises_seq(store):
+def test_acknowledge_takes_ops_out_of_the_outbox_keeps_them_marked_and_raises_seq(store):
     make_visits(3)
     first, second, third = store.pending_ops(10)
     store.acknowledge(
@@ -46,7 +46,8 @@ def test_acknowledge_removes_accepted_keeps_rejected_and_raises_seq(store):
     assert [op.op_id for op in store.pending_ops(10)] == [third.op_id]
     rejected = OutboxOp.objects.get(op_id=second.op_id)
     assert (rejected.state, rejected.reject_code) == ("rejected", "invalid_payload")
-    assert not OutboxOp.objects.filter(op_id=first.op_id).exists()
+    accepted = OutboxOp.objects.get(op_id=first.op_id)  # kept to send again (protocol 6.6)
+    assert accepted.state == "acked" and accepted.done_at is not None
     assert store.next_seq() == 11
     view = services.sync_view()
     assert view.pending_ops == 1 and view.rejected[0].message == "queue number taken"
@@ -83,30 +84,68 @@ def test_renumber_pending_keeps_order_and_the_next_op_follows(store):
     assert [op.seq for op in store.pending_ops(10)] == [101, 102, 103]
 
 
-def test_resend_acknowledged_puts_held_rejections_back_and_moves_the_outbox_down(store):
-    """Central was restored to mark 1; it had acknowledged seqs 2..4 (accepted 2 and 4 were
-    deleted here, rejected 3 is still held); 5 and 6 wait."""
+def test_resend_acknowledged_puts_held_ops_back_in_order_and_moves_the_outbox_down(store):
+    """Central was restored to mark 1; it had acknowledged seqs 2..4 (accepted 2 and 4 and
+    rejected 3, all still held here); 5 and 6 wait."""
     make_visits(6)
     ops = store.pending_ops(10)
     store.acknowledge([ops[0].op_id, ops[1].op_id, ops[3].op_id], [], hwm_seq=2)
     store.acknowledge([], [Rejection(ops[2].op_id, "invalid_payload", "bad")], hwm_seq=4)
     assert store.next_seq() == 7
-    assert store.resend_acknowledged(after_seq=1) == 1
+    assert store.resend_acknowledged(after_seq=1) == 3
     pending = store.pending_ops(10)
-    assert [op.op_id for op in pending] == [ops[2].op_id, ops[4].op_id, ops[5].op_id]
-    assert [op.seq for op in pending] == [2, 3, 4]  # contiguous from central's mark
+    assert [op.op_id for op in pending] == [op.op_id for op in ops[1:]]
+    assert [op.seq for op in pending] == [2, 3, 4, 5, 6]  # contiguous from central's mark
     back = OutboxOp.objects.get(op_id=ops[2].op_id)
-    assert (back.state, back.reject_code) == ("pending", "")
-    assert store.next_seq() == 5  # goes down: central will never see 5..6 from before
+    assert (back.state, back.reject_code, back.done_at) == ("pending", "", None)
+    assert OutboxOp.objects.get(op_id=ops[0].op_id).state == "acked"  # central still has seq 1
+    assert store.next_seq() == 7
     visit = services.issue_number("konsultasi", now=at(9)).visit
-    assert OutboxOp.objects.get(entity_id=str(visit.pk)).seq == 5
+    assert OutboxOp.objects.get(entity_id=str(visit.pk)).seq == 7
 
 
-def test_resend_acknowledged_with_an_empty_outbox_lowers_the_next_seq(store):
+def test_resend_acknowledged_after_retention_sends_what_is_left_and_lowers_the_next_seq(store):
+    """Accepted ops older than the local retention period are gone (the housekeeping deleted
+    them with the old personal data): only the rest goes back, renumbered from central's mark."""
+    make_visits(4)
+    ops = store.pending_ops(10)
+    store.acknowledge([op.op_id for op in ops[:3]], [], hwm_seq=3)
+    OutboxOp.objects.filter(op_id__in=[ops[0].op_id, ops[1].op_id]).update(done_at=at(8, day=1))
+    services.purge_personal_data(days=7, now=at(12, day=17))
+    assert list(OutboxOp.objects.order_by("seq").values_list("seq", "state")) == [
+        (3, "acked"),
+        (4, "pending"),
+    ]
+    assert store.resend_acknowledged(after_seq=0) == 1
+    assert [(op.op_id, op.seq) for op in store.pending_ops(10)] == [
+        (ops[2].op_id, 1),
+        (ops[3].op_id, 2),
+    ]
+    assert store.next_seq() == 3  # goes down: central will never see 3..4 from before
+
+
+def test_central_loss_is_kept_for_staff_until_marked_handled(store):
+    assert services.sync_view().central_lost is None
+    store.record_central_lost(first_seq=2, last_seq=4, resent=1, unrecoverable=2)
+    lost = services.sync_view().as_json()["central_lost"]
+    assert {k: lost[k] for k in ("first_seq", "last_seq", "resent", "unrecoverable")} == {
+        "first_seq": 2,
+        "last_seq": 4,
+        "resent": 1,
+        "unrecoverable": 2,
+    }
+    services.dismiss_central_lost()
+    assert services.sync_view().as_json()["central_lost"] is None
+
+
+def test_resend_acknowledged_with_an_empty_outbox_sends_everything_held_again(store):
     make_visits(3)
-    store.acknowledge([op.op_id for op in store.pending_ops(10)], [], hwm_seq=3)
-    assert store.resend_acknowledged(after_seq=0) == 0
-    assert store.pending_count() == 0 and store.next_seq() == 1
+    sent = [op.op_id for op in store.pending_ops(10)]
+    store.acknowledge(sent, [], hwm_seq=3)
+    assert store.resend_acknowledged(after_seq=0) == 3
+    again = store.pending_ops(10)
+    assert [op.op_id for op in again] == sent and [op.seq for op in again] == [1, 2, 3]
+    assert store.next_seq() == 4
 
 
 def category(feed_id, central_id, code, letter="K", active=True, name="Konsultasi Statistik"):

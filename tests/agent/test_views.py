@@ -409,3 +409,18 @@ def test_staff_start_page_shows_today_and_visitors_do_not_see_it(users):
     assert "Hari ini" in staff and "Nomor diambil" in staff
     visitor = Client().get("/").content.decode()
     assert "Nomor diambil" not in visitor and "Kios antrean" in visitor
+
+
+def test_a_central_restore_is_shown_on_the_sync_page_and_badge_until_an_admin_marks_it(users):
+    from branch_agent.sync_store import SqliteBranchStore
+
+    SqliteBranchStore().record_central_lost(first_seq=12, last_seq=20, resent=6, unrecoverable=3)
+    front = login("front_office", users)
+    page = front.get("/sync/").content.decode()
+    assert 'id="central-lost"' in page and "12" in page and "20" in page
+    assert "6 catatan dikirim ulang" in page and "3 catatan lebih lama" in page
+    assert "3 hilang di pusat" in page and "has-rejected" in page  # the badge on every page
+    assert front.post("/sync/", {"dismiss": "central_lost"}).status_code == 403
+    admin = login("branch_admin", users)
+    assert admin.post("/sync/", {"dismiss": "central_lost"}).status_code == 302
+    assert 'id="central-lost"' not in admin.get("/sync/").content.decode()

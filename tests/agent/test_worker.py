@@ -182,8 +182,9 @@ def test_a_key_central_does_not_know_is_reported_and_nothing_leaves(keys):
 
 def test_central_restored_from_an_older_backup_gets_new_work_without_staff_action(keys, caplog):
     """docs/protocol.md 6.6 on the agent's SQLite store over real ZeroMQ: central forgets three
-    acknowledged visits; the branch does not stall behind their numbers, reports them, and its
-    new work arrives."""
+    acknowledged visits; the branch sends them again from its store (it keeps acknowledged
+    records for the local retention period), in order and before its new work, and reports it
+    for staff."""
     server, branch = keys
     port = free_port()
     central = Central(port, server, {branch.public_key})
@@ -191,12 +192,11 @@ def test_central_restored_from_an_older_backup_gets_new_work_without_staff_actio
     worker.start()
     restored = None
     try:
-        services.issue_number("konsultasi")
+        visits = [services.issue_number("konsultasi").visit]
         assert wait_for(lambda: len(central.op_ids()) == 1)
         with central.lock:
             backup = copy.deepcopy(central.store)
-        for _ in range(3):
-            services.issue_number("konsultasi")
+        visits += [services.issue_number("konsultasi").visit for _ in range(3)]
         assert wait_for(lambda: len(central.op_ids()) == 4)
         assert wait_for(lambda: OutboxOp.objects.filter(state="pending").count() == 0)
         central.stop()
@@ -206,10 +206,15 @@ def test_central_restored_from_an_older_backup_gets_new_work_without_staff_actio
         assert wait_for(lambda: OutboxOp.objects.filter(state="pending").count() == 0)
         with restored.lock:
             records = restored.store.branches["1222"].records
-            assert [r.op.entity_id for r in records.values()][-1] == str(fresh.pk)
-            assert restored.store.branches["1222"].hwm_seq == 2  # 1 kept + the new one
-        assert state().next_seq == 3
-        assert "lost acknowledged ops seq 2..4" in caplog.text
+            in_seq = sorted(records.values(), key=lambda r: r.op.seq)
+            expected = [str(v.pk) for v in [*visits, fresh]]
+            assert [r.op.entity_id for r in in_seq] == expected  # all five, in order, once
+            assert restored.store.branches["1222"].hwm_seq == 5
+        assert state().next_seq == 6
+        assert "lost acknowledged ops seq 2..4: 3 still held here were sent again, 0" in caplog.text
+        lost = services.sync_view().central_lost
+        assert lost is not None and (lost.first_seq, lost.last_seq) == (2, 4)
+        assert (lost.resent, lost.unrecoverable) == (3, 0)
     finally:
         worker.stop()
         for server_thread in (central, restored):

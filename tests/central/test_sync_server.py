@@ -346,7 +346,8 @@ def test_server_command_says_ready_refuses_strangers_and_stops_cleanly_on_sigter
         ready = proc.stdout.readline()
         assert ready.startswith("pst_sync_server listening on tcp://127.0.0.1:"), ready
         endpoint = ready.split()[3]
-        server_key = ready.rsplit("public key ", 1)[1].strip()[:-1]  # drop the one closing ")": Z85 keys may end in ")"
+        # The key runs to the one closing ")" (a Z85 key may itself end in ")").
+        server_key = ready.rsplit("public key ", 1)[1].strip()[:-1]
         stranger = Client(endpoint, server_key)
         try:
             assert stranger.link() is LinkState.AUTH_FAILED  # looked up in the real database

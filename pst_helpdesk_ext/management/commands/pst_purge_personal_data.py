@@ -35,8 +35,8 @@ class Command(BaseCommand):
     def help(self) -> str:  # translated when shown, not at import (argparse needs a real str)
         return _(
             "Erase visitor personal data (name, e-mail, phone, ID hash and last digits, "
-            "guest-book purpose, rating comment) older than PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], "
-            "keeping the anonymous statistics."
+            "guest-book purpose, rating comment) older than "
+            "PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], keeping the anonymous statistics."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
