@@ -1,4 +1,6 @@
-"""Load the demo: branch 1222 Labuhanbatu Selatan, its queue, the complaints queue, staff users.
+"""Load the demo: branch 1222 Labuhanbatu Selatan, its queue, the complaints queue, staff users,
+and a few public knowledge-base articles (so the request page's search-first step and the branch's
+search have something to find; they reach the branches through the down-feed like any article).
 
 Idempotent: running it again changes nothing and prints the same logins.
 """
@@ -10,6 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext as _
+from helpdesk.models import KBCategory, KBItem
 
 from pst_helpdesk_ext.models import Branch
 from pst_helpdesk_ext.services.branches import create_branch, ensure_complaints_queue
@@ -21,12 +25,73 @@ DEMO_USERS = [
     ("pst1222", "pst-demo-1222", False, "Petugas PST Labuhanbatu Selatan"),
 ]
 
+DEMO_KB_CATEGORY = {
+    "slug": "data-statistik",
+    "name": "Data dan statistik",
+    "title": "Data dan statistik BPS",
+    "description": "Jawaban untuk pertanyaan yang paling sering diajukan di PST.",
+}
+DEMO_KB = [
+    # title, question, answer
+    (
+        "Membaca inflasi dan IHK",
+        "Bagaimana inflasi dihitung dari Indeks Harga Konsumen (IHK)?",
+        "Inflasi adalah persentase perubahan IHK dibandingkan periode sebelumnya (bulanan,"
+        " tahun kalender, atau tahunan). IHK dihitung dari harga paket barang dan jasa yang"
+        " dikonsumsi rumah tangga di kota-kota survei biaya hidup. Tabel IHK dan inflasi"
+        " menurut kota tersedia di situs web BPS, menu Statistik > Harga.",
+    ),
+    (
+        "Garis kemiskinan kabupaten/kota",
+        "Di mana saya menemukan garis kemiskinan dan jumlah penduduk miskin kabupaten saya?",
+        "BPS menghitung garis kemiskinan dari Susenas Maret setiap tahun. Angka kabupaten/kota"
+        " (garis kemiskinan, jumlah dan persentase penduduk miskin, indeks kedalaman dan"
+        " keparahan) terbit dalam publikasi Data dan Informasi Kemiskinan Kabupaten/Kota dan"
+        " di tabel dinamis situs web BPS provinsi.",
+    ),
+    (
+        "Kode KBLI untuk usaha",
+        "Bagaimana menentukan kode KBLI untuk kegiatan usaha saya?",
+        "KBLI (Klasifikasi Baku Lapangan Usaha Indonesia) 2020 mengelompokkan kegiatan ekonomi"
+        " dalam kode lima digit. Cari kegiatan utama usaha Anda di aplikasi KBLI BPS atau di"
+        " publikasi KBLI 2020; jika ragu, petugas PST dapat membantu menentukan kodenya.",
+    ),
+    (
+        "Mengutip data BPS",
+        "Bagaimana cara mengutip data BPS dalam skripsi atau laporan?",
+        "Sebutkan BPS sebagai sumber, judul tabel atau publikasi, tahun terbit, dan alamat"
+        " tautannya, misalnya: Badan Pusat Statistik (2025), Provinsi Sumatera Utara Dalam"
+        " Angka 2025. Data BPS bebas digunakan dengan menyebutkan sumbernya.",
+    ),
+]
+
+
+def load_demo_kb() -> int:
+    """The demo's public KB category and articles; returns how many articles were new."""
+    category, _created = KBCategory.objects.get_or_create(
+        slug=DEMO_KB_CATEGORY["slug"], defaults={**DEMO_KB_CATEGORY, "public": True}
+    )
+    new = 0
+    for order, (title, question, answer) in enumerate(DEMO_KB, start=1):
+        _item, created = KBItem.objects.get_or_create(
+            category=category,
+            title=title,
+            defaults={"question": question, "answer": answer, "order": order, "enabled": True},
+        )
+        new += created
+    return new
+
 
 class Command(BaseCommand):
-    help = "Load the PST demo data (branch 1222 and staff users with demo passwords)."
+    @property  # type: ignore[override]
+    def help(self) -> str:  # translated when shown, not at import (argparse needs a real str)
+        return _(
+            "Load the PST demo data (branch 1222, staff users with demo passwords, a few public"
+            " knowledge-base articles)."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--quiet-logins", action="store_true", help="do not print passwords")
+        parser.add_argument("--quiet-logins", action="store_true", help=_("do not print passwords"))
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,6 +99,7 @@ class Command(BaseCommand):
             "1222", "Labuhanbatu Selatan", "Asia/Jakarta", "pst1222@example.bps.go.id"
         )
         ensure_complaints_queue()
+        load_demo_kb()
         user_model = get_user_model()
         for username, password, superuser, full_name in DEMO_USERS:
             user, created = user_model.objects.get_or_create(
