@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.now()
 THREE_YEARS_AGO = NOW - datetime.timedelta(days=3 * 365)
 LAST_WEEK = NOW - datetime.timedelta(days=7)
+SITI = {"name": "Siti Aminah", "email": "siti@example.com", "nik": "1222015708900001"}
 
 
 @pytest.fixture
@@ -56,9 +57,7 @@ def everything_helpdesk_holds() -> str:
 def test_purge_erases_personal_data_and_keeps_the_statistics(branch_ops):
     visit_id = branch_ops.walk_in(
         THREE_YEARS_AGO,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan 2022",
         rating_comment="Terima kasih, saya Siti Aminah 081234567890",
     )
@@ -98,9 +97,7 @@ def test_purge_erases_personal_data_and_keeps_the_statistics(branch_ops):
 def test_second_run_finds_nothing(branch_ops):
     branch_ops.walk_in(
         THREE_YEARS_AGO,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan",
     )
     cutoff = NOW - datetime.timedelta(days=730)
@@ -116,9 +113,7 @@ def test_second_run_finds_nothing(branch_ops):
 def test_dry_run_counts_exactly_and_changes_nothing(branch_ops):
     branch_ops.walk_in(
         THREE_YEARS_AGO,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan",
     )
     before = everything_helpdesk_holds()
@@ -144,17 +139,13 @@ def test_recent_visitors_and_returning_visitors_keep_their_data(branch_ops):
     # A visitor first seen three years ago who came back last week (recognised by the ID hash).
     old_visit = branch_ops.walk_in(
         THREE_YEARS_AGO,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan 2022",
         number="K-003",
     )
     new_visit = branch_ops.walk_in(
         LAST_WEEK,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data IPM 2025",
         number="K-004",
     )
@@ -173,9 +164,7 @@ def test_recent_visitors_and_returning_visitors_keep_their_data(branch_ops):
 def test_retention_setting_and_before_date(branch_ops):
     branch_ops.walk_in(
         NOW - datetime.timedelta(days=40),
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan",
     )
     call_command("pst_purge_personal_data", stdout=StringIO())
@@ -205,9 +194,7 @@ def test_before_date_is_checked(branch_ops):
 def test_erasing_on_request_reaches_every_entry_of_the_visitor(branch_ops):
     branch_ops.walk_in(
         LAST_WEEK,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="Data kemiskinan kecamatan",
     )
     result = erase_visitors(Visitor.objects.filter(name="Siti Aminah"))
@@ -237,17 +224,13 @@ def test_rating_comments_follow_the_retention_rule(branch_ops):
     a recent rating keeps its comment; erasing a visitor on request erases their comments."""
     old = branch_ops.walk_in(
         THREE_YEARS_AGO,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="",
         rating_comment="Pelayanan cepat, terima kasih Pak Budi",
     )
     recent = branch_ops.walk_in(
         LAST_WEEK,
-        name="Siti Aminah",
-        email="siti@example.com",
-        nik="1222015708900001",
+        **SITI,
         purpose="",
         number="K-002",
         rating_comment="Ruang tunggu panas",
