@@ -12,7 +12,8 @@ central exactly once:
   is refused afterwards);
 - rotating central's key (``pst_sync_keys --create --force`` + ``pst-branch-agent
   set-server-key``);
-- backing up central's SQLite database while it runs, and restoring it;
+- backing up central's SQLite database while it runs, and restoring it; restoring it from a
+  backup older than records central had acknowledged (the branch sends them again);
 - and, along the way, no full ID number in the agent's logs or store, nor in central's database,
   and no agent page that takes a POST without a CSRF token.
 """
@@ -310,18 +311,24 @@ def test_no_full_id_number_in_the_agents_logs_or_store_nor_in_centrals_database(
         assert digits not in path.read_bytes(), path
 
 
-def test_centrals_sqlite_backup_while_running_restores_every_visit(world, tmp_path):
-    """docs/operations.md, section 1: the online backup one-liner, then the restore steps."""
-    world.start_server()
-    walk_in(world, 1)
-    world.drained()
+def backup_centrals_sqlite(world: OpsWorld, backup: Path) -> Path:
+    """docs/operations.md, section 1: the online backup one-liner, while central runs."""
     live = Path(world.central_env["PST_DATA_DIR"]) / "db.sqlite3"
-    backup = tmp_path / "pst.sqlite3"
     one_liner = (
         f"import sqlite3; s = sqlite3.connect({str(live)!r}); "
         f"d = sqlite3.connect({str(backup)!r}); s.backup(d); d.close()"
     )
     subprocess.run([sys.executable, "-c", one_liner], check=True, timeout=60)
+    return live
+
+
+def test_centrals_sqlite_backup_while_running_restores_every_visit(world, tmp_path):
+    """docs/operations.md, section 1: the online backup one-liner, then the restore steps."""
+    world.start_server()
+    walk_in(world, 1)
+    world.drained()
+    backup = tmp_path / "pst.sqlite3"
+    backup_centrals_sqlite(world, backup)
     expected = sorted(row["origin"] for row in world.central_visits())
 
     restored = World(tmp_path / "restored")  # another site directory, as after a disk loss
@@ -331,6 +338,42 @@ def test_centrals_sqlite_backup_while_running_restores_every_visit(world, tmp_pa
     restored.manage("check")
     assert sorted(row["origin"] for row in restored.central_visits()) == expected
     assert expected
+
+
+def test_central_restored_from_an_older_backup_gets_every_visit_back_from_the_branch(
+    world, tmp_path
+):
+    """docs/operations.md, "What a central restore means": central's database is restored from
+    a backup older than visits it had already acknowledged; the branch sends those again by
+    itself, each arrives exactly once, and the agent reports the loss with nothing to re-enter."""
+    world.start_server()
+    before = walk_in(world, 1)
+    world.drained()
+    backup = tmp_path / "older.sqlite3"
+    live = backup_centrals_sqlite(world, backup)
+    after = walk_in(world, 2)
+    world.drained()  # central has acknowledged them: the branch's outbox is empty
+    assert world.status()["central_lost"] is None
+
+    world.stop_server()  # the restore steps of docs/operations.md
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{live}{suffix}").unlink(missing_ok=True)
+    live.write_bytes(backup.read_bytes())
+    world.manage("migrate", "-v0")
+    at_central = {row["origin"] for row in world.central_visits()}
+    assert set(before) <= at_central and not set(after) & at_central  # central forgot them
+
+    world.start_server()
+    wait_until(
+        lambda: set(after) <= {row["origin"] for row in world.central_visits()},
+        DRAIN_S,
+        "the branch to send the forgotten visits again",
+    )
+    world.drained()
+    assert_exactly_once(world, before + after)
+    lost = world.status()["central_lost"]
+    assert lost is not None and lost["unrecoverable"] == 0
+    assert lost["resent"] == lost["last_seq"] - lost["first_seq"] + 1 >= 2 * 5
 
 
 ROUTES = """
