@@ -28,8 +28,13 @@ the storm costs over that best case.
 Not counted: the agents' reconnect backoff (up to 10 s after a long outage, with jitter, spread
 over the offices) and the outage itself; the clock starts when the offices are released.
 
+Second baseline, same run (``--order both``, the default): the smallest server count again with
+the servers handling each message as it arrives (``pst_sync_server --order arrival``) instead of
+small messages first: what the order buys the probe, and what it costs the drain.
+
 Last line (JSON): national_reconnect_drain_s (the best server count), the drain per server count,
-the probe latency, the baseline drain and the ratio.
+the probe latency, the baseline drain and the ratio, and national_arrival_* for the arrival-order
+run.
 """
 
 from __future__ import annotations
@@ -351,6 +356,7 @@ class Scale:
     branches: int
     reconnects: int = 0
     stuck: int = 0
+    order: str = "small-first"
 
 
 def national_env(data: Path, db_url: str | None) -> dict[str, str]:
@@ -421,6 +427,7 @@ def run_scale(
     clients: int,
     timeout: float,
     config: BranchConfig | None = None,
+    order: str = "small-first",
 ) -> Scale:
     config = config or BranchConfig()
     ports = [free_port() for _ in range(servers)]
@@ -428,7 +435,7 @@ def run_scale(
     try:
         server_key = ""
         for port in ports:
-            proc, server_key = start_server(env, port)
+            proc, server_key = start_server(env, port, order)
             procs.append(proc)
         endpoints = [f"tcp://127.0.0.1:{port}" for port in ports]
         assigned: list[list[tuple[str, str, str, str]]] = [[] for _ in range(clients)]
@@ -485,7 +492,15 @@ def run_scale(
             )
         reconnects = sum(row[4] for row in done)
         return Scale(
-            servers, drain_s, len(done) * ops, latencies, order_ok, len(done), reconnects, stuck
+            servers,
+            drain_s,
+            len(done) * ops,
+            latencies,
+            order_ok,
+            len(done),
+            reconnects,
+            stuck,
+            order,
         )
     finally:
         for proc in procs:
@@ -526,6 +541,13 @@ def main() -> int:
         f" (agent default {BranchConfig.peer_timeout:.0f} s)",
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--order",
+        choices=("small-first", "arrival", "both"),
+        default="both",
+        help="the servers' message order (pst_sync_server --order); both (default): every"
+        " server count small-first, then the smallest count again in arrival order, to compare",
+    )
     opts = parser.parse_args()
     try:
         counts = sorted({int(n) for n in opts.servers.split(",")})
@@ -563,12 +585,16 @@ def main() -> int:
             [*codes, PROBE_CODE, BASELINE_CODE],
             pg.create(tmpl_db) if pg else None,
         )
-        for servers in counts:
-            target = data / f"servers-{servers}"
-            db_url, db = fresh_copy(template, target, pg, tmpl_db, f"{tmpl_db}_{servers}")
+        plan = [(n, "arrival" if opts.order == "arrival" else "small-first") for n in counts]
+        if opts.order == "both":
+            plan.append((counts[0], "arrival"))
+        for servers, order in plan:
+            name = f"{servers}_{order.replace('-', '_')}"
+            target = data / f"servers-{name}"
+            db_url, db = fresh_copy(template, target, pg, tmpl_db, f"{tmpl_db}_{name}")
             env = national_env(target, db_url)
             scale = run_scale(
-                servers, keys, codes, env, db, opts.ops, opts.clients, opts.timeout, config
+                servers, keys, codes, env, db, opts.ops, opts.clients, opts.timeout, config, order
             )
             results.append(scale)
             probe = sorted(scale.probe) or [0.0]
@@ -580,7 +606,8 @@ def main() -> int:
                 )
             print(
                 f"{scale.branches} branches x {opts.ops} ops = {scale.ops:,} ops, {servers}"
-                f" server(s): drained in {scale.drain_s:.2f} s ({scale.ops / scale.drain_s:,.0f}"
+                f" server(s), {order} order: drained in {scale.drain_s:.2f} s"
+                f" ({scale.ops / scale.drain_s:,.0f}"
                 f" ops/s); probe push->ACK p50 {statistics.median(probe) * 1000:.0f} ms, max"
                 f" {probe[-1] * 1000:.0f} ms ({len(scale.probe)} pushes); order kept for"
                 f" {scale.order_ok}/{scale.branches} branches; {scale.reconnects} reconnects"
@@ -619,22 +646,31 @@ def main() -> int:
             )
     finally:
         if pg is not None:
-            for name in [tmpl_db, f"{tmpl_db}_base", *(f"{tmpl_db}_{n}" for n in counts)]:
+            made = [f"{tmpl_db}_{n}_{o.replace('-', '_')}" for n, o in plan]
+            for name in [tmpl_db, f"{tmpl_db}_base", *made]:
                 try:
                     pg.drop(name)
                 except Exception as exc:  # cleanup must not hide the result
                     print(f"could not drop {name}: {exc}", file=sys.stderr)
         shutil.rmtree(data, ignore_errors=True)
 
-    best = min(results, key=lambda s: (s.drain_s, s.stuck))
+    default_order = [s for s in results if s.order == plan[0][1]]
+    best = min(default_order, key=lambda s: (s.drain_s, s.stuck))
     figures: dict[str, float] = {"national_reconnect_drain_s": round(best.drain_s, 2)}
     figures["national_offices_stuck"] = best.stuck
     figures["national_reconnects"] = best.reconnects
-    for scale in results:
+    for scale in default_order:
         figures[f"national_drain_s_{scale.servers}_servers"] = round(scale.drain_s, 2)
-    probes = sorted(p for s in results if s.servers == best.servers for p in s.probe) or [0.0]
+    probes = sorted(best.probe) or [0.0]
     figures["national_probe_p50_ms"] = round(statistics.median(probes) * 1000, 1)
     figures["national_probe_max_ms"] = round(probes[-1] * 1000, 1)
+    for scale in results:
+        if scale.order == "arrival" and opts.order == "both":
+            # The same storm and server count, each message as it arrives: what small-first buys.
+            arrival = sorted(scale.probe) or [0.0]
+            figures["national_arrival_drain_s"] = round(scale.drain_s, 2)
+            figures["national_arrival_probe_p50_ms"] = round(statistics.median(arrival) * 1000, 1)
+            figures["national_arrival_probe_max_ms"] = round(arrival[-1] * 1000, 1)
     if baseline_s:
         figures["national_baseline_one_branch_s"] = round(baseline_s, 2)
         figures["national_vs_one_branch_ratio"] = round(best.drain_s / baseline_s, 2)

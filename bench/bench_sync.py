@@ -114,9 +114,19 @@ def fill_outbox(store: MemoryBranchStore, visits: int) -> None:
         )
 
 
-def start_server(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    env: dict[str, str], port: int, order: str = "small-first"
+) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, str(MANAGE), "pst_sync_server", "--bind", f"tcp://127.0.0.1:{port}"],
+        [
+            sys.executable,
+            str(MANAGE),
+            "pst_sync_server",
+            "--bind",
+            f"tcp://127.0.0.1:{port}",
+            "--order",
+            order,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

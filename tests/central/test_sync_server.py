@@ -297,6 +297,88 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+class OrderedStore(DjangoCentralStore):
+    """The real store, recording the order batches come to it in; the first one waits for
+    ``gate`` (the server is busy with it while the test queues up the rest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.applied: list[tuple[str, int]] = []
+
+    def apply_batch(self, branch, ops, *, now, session):
+        self.applied.append((branch, len(ops)))
+        if len(self.applied) == 1:
+            assert self.gate.wait(WAIT_MS / 1000)
+        return super().apply_batch(branch, ops, now=now, session=session)
+
+
+def test_a_small_push_goes_before_other_branches_large_batches(transactional_db):
+    """docs/chaos.md, national reconnect: while the server works through large batches, an
+    office pushing one visit is answered next, not after a batch of every other office; each
+    branch's own batches keep their order and every one is applied."""
+    store = OrderedStore()
+    keypair = generate_keypair()
+    server = SyncServer("tcp://127.0.0.1:*", keypair, store=store, options=LINK)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    clients: list[Client] = []
+    try:
+        codes = ("1222", "1201", "1271", "1371")  # the last one is the small office
+        # Enrol all first: the server thread reads the branch table at each handshake.
+        keys = {code: enrolled(code, f"Kantor {code}") for code in codes}
+        branch = {code: connect(server, clients, keys[code]) for code in codes}
+        for client in branch.values():
+            assert client.link() is LinkState.UP
+            client.hello()
+        walkins = {code: WalkinOps(seed=index) for index, code in enumerate(codes)}
+
+        def send(code: str, batch_id: int, visits: int) -> int:
+            ops = [op for _ in range(visits) for op in walkins[code].complete_visit()]
+            push = Push(batch_id=batch_id, session=branch[code].session, ops=ops)
+            frames = list(encode(push))
+            assert len(frames[1]) > 16 * 1024 if visits > 1 else len(frames[1]) < 16 * 1024
+            assert branch[code].transport.send(frames)
+            return len(ops)
+
+        sizes = {("1222", 1): send("1222", 1, 10)}
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not store.applied and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.applied == [("1222", sizes["1222", 1])]  # the server is busy with it
+        for batch_id in (1, 2):
+            for code in codes[:3]:
+                if (code, batch_id) not in sizes:
+                    sizes[code, batch_id] = send(code, batch_id, 10)
+        sizes["1371", 1] = send("1371", 1, 1)
+        time.sleep(1.0)  # all of it delivered to the server's socket (loopback)
+        store.gate.set()
+
+        acks: dict[str, list[Ack]] = {code: [] for code in codes}
+        expected = {code: sum(1 for c, _b in sizes if c == code) for code in codes}
+        deadline = time.monotonic() + 60
+        while any(len(acks[c]) < expected[c] for c in codes) and time.monotonic() < deadline:
+            for code in codes:
+                frames = branch[code].transport.recv(10)
+                if frames is not None:
+                    answer = decode(frames)
+                    assert isinstance(answer, Ack), answer
+                    acks[code].append(answer)
+        assert store.applied[1] == ("1371", sizes["1371", 1])  # the small push went next
+        assert len(store.applied) == len(sizes)  # then every large batch, none twice
+        for code in codes:
+            got = acks[code]
+            assert len(got) == expected[code], code
+            assert [a.batch_id for a in got] == sorted(a.batch_id for a in got)  # in order
+            total = sum(n for (c, _b), n in sizes.items() if c == code)
+            assert got[-1].hwm_seq == total and not any(a.rejected for a in got)
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+        thread.join(10)
+
+
 @pytest.mark.django_db(transaction=False)
 def test_keys_command_creates_once_shows_and_explains_what_is_missing(site):
     shown = manage(site, "pst_sync_keys", "--show")

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.services.sync_server import PRUNE_EVERY, SyncServer, server_keypair
+from pst_helpdesk_ext.services.sync_server import ORDERS, PRUNE_EVERY, SyncServer, server_keypair
 from sync.transport import KeyFileError, TransportError
 
 
@@ -40,6 +40,14 @@ class Command(BaseCommand):
             default=PRUNE_EVERY,
             help="seconds between down-feed prunes (default 3600)",
         )
+        parser.add_argument(
+            "--order",
+            choices=ORDERS,
+            default="small-first",
+            help="small-first (default): answer HELLO, PING and small pushes before large batches"
+            " of other branches, each branch's own messages in order; arrival: one message at a"
+            " time as they arrive (only for comparison)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bind = options["bind"] or pst_settings.SYNC_BIND
@@ -50,7 +58,9 @@ class Command(BaseCommand):
         except (ImproperlyConfigured, KeyFileError) as exc:
             raise CommandError(str(exc)) from None
         try:
-            server = SyncServer(bind, keypair, prune_every=options["prune_every"])
+            server = SyncServer(
+                bind, keypair, prune_every=options["prune_every"], order=options["order"]
+            )
         except TransportError as exc:
             raise CommandError(str(exc)) from None
 
