@@ -303,21 +303,6 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     """Service standards. Clocks already met or breached keep their result; running clocks take
     an edited policy at the next ``pst_sla_tick``."""
 
-    list_display = (
-        "__str__",
-        "kind",
-        "category",
-        "channel",
-        "target",
-        "start_rule",
-        "at_risk_percent",
-        "escalate",
-        "inactivity_close_days",
-        "active",
-    )
-    list_filter = ("kind", "active", "escalate", "start_rule")
-    list_select_related = ("category", "channel")
-    search_fields = ("category__code", "category__name_id", "channel__code")
     fields = (
         "kind",
         "category",
@@ -329,6 +314,10 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         "inactivity_close_days",
         "active",
     )
+    list_display = ("__str__", *fields)
+    list_filter = ("kind", "active", "escalate", "start_rule")
+    list_select_related = ("category", "channel")
+    search_fields = ("category__code", "category__name_id", "channel__code")
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "category":
