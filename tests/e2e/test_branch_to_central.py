@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
 HASH_KEY = "e2e-id-hash-key-0123456789abcdef"
@@ -34,12 +35,6 @@ PASSWORD = "e2e-staff-password-1"
 NIK = "1222011708900001"
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
