@@ -37,6 +37,7 @@ __all__ = [
     "id_hash",
     "last4",
     "mask",
+    "mask_nik_in_text",
     "normalize_id_number",
     "parse_nik",
     "validate_email",
@@ -395,6 +396,26 @@ def mask(last_four: str) -> str:
     if len(last_four) != 4 or not last_four.isdigit():
         raise ValueError("mask() takes the 4 stored digits, never a full number")
     return "*" * (MASK_LENGTH - 4) + last_four
+
+
+# A NIK-shaped number in free text: 16 digits, possibly grouped with single spaces, dots or dashes
+# ("1222 0117 0890 0001", "12.22.01.170890.0001"), not part of a longer run of digits.
+_NIK_IN_TEXT = re.compile(r"(?<!\d)(?<!\d[ .\-])(?:\d[ .\-]?){15}\d(?![ .\-]?\d)")
+
+
+def mask_nik_in_text(text: str) -> str:
+    """``text`` with every NIK-shaped number masked to its last 4 digits (``************0001``).
+
+    For free text the product stores (a guest book's purpose, consultation notes, a chat
+    message): a visitor or an officer may type a NIK there, and it must not be kept in full. Any
+    16 digits count, valid NIK or not; shorter numbers (phones, dates) and longer ones are kept."""
+    if not isinstance(text, str):
+        raise TypeError("mask_nik_in_text takes a str")
+
+    def masked(match: re.Match[str]) -> str:
+        return mask("".join(c for c in match.group() if c.isdigit())[-4:])
+
+    return _NIK_IN_TEXT.sub(masked, text)
 
 
 _email_validator = EmailValidator(

@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_MAX_MESSAGE_BYTES": 4 * 1024 * 1024,
     "SYNC_MAX_BATCH_OPS": 500,
     "SYNC_CLOCK_SKEW_WARN_SECONDS": 120,
+    # Plausible branch times: an op whose time is more than SYNC_TIME_PAST_DAYS before or
+    # SYNC_TIME_FUTURE_SECONDS after central's receive time, or whose step of a visit is more than
+    # SYNC_VISIT_SPAN_DAYS from the visit's issue time, is rejected ("implausible_time").
+    "SYNC_TIME_PAST_DAYS": 730,
+    "SYNC_TIME_FUTURE_SECONDS": 3 * 86400,
+    "SYNC_VISIT_SPAN_DAYS": 8,
     # Down-feed rows older than this are pruned; a branch with an older cursor gets a snapshot.
     "SYNC_FEED_RETENTION_DAYS": 90,
     # Ratings: how long an emailed rating link stays valid, and whether walk-in visitors who left

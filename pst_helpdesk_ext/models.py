@@ -194,7 +194,14 @@ class Channel(Bilingual):
 
 
 class Visitor(models.Model):
-    """A person served. Personal fields are emptied by the retention purge (purged_at set)."""
+    """A person served. Personal fields are emptied by the retention purge (purged_at set).
+
+    A walk-in visitor belongs to the branch whose guest book recorded them (``branch``): only that
+    branch's ops may change them. The same person at another branch is another row with the same
+    ``id_hash``: a returning visitor is recognised across branches by that link, never by one
+    branch's guest book overwriting another's (SECURITY.md, "Branch trust boundary"). Online
+    visitors have no branch.
+    """
 
     class IdType(models.TextChoices):
         KTP = "ktp", _("KTP (identity card)")
@@ -211,13 +218,25 @@ class Visitor(models.Model):
     id_type = models.CharField(_("ID type"), max_length=20, choices=IdType.choices, blank=True)
     id_hash = models.CharField(_("ID hash"), max_length=64, blank=True, db_index=True)
     id_last4 = models.CharField(_("ID last 4 digits"), max_length=4, blank=True)
+    branch = models.ForeignKey(
+        Branch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visitors",
+        verbose_name=_("branch"),
+        help_text=_("The branch whose guest book recorded this visitor (empty: online)."),
+    )
     created = models.DateTimeField(_("created"), default=dj_timezone.now)
     purged_at = models.DateTimeField(_("personal data purged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("visitor")
         verbose_name_plural = _("visitors")
-        indexes = [models.Index(fields=["created"], name="pst_visitor_created_idx")]
+        indexes = [
+            models.Index(fields=["created"], name="pst_visitor_created_idx"),
+            models.Index(fields=["branch", "id_hash"], name="pst_visitor_branch_hash_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name or str(_("(purged visitor)"))

@@ -170,6 +170,12 @@ class CentralCore:
             ref = message.batch_id if isinstance(message, Push) else 0
             return self._error(branch, exc.code, str(exc) or type(exc).__name__, ref)
 
+    def forget(self, branch: str) -> bool:
+        """Drop ``branch``'s session here (its key was revoked or the branch deactivated): its
+        next PUSH or PULL gets ``hello_required``, and its HELLO goes to the store, which refuses
+        it. Returns whether there was a session."""
+        return self._sessions.pop(branch, None) is not None
+
     def handle_timer(self, now: float) -> list[TimerEvent]:
         """Forget idle sessions (their branches say HELLO again); returns what was forgotten."""
         expired = [

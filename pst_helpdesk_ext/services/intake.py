@@ -37,10 +37,15 @@ Rules:
   and are stored as seconds; the visit records central's receive time. Follow-up dates use the
   branch time, clamped to never be later than the receive time nor earlier than the ticket's last
   follow-up, so a wrong branch clock cannot reorder a ticket's history.
+- A branch's ops change only that branch's records: visits are looked up by (branch, visit id)
+  (another branch's visit id is ``unknown_entity``), visitors by (branch, ``id_hash``): the same
+  person at another branch is another ``Visitor`` row with the same hash (a link, never an
+  overwrite of what central shows on the other branch's tickets).
 - Personal data: a visitor is recognised by the keyed ``id_hash``; only the last 4 digits of an ID
-  number exist here. Names, e-mails and phone numbers go to ``Visitor`` only (and the e-mail, with
-  consent, to ``Ticket.submitter_email`` so helpdesk can write to the visitor), never into
-  follow-up text, rejection messages or logs.
+  number exist here. A NIK-shaped number in a free-text field (``FREE_TEXT_FIELDS``) is masked
+  to its last 4 digits before anything is stored. Names, e-mails and phone numbers go to
+  ``Visitor`` only (and the e-mail, with consent, to ``Ticket.submitter_email`` so helpdesk can
+  write to the visitor), never into follow-up text, rejection messages or logs.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
@@ -66,6 +72,7 @@ from helpdesk.lib import safe_template_context
 from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
 from helpdesk.signals import update_ticket_done
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -77,6 +84,7 @@ from pst_helpdesk_ext.models import (
     Visit,
     Visitor,
 )
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.complaints import announce_new_ticket
 from sync import ops as op_kinds
@@ -196,6 +204,10 @@ class _Intake:
         self.queue: Queue = branch.queue
         self.received_at = received_at
         self.tz = zoneinfo.ZoneInfo(branch.timezone)
+        # Branch times are plausible inside this window around central's receive time.
+        self.earliest = received_at - dt.timedelta(days=int(pst_settings.SYNC_TIME_PAST_DAYS))
+        self.latest = received_at + dt.timedelta(seconds=int(pst_settings.SYNC_TIME_FUTURE_SECONDS))
+        self.visit_span = dt.timedelta(days=int(pst_settings.SYNC_VISIT_SPAN_DAYS))
         # The batch runs under one language: look each message up once, not once per op.
         self._ = functools.lru_cache(maxsize=None)(gettext)
         self.states: dict[str, _VisitState] = {}
@@ -234,7 +246,7 @@ class _Intake:
         outcomes: dict[int, OpOutcome] = {}
         for index, op in enumerate(ops):
             try:
-                decoded.append((op, decode_payload(op.kind, op.payload)))
+                decoded.append((op, _mask_free_text(decode_payload(op.kind, op.payload))))
             except PayloadError as exc:
                 outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
                 decoded.append((op, None))
@@ -321,8 +333,11 @@ class _Intake:
             if op.kind == op_kinds.GUESTBOOK_RECORDED and payload.id_hash
         }
         if hashes:
-            # The newest visitor wins when a hash is found twice (two branches raced once).
-            for visitor in Visitor.objects.filter(id_hash__in=hashes).order_by("id"):
+            # Only this branch's visitors: another branch's visitor with the same hash is the
+            # same person, linked by the hash, and never changed by this branch's guest book.
+            # The newest wins when a hash is found twice in the branch (two desks raced once).
+            own = Visitor.objects.filter(branch=self.branch, id_hash__in=hashes)
+            for visitor in own.order_by("id"):
                 self.visitors[visitor.id_hash] = visitor
 
     # -- helpers
@@ -337,7 +352,10 @@ class _Intake:
             )
         return state
 
-    def _time(self, name: str, value: str) -> dt.datetime:
+    def _time(self, name: str, value: str, state: _VisitState | None = None) -> dt.datetime:
+        """A branch time from a payload, checked for plausibility (``implausible_time``): within
+        the window around central's receive time and, for a step of a visit, near the visit's
+        issue time. A time outside them would break every later computation on the ticket."""
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
@@ -348,14 +366,57 @@ class _Intake:
             ) from None
         if timezone.is_naive(parsed):
             parsed = parsed.replace(tzinfo=self.tz)
+        if not self._within_window(parsed):
+            raise IntakeRejection(
+                "implausible_time",
+                self._(
+                    "%(field)s: %(value)r is not a plausible time. Central received it at "
+                    "%(received)s and accepts branch times from %(earliest)s to %(latest)s; "
+                    "check the date, time and timezone of the branch PC."
+                )
+                % {
+                    "field": name,
+                    "value": value,
+                    "received": self.received_at.isoformat(timespec="seconds"),
+                    "earliest": self.earliest.isoformat(timespec="seconds"),
+                    "latest": self.latest.isoformat(timespec="seconds"),
+                },
+            )
+        if state is not None:
+            issued = state.visit.issued_at
+            if abs(parsed - issued) > self.visit_span:
+                raise IntakeRejection(
+                    "implausible_time",
+                    self._(
+                        "%(field)s: %(value)r is more than %(days)d days away from the time the "
+                        "visit's number was issued (%(issued)s); check the branch PC's clock."
+                    )
+                    % {
+                        "field": name,
+                        "value": value,
+                        "days": self.visit_span.days,
+                        "issued": issued.isoformat(timespec="seconds"),
+                    },
+                )
         return parsed
 
-    def _hlc_time(self, op: Op) -> dt.datetime:
-        """The branch clock when the op was recorded (physical part of its hybrid clock)."""
+    def _within_window(self, when: dt.datetime) -> bool:
         try:
-            return dt.datetime.fromtimestamp((op.hlc >> 16) / 1000, tz=dt.UTC)
+            # The UTC form too: a time near year 1 or 9999 that only overflows there (as the
+            # database driver would convert it) is as implausible as one outside the window.
+            when.astimezone(dt.UTC)
+            return self.earliest <= when <= self.latest
+        except (OverflowError, ValueError):
+            return False
+
+    def _hlc_time(self, op: Op) -> dt.datetime:
+        """The branch clock when the op was recorded (physical part of its hybrid clock); central's
+        receive time when that is not a plausible time."""
+        try:
+            when = dt.datetime.fromtimestamp((op.hlc >> 16) / 1000, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
             return self.received_at
+        return when if self._within_window(when) else self.received_at
 
     def _stamp(self, state: _VisitState, branch_time: dt.datetime) -> dt.datetime:
         """A follow-up date: branch time, not after receipt, strictly after the last one."""
@@ -474,6 +535,21 @@ class _Intake:
                 self._("%(field)s: %(value)r is not a date (YYYY-MM-DD).")
                 % {"field": "service_day", "value": p.service_day},
             ) from None
+        local_day = issued_at.astimezone(self.tz).date()
+        if abs((service_day - local_day).days) > 1:
+            raise IntakeRejection(
+                "implausible_time",
+                self._(
+                    "service_day: %(value)s does not match issued_at %(issued)s (%(day)s in the "
+                    "branch's timezone %(tz)s)."
+                )
+                % {
+                    "value": p.service_day,
+                    "issued": p.issued_at,
+                    "day": local_day.isoformat(),
+                    "tz": self.branch.timezone,
+                },
+            )
         assert self.walk_in is not None
         created = min(issued_at, self.received_at)
         service_name = service.name
@@ -563,7 +639,7 @@ class _Intake:
                     "invalid_payload",
                     self._("email: %(value)r is not a valid e-mail address.") % {"value": p.email},
                 ) from None
-        recorded_at = self._time("recorded_at", p.recorded_at)
+        recorded_at = self._time("recorded_at", p.recorded_at, state)
         visitor = self.visitors.get(p.id_hash)
         details = {
             "name": p.name,
@@ -574,7 +650,13 @@ class _Intake:
             "id_last4": p.id_last4,
         }
         if visitor is None:
-            visitor = NewRow(id_hash=p.id_hash, created=self.received_at, purged_at=None, **details)
+            visitor = NewRow(
+                id_hash=p.id_hash,
+                branch=self.branch,
+                created=self.received_at,
+                purged_at=None,
+                **details,
+            )
             self.visitors[p.id_hash] = visitor
             self.new_visitors.append(visitor)
         else:
@@ -618,7 +700,7 @@ class _Intake:
 
     def _visit_called(self, op: Op, p: op_kinds.VisitCalled) -> Result:
         state = self._state(op)
-        called_at = self._time("called_at", p.called_at)
+        called_at = self._time("called_at", p.called_at, state)
         visit = state.visit
         # A call is a record, never a status change: after a no-show (final at the branch) or
         # an escalation it is only a follow-up; the wait is measured to the first call.
@@ -637,7 +719,7 @@ class _Intake:
 
     def _visit_no_show(self, op: Op, p: op_kinds.VisitNoShow) -> Result:
         state = self._state(op)
-        at = self._time("at", p.at)
+        at = self._time("at", p.at, state)
         comment = self._("Did not come forward when called to desk %(desk)s.") % {"desk": p.desk}
         conflict = self._lifecycle_conflict(state)
         if conflict:
@@ -648,7 +730,7 @@ class _Intake:
 
     def _visit_served(self, op: Op, p: op_kinds.VisitServed) -> Result:
         state = self._state(op)
-        started_at = self._time("started_at", p.started_at)
+        started_at = self._time("started_at", p.started_at, state)
         self._set(state, "visit", served_at=started_at, desk=p.desk)
         if p.officer:
             self._set(state, "visit", officer=p.officer)
@@ -684,7 +766,7 @@ class _Intake:
 
     def _visit_resolved(self, op: Op, p: op_kinds.VisitResolved) -> Result:
         state = self._state(op)
-        finished_at = self._time("finished_at", p.finished_at)
+        finished_at = self._time("finished_at", p.finished_at, state)
         referred_to = (
             self._service("referred_to", p.referred_to) if p.referred_to is not None else None
         )
@@ -724,7 +806,7 @@ class _Intake:
 
     def _visit_escalated(self, op: Op, p: op_kinds.VisitEscalated) -> Result:
         state = self._state(op)
-        finished_at = self._time("finished_at", p.finished_at)
+        finished_at = self._time("finished_at", p.finished_at, state)
         mode = Visit.FollowUp(p.follow_up)
         comment = self._("Needs follow-up (%(mode)s) after %(duration)s of service.") % {
             "mode": mode.label,
@@ -1095,6 +1177,29 @@ _FOLLOWUP_ROWS = RowInserter(
     constants={"email_recipients": []},
 )
 _TICKET_CHANGE_ROWS = RowInserter(TicketChange, ["followup", "field", "old_value", "new_value"])
+
+
+# The free-text fields of each payload: a NIK typed there is masked before it is stored (the
+# branch masks too, before its outbox; this covers an older or a hostile agent).
+FREE_TEXT_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    op_kinds.GuestbookRecorded: ("institution", "purpose"),
+    op_kinds.ConsultationNoted: ("notes",),
+    op_kinds.VisitResolved: ("note",),
+    op_kinds.VisitEscalated: ("note",),
+    op_kinds.RatingGiven: ("comment",),
+    op_kinds.ComplaintFiled: ("text",),
+}
+
+
+def _mask_free_text(payload: Any) -> Any:
+    names = FREE_TEXT_FIELDS.get(type(payload), ())
+    changed = {}
+    for name in names:
+        text = getattr(payload, name)
+        masked = mask_nik_in_text(text)
+        if masked != text:
+            changed[name] = masked
+    return msgspec.structs.replace(payload, **changed) if changed else payload
 
 
 def _outcome(op: Op, result: Result, code: str = "", detail: str = "") -> OpOutcome:

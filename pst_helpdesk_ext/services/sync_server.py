@@ -10,7 +10,9 @@ Rules:
 - The branch is who the transport authenticated (ZAP ``User-Id``); nothing here reads a branch
   from a message body.
 - The key lookup is a database query at every new connection: a revoked or deactivated branch is
-  refused at its next connection, without restarting the server.
+  refused at its next connection, without restarting the server. Every message on an open
+  connection is checked too (``branch_still_allowed``): a revoke or a deactivation takes effect on
+  the next message of every open session (``ERROR{refused}``), PINGs included.
 - One bad message never stops the loop: malformed frames get the core's ``ERROR``; a database
   failure the store did not already turn into ``StoreUnavailable`` is answered
   ``ERROR{unavailable}`` here (nothing committed, the branch retries). Stale database connections
@@ -125,6 +127,19 @@ def lookup_branch(public_key: str) -> str | None:
         Branch.objects.filter(curve_public_key=public_key, active=True, key_revoked_at__isnull=True)
         .values_list("code", flat=True)
         .first()
+    )
+
+
+def branch_still_allowed(code: str) -> bool:
+    """Whether ``code`` is still an active branch with an enrolled, non-revoked key.
+
+    Asked before every message, so ``pst_branch revoke`` or ``deactivate`` takes effect on the
+    next message of every open connection, not only at the next connection. One indexed query.
+    """
+    return (
+        Branch.objects.filter(code=code, active=True, key_revoked_at__isnull=True)
+        .exclude(curve_public_key="")
+        .exists()
     )
 
 
@@ -248,6 +263,7 @@ class SyncServer:
         core_config: CentralConfig | None = None,
         options: TransportOptions | None = None,
         lookup: Callable[[str], str | None] = lookup_branch,
+        still_allowed: Callable[[str], bool] = branch_still_allowed,
         prune_every: float = PRUNE_EVERY,
         clock: Callable[[], float] = time.time,
         order: str = "small-first",
@@ -265,6 +281,7 @@ class SyncServer:
         if options is None:
             options = TransportOptions(max_message_size=pst_settings.SYNC_MAX_MESSAGE_BYTES + 4096)
         self.keypair = keypair
+        self._still_allowed = still_allowed
         self.core = CentralCore(
             store or DjangoCentralStore(),
             core_config
@@ -354,6 +371,9 @@ class SyncServer:
         kind = _message_type(frames)
         self.stats.messages += 1
         try:
+            if not self._still_allowed(branch):
+                self._refuse_revoked(branch, identity, frames, kind, started)
+                return
             events = self.core.receive(branch, frames, self._clock())
         except Exception as exc:
             # Nothing committed (the store's transaction rolled back): answer "unavailable" so
@@ -379,6 +399,27 @@ class SyncServer:
             if isinstance(event, Send):
                 self.transport.send(identity, list(event.frames))
         self._log(branch, kind, events, (time.perf_counter() - started) * 1000)
+
+    def _refuse_revoked(
+        self, branch: str, identity: bytes, frames: list[bytes], kind: str, started: float
+    ) -> None:
+        """A message on a connection whose key was revoked (or whose branch was deactivated)
+        after it connected: answered ``ERROR{refused}``, nothing handled, the session dropped."""
+        self.core.forget(branch)
+        self.stats.errors_answered += 1
+        log.warning(
+            "sync event=error branch=%s type=%s code=%s reason=revoked_or_deactivated ms=%.1f",
+            branch,
+            kind,
+            ErrorCode.REFUSED,
+            (time.perf_counter() - started) * 1000,
+        )
+        answer = Error(
+            code=str(ErrorCode.REFUSED),
+            message=f"branch {branch} is deactivated or its key was revoked at central",
+            ref=_batch_ref(frames),
+        )
+        self.transport.send(identity, list(encode(answer)))
 
     def _log(self, branch: str, kind: str, events: Sequence[object], ms: float) -> None:
         for event in events:
@@ -440,6 +481,7 @@ __all__ = [
     "KeyFileError",
     "SyncKeysMissing",
     "SyncServer",
+    "branch_still_allowed",
     "lookup_branch",
     "server_keypair",
 ]

@@ -33,10 +33,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     connections,
     router,
     transaction,
@@ -45,7 +47,7 @@ from django.db import (
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState
 from pst_helpdesk_ext.services import feed
-from pst_helpdesk_ext.services.intake import RowInserter, apply_walkin_ops
+from pst_helpdesk_ext.services.intake import OpOutcome, RowInserter, apply_walkin_ops
 from sync.ops import Op
 from sync.store import (
     REJECTED,
@@ -127,8 +129,83 @@ def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, O
 _OUTCOME_COLUMNS = ("branch", "op_id", "result", "code", "detail")
 
 
+# Faults that say nothing about the ops: the database is down or busy (connection lost, lock or
+# statement timeout, deadlock, serialization failure: all OperationalError on both backends) or
+# central itself is broken (a missing table or column after a half-done upgrade is a
+# ProgrammingError on PostgreSQL; a missing channel row is ImproperlyConfigured): fixing central
+# fixes them. The batch is retried; any other exception is the op's own fault.
+TRANSIENT_FAULTS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ProgrammingError,
+    ImproperlyConfigured,
+)
+APPLY_FAILED = "apply_failed"
+
+
+def _apply_isolating_poison(
+    branch: str, record: Branch, ops: Sequence[Op], received_at: dt.datetime
+) -> list[OpOutcome]:
+    """``apply_walkin_ops`` for the batch; if it fails for a reason that is not transient, the
+    ops again one by one, each in its own savepoint, so the op that fails (a poison op) is
+    rejected with ``apply_failed`` and the ops behind it still apply. Nothing blocks forever."""
+    if not ops:
+        return []
+    try:
+        return apply_walkin_ops(record, ops, received_at)  # its own savepoint: rolled back
+    except TRANSIENT_FAULTS:
+        raise
+    except Exception as exc:  # which op is at fault is found below
+        logger.warning(
+            "branch %s: a batch of %d ops failed to apply (%s); applying them one by one",
+            branch,
+            len(ops),
+            type(exc).__name__,
+        )
+    outcomes: list[OpOutcome] = []
+    for op in ops:
+        try:
+            outcomes.extend(apply_walkin_ops(record, [op], received_at))
+        except TRANSIENT_FAULTS:
+            raise
+        except Exception as exc:  # deterministic: recorded, never retried
+            # The class name only: an exception's text may quote the op's personal data.
+            logger.error(
+                "branch %s: op rejected code=%s op_id=%s seq=%d kind=%s error=%s",
+                branch,
+                APPLY_FAILED,
+                op.op_id,
+                op.seq,
+                op.kind[:40],
+                type(exc).__name__,
+            )
+            outcomes.append(
+                OpOutcome(
+                    op.op_id,
+                    op.seq,
+                    op.kind,
+                    op.entity_id,
+                    REJECTED,
+                    APPLY_FAILED,
+                    f"central could not apply this {op.kind[:40]} op ({type(exc).__name__}); "
+                    "it is recorded as rejected and will not be retried: re-enter the record "
+                    "at central if it is needed",
+                )
+            )
+    return outcomes
+
+
 def _received_at(now: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(now, tz=dt.UTC)
+
+
+def _refuse_unless_allowed(branch: Branch) -> None:
+    """A deactivated branch, or one whose key was revoked after its connection was opened, is
+    refused in the transaction itself: nothing of a batch in flight applies."""
+    if not branch.active:
+        raise BranchRefused(f"branch {branch.code} is deactivated at central")
+    if branch.key_revoked_at is not None:
+        raise BranchRefused(f"the key of branch {branch.code} was revoked at central")
 
 
 class DjangoCentralStore:
@@ -138,8 +215,7 @@ class DjangoCentralStore:
         branch = Branch.objects.select_related("queue").filter(code=code).first()
         if branch is None:
             raise BranchRefused(f"no branch {code!r} is enrolled at central")
-        if not branch.active:
-            raise BranchRefused(f"branch {code} is deactivated at central")
+        _refuse_unless_allowed(branch)
         return branch
 
     def _lock(self, code: str) -> BranchSyncState:
@@ -158,8 +234,7 @@ class DjangoCentralStore:
             except IntegrityError:
                 pass
             state = locked.get(branch=branch)
-        if not state.branch.active:
-            raise BranchRefused(f"branch {code} is deactivated at central")
+        _refuse_unless_allowed(state.branch)
         return state
 
     # -- CentralStore
@@ -235,7 +310,7 @@ class DjangoCentralStore:
             db_ids = _db_op_ids(ops)
             seen = _recorded_outcomes(record.pk, db_ids)
             plan = plan_batch(state.hwm_seq, seen, ops)
-            outcomes = apply_walkin_ops(record, plan.fresh, received_at)
+            outcomes = _apply_isolating_poison(branch, record, plan.fresh, received_at)
             _APPLIED_OP_ROWS.insert(
                 [
                     (
