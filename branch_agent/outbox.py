@@ -8,6 +8,8 @@ Rules:
 - ``hlc`` is ``ms << 16 | counter`` on the branch clock, never going back even if the clock does.
 - Every payload is built as its ``sync.ops`` struct first, so a payload central would refuse as
   malformed can never be written here.
+- A NIK-shaped number in a payload's free-text fields (``sync.ops.FREE_TEXT_FIELDS``) is masked
+  to its last 4 digits before the op is written: it never goes on the wire.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import msgspec
 from django.db import connection, transaction
 
 from branch_agent.models import OutboxOp, SyncState
-from sync.ops import PAYLOAD_TYPES, Op, encode_payload
+from branch_agent.personal_data import mask_nik_in_text
+from sync.ops import PAYLOAD_TYPES, Op, encode_payload, replace_free_text
 
 _HLC_COUNTER_BITS = 16
 
@@ -61,7 +64,9 @@ def record(kind: str, entity_id: str, payload: msgspec.Struct) -> OutboxOp:
         kind=kind,
         entity_id=entity_id,
         hlc=next_hlc(state.last_hlc),
-        payload=encode_payload(payload),
+        # A NIK typed into a free-text field never goes on the wire (services mask it before
+        # the local row is written too; this is the net for every op).
+        payload=encode_payload(replace_free_text(payload, mask_nik_in_text)),
     )
     SyncState.objects.filter(id=1).update(next_seq=op.seq + 1, last_hlc=op.hlc)
     transaction.on_commit(changed.set)

@@ -399,8 +399,35 @@ def mask(last_four: str) -> str:
 
 
 # A NIK-shaped number in free text: 16 digits, possibly grouped with single spaces, dots or dashes
-# ("1222 0117 0890 0001", "12.22.01.170890.0001"), not part of a longer run of digits.
-_NIK_IN_TEXT = re.compile(r"(?<!\d)(?<!\d[ .\-])(?:\d[ .\-]?){15}\d(?![ .\-]?\d)")
+# ("1222 0117 0890 0001", "12.22.01.170890.0001"). Found in runs of digit groups joined by single
+# separators; within a run, groups are taken from the left as NIKs where up to 6 consecutive
+# groups of 2 or more digits hold exactly 16 digits.
+_DIGIT_RUN = re.compile(r"(?<![\d*])\d+(?:[ .\-]\d+)*(?![\d*])")
+_GROUP_SEPARATOR = re.compile(r"([ .\-])")
+_MOST_GROUPS = 6
+
+
+def _mask_run(run: str) -> str:
+    parts = _GROUP_SEPARATOR.split(run)  # digits, separator, digits, ...
+    groups, separators = parts[0::2], parts[1::2]
+    out: list[str] = []
+    start = 0
+    while start < len(groups):
+        digits, end = 0, start
+        while end < len(groups) and end - start < _MOST_GROUPS and digits < 16:
+            if len(groups[end]) < 2 and end > start:
+                break
+            digits += len(groups[end])
+            end += 1
+        if digits == 16 and (end - start == 1 or all(len(g) >= 2 for g in groups[start:end])):
+            out.append(mask("".join(groups[start:end])[-4:]))
+            start = end
+        else:
+            out.append(groups[start])
+            start += 1
+        if start < len(groups):
+            out.append(separators[start - 1])
+    return "".join(out)
 
 
 def mask_nik_in_text(text: str) -> str:
@@ -408,14 +435,12 @@ def mask_nik_in_text(text: str) -> str:
 
     For free text the product stores (a guest book's purpose, consultation notes, a chat
     message): a visitor or an officer may type a NIK there, and it must not be kept in full. Any
-    16 digits count, valid NIK or not; shorter numbers (phones, dates) and longer ones are kept."""
+    16 digits count, valid NIK or not (a list of four years written "2020 2021 2022 2023" is
+    masked too: erring on the safe side); shorter numbers (phones, dates) and a longer unbroken
+    number are kept."""
     if not isinstance(text, str):
         raise TypeError("mask_nik_in_text takes a str")
-
-    def masked(match: re.Match[str]) -> str:
-        return mask("".join(c for c in match.group() if c.isdigit())[-4:])
-
-    return _NIK_IN_TEXT.sub(masked, text)
+    return _DIGIT_RUN.sub(lambda match: _mask_run(match.group()), text)
 
 
 _email_validator = EmailValidator(

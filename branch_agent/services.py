@@ -13,6 +13,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -43,6 +44,7 @@ from branch_agent.models import (
     TicketUpdate,
     Visit,
 )
+from branch_agent.personal_data import mask_nik_in_text
 from sync import ops
 
 log = logging.getLogger("branch_agent.store")
@@ -174,6 +176,12 @@ def record_guestbook(
 ) -> GuestBookEntry:
     if not data.consent:
         raise Refused(_("The visitor must agree to the processing of their data."), field="consent")
+    # A NIK typed into the free text is kept as its last 4 digits only, here and on the wire.
+    data = dataclasses.replace(
+        data,
+        institution=mask_nik_in_text(data.institution),
+        purpose=mask_nik_in_text(data.purpose),
+    )
     moment = now_local(now)
     with outbox.write():
         used = _used(token, "guestbook")
@@ -521,7 +529,7 @@ def finish(
             visit.rating_desk = desk
             visit.rating_requested_at = moment
         visit.save()
-        notes = conclusion.notes.strip()
+        notes = mask_nik_in_text(conclusion.notes.strip())
         if notes:
             Consultation.objects.create(
                 visit=visit,
@@ -641,7 +649,7 @@ def give_rating(
         rating = Rating.objects.create(
             visit=visit,
             overall=data.overall,
-            comment=data.comment.strip(),
+            comment=mask_nik_in_text(data.comment.strip()),
             created=moment,
             **{name: data.scores[name.upper()] for name in IKM_FIELDS},
         )
@@ -659,7 +667,7 @@ def give_rating(
         )
         if data.complaint.strip():
             complaint = Complaint.objects.create(
-                visit=visit, text=data.complaint.strip(), created=moment
+                visit=visit, text=mask_nik_in_text(data.complaint.strip()), created=moment
             )
             outbox.record(
                 ops.COMPLAINT_FILED,

@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -157,6 +158,18 @@ PAYLOAD_TYPES: dict[str, type[_Payload]] = {
 }
 KINDS = frozenset(PAYLOAD_TYPES)
 
+# The free-text fields of each payload, where a person may type anything (an ID number too): the
+# branch masks NIK-shaped numbers in them before an op enters its outbox, central again before it
+# stores them (``personal_data.mask_nik_in_text`` of each program).
+FREE_TEXT_FIELDS: dict[type[_Payload], tuple[str, ...]] = {
+    GuestbookRecorded: ("institution", "purpose"),
+    ConsultationNoted: ("notes",),
+    VisitResolved: ("note",),
+    VisitEscalated: ("note",),
+    RatingGiven: ("comment",),
+    ComplaintFiled: ("text",),
+}
+
 
 class PayloadError(ValueError):
     """An op payload that does not fit its kind. ``code`` is the wire rejection code."""
@@ -181,6 +194,18 @@ def decode_payload(kind: str, payload: object) -> _Payload:
         if unknown:
             raise PayloadError("invalid_payload", f"{kind}: unknown IKM elements {unknown}")
     return value
+
+
+def replace_free_text(value: _Payload, transform: Callable[[str], str]) -> _Payload:
+    """``value`` with ``transform`` applied to each of its free-text fields (the same value when
+    nothing changed)."""
+    changed = {}
+    for name in FREE_TEXT_FIELDS.get(type(value), ()):
+        text = getattr(value, name)
+        new = transform(text)
+        if new != text:
+            changed[name] = new
+    return msgspec.structs.replace(value, **changed) if changed else value
 
 
 def encode_payload(value: _Payload) -> dict[str, object]:

@@ -42,8 +42,8 @@ Rules:
   person at another branch is another ``Visitor`` row with the same hash (a link, never an
   overwrite of what central shows on the other branch's tickets).
 - Personal data: a visitor is recognised by the keyed ``id_hash``; only the last 4 digits of an ID
-  number exist here. A NIK-shaped number in a free-text field (``FREE_TEXT_FIELDS``) is masked
-  to its last 4 digits before anything is stored. Names, e-mails and phone numbers go to
+  number exist here. A NIK-shaped number in a free-text field (``sync.ops.FREE_TEXT_FIELDS``) is
+  masked to its last 4 digits before anything is stored. Names, e-mails and phone numbers go to
   ``Visitor`` only (and the e-mail, with consent, to ``Ticket.submitter_email`` so helpdesk can
   write to the visitor), never into follow-up text, rejection messages or logs.
 """
@@ -59,7 +59,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
@@ -198,6 +197,18 @@ class _NewFollowUp:
     pk: int | None = None
 
 
+def _window_setting(name: str, unit: str, most: int) -> dt.timedelta:
+    """A plausibility window from ``PST_HELPDESK[name]``; a bad value is central's fault
+    (ImproperlyConfigured: the batch is retried once it is fixed), never the ops'."""
+    value = getattr(pst_settings, name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= most:
+        raise ImproperlyConfigured(
+            f"PST_HELPDESK[{name!r}] must be a whole number of {unit} from 1 to {most}; "
+            f"it is {value!r}"
+        )
+    return dt.timedelta(**{unit: value})
+
+
 class _Intake:
     def __init__(self, branch: Branch, received_at: dt.datetime) -> None:
         self.branch = branch
@@ -205,9 +216,11 @@ class _Intake:
         self.received_at = received_at
         self.tz = zoneinfo.ZoneInfo(branch.timezone)
         # Branch times are plausible inside this window around central's receive time.
-        self.earliest = received_at - dt.timedelta(days=int(pst_settings.SYNC_TIME_PAST_DAYS))
-        self.latest = received_at + dt.timedelta(seconds=int(pst_settings.SYNC_TIME_FUTURE_SECONDS))
-        self.visit_span = dt.timedelta(days=int(pst_settings.SYNC_VISIT_SPAN_DAYS))
+        self.earliest = received_at - _window_setting("SYNC_TIME_PAST_DAYS", "days", 3650)
+        self.latest = received_at + _window_setting(
+            "SYNC_TIME_FUTURE_SECONDS", "seconds", 30 * 86400
+        )
+        self.visit_span = _window_setting("SYNC_VISIT_SPAN_DAYS", "days", 366)
         # The batch runs under one language: look each message up once, not once per op.
         self._ = functools.lru_cache(maxsize=None)(gettext)
         self.states: dict[str, _VisitState] = {}
@@ -1179,27 +1192,10 @@ _FOLLOWUP_ROWS = RowInserter(
 _TICKET_CHANGE_ROWS = RowInserter(TicketChange, ["followup", "field", "old_value", "new_value"])
 
 
-# The free-text fields of each payload: a NIK typed there is masked before it is stored (the
-# branch masks too, before its outbox; this covers an older or a hostile agent).
-FREE_TEXT_FIELDS: dict[type[Any], tuple[str, ...]] = {
-    op_kinds.GuestbookRecorded: ("institution", "purpose"),
-    op_kinds.ConsultationNoted: ("notes",),
-    op_kinds.VisitResolved: ("note",),
-    op_kinds.VisitEscalated: ("note",),
-    op_kinds.RatingGiven: ("comment",),
-    op_kinds.ComplaintFiled: ("text",),
-}
-
-
 def _mask_free_text(payload: Any) -> Any:
-    names = FREE_TEXT_FIELDS.get(type(payload), ())
-    changed = {}
-    for name in names:
-        text = getattr(payload, name)
-        masked = mask_nik_in_text(text)
-        if masked != text:
-            changed[name] = masked
-    return msgspec.structs.replace(payload, **changed) if changed else payload
+    """A NIK typed into a free-text field is masked before it is stored (the branch masks too,
+    before its outbox; this covers an older or a hostile agent)."""
+    return op_kinds.replace_free_text(payload, mask_nik_in_text)
 
 
 def _outcome(op: Op, result: Result, code: str = "", detail: str = "") -> OpOutcome:

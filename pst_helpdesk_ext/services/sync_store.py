@@ -33,6 +33,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import (
     IntegrityError,
@@ -43,6 +44,8 @@ from django.db import (
     router,
     transaction,
 )
+from django.utils import translation
+from django.utils.translation import gettext
 
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState
@@ -179,18 +182,15 @@ def _apply_isolating_poison(
                 op.kind[:40],
                 type(exc).__name__,
             )
+            # In the queue's language, as the intake's own rejections are.
+            with translation.override(record.queue.locale or settings.LANGUAGE_CODE):
+                message = gettext(
+                    "Central could not apply this %(kind)s op (%(error)s). It is recorded as "
+                    "rejected and will not be retried; enter the record at central by hand if "
+                    "it is needed."
+                ) % {"kind": op.kind[:40], "error": type(exc).__name__}
             outcomes.append(
-                OpOutcome(
-                    op.op_id,
-                    op.seq,
-                    op.kind,
-                    op.entity_id,
-                    REJECTED,
-                    APPLY_FAILED,
-                    f"central could not apply this {op.kind[:40]} op ({type(exc).__name__}); "
-                    "it is recorded as rejected and will not be retried: re-enter the record "
-                    "at central if it is needed",
-                )
+                OpOutcome(op.op_id, op.seq, op.kind, op.entity_id, REJECTED, APPLY_FAILED, message)
             )
     return outcomes
 

@@ -58,6 +58,7 @@ from pst_helpdesk_ext.models import (
     WhatsAppMessage,
     WhatsAppThread,
 )
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
 
 logger = logging.getLogger("pst.whatsapp")
 
@@ -216,7 +217,8 @@ def receive_message(message: IncomingMessage) -> FollowUp | None:
 
 def _receive(message: IncomingMessage) -> FollowUp:
     thread = _open_thread_for(message.wa_id)
-    text, truncated_from = _bounded(message.text)
+    # A NIK typed into the chat is kept as its last 4 digits only (DOMAIN.md, personal data).
+    text, truncated_from = _bounded(mask_nik_in_text(message.text) if message.text else "")
     if thread is None:
         followup = _open_ticket(message, text, truncated_from)
         thread = followup.ticket.pst.whatsapp

@@ -256,3 +256,45 @@ def test_day_summary_measures_today_against_the_standard():
     assert summary.median_wait_seconds == 7 * 60
     assert (summary.ratings, summary.average_overall) == (1, 4.0)
     assert services.day_summary(now=at(9, day=18)).issued == 0
+
+
+def test_a_nik_typed_into_free_text_is_masked_before_the_store_and_the_outbox():
+    nik, grouped = "1222011708900001", "1222 0117 0890 0001"
+    visit = services.issue_number("konsultasi", now=at(8)).visit
+    entry = services.record_guestbook(
+        visit.pk, guest(purpose=f"Data PDRB, NIK {nik}", institution=grouped), now=at(8, 1)
+    )
+    services.call_next("2", now=at(8, 3))
+    services.finish(
+        visit.pk,
+        "2",
+        services.Conclusion(subject="data", notes=f"NIK {grouped} dicek", outcome="resolved"),
+        officer="Budi",
+        now=at(8, 15),
+    )
+    services.give_rating(
+        visit.pk,
+        services.RatingData(
+            scores={f"U{i}": 4 for i in range(1, 10)},
+            overall=4,
+            comment=f"Saya {nik}",
+            complaint=f"12.22.01.170890.0001 {nik}",
+        ),
+        now=at(8, 16),
+    )
+    entry.refresh_from_db()
+    assert entry.purpose == "Data PDRB, NIK ************0001"
+    assert entry.institution == "************0001"
+    wire = repr(list(OutboxOp.objects.values_list("payload", flat=True)))
+    stored = repr(
+        [
+            entry.purpose,
+            *visit.consultations.values_list("notes", flat=True),
+            visit.rating.comment,
+            *visit.complaints.values_list("text", flat=True),
+        ]
+    )
+    for text in (wire, stored):
+        for shape in (nik, grouped, "12.22.01.170890.0001"):
+            assert shape not in text
+    assert wire.count("************0001") >= 5

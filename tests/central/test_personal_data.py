@@ -371,3 +371,43 @@ def test_branch_copy_on_the_domain_cases():
         assert verdict(branch, "ktp", value) == verdict(central, "ktp", value)
     assert branch.parse_nik(WOMAN).female
     assert branch.validate_email(" A@BPS.GO.ID ") == "A@bps.go.id"
+
+
+# --- NIK in free text ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"NIK saya {MAN}.", "NIK saya ************0001."),
+        ("nik: 1222 0117 0890 0001, terima kasih", "nik: ************0001, terima kasih"),
+        ("12.22.01.170890.0001", "************0001"),
+        ("1222-0117-0890-0001 dan 1222015708900002", "************0001 dan ************0002"),
+        ("telepon 081234567890", "telepon 081234567890"),  # 12 digits: a phone number
+        ("rekening 12345678901234567890", "rekening 12345678901234567890"),  # 20 digits
+        ("1234 5678 9012 3456 7890", "************3456 7890"),  # the first 16: on the safe side
+        ("0812 1222011708900001", "0812 ************0001"),
+        ("1 2 3 4 5 6 7 8 9 10 11 12 13", "1 2 3 4 5 6 7 8 9 10 11 12 13"),
+        ("tanggal 2026-03-17 pukul 08.00", "tanggal 2026-03-17 pukul 08.00"),
+        ("", ""),
+    ],
+)
+def test_nik_shaped_numbers_in_free_text_are_masked_to_the_last_4(text, expected):
+    assert central.mask_nik_in_text(text) == expected
+    assert branch.mask_nik_in_text(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        plausible_nik.map(lambda n: " ".join([n[:4], n[4:8], n[8:12], n[12:]]))
+        | plausible_nik
+        | st.text(alphabet="0123456789 .-abc", max_size=30),
+        max_size=4,
+    ).map(" ".join)
+)
+def test_branch_copy_masks_free_text_as_central_does(text):
+    masked = central.mask_nik_in_text(text)
+    assert branch.mask_nik_in_text(text) == masked
+    assert central.mask_nik_in_text(masked) == masked  # masking twice changes nothing
+    assert not re.search(r"(?<!\d)\d{16}(?!\d)", masked)
