@@ -348,7 +348,9 @@ class Received:
 
     ``branch`` comes from the connection's ZAP ``User-Id``; reply to ``identity`` (the routing id of
     the connection it came on). ``new_connection`` is true for the first message seen on that
-    connection: a branch that reconnects arrives with a new ``identity``.
+    connection: a branch that reconnects arrives with a new ``identity``. ``public_key`` is the
+    key the connection's CURVE handshake proved (Z85), so a server can check on every message that
+    it is still the branch's enrolled key (a key rotated out or revoked meanwhile).
     """
 
     branch: str
@@ -356,6 +358,7 @@ class Received:
     frames: list[bytes]
     peer_address: str
     new_connection: bool
+    public_key: str = ""
 
 
 @dataclass
@@ -464,6 +467,8 @@ class CentralTransport:
             self.stats.dropped_without_user_id += 1
             log.error("dropped a message without User-Id or body")
             return None
+        # Our ZAP reply sets "<branch> <public key>": the branch and the key that proved it.
+        branch, _, public_key = branch.partition(" ")
         ident = identity.bytes
         seen = self._identities.setdefault(branch, collections.deque(maxlen=self._IDENTITIES_KEPT))
         new_connection = ident not in seen
@@ -477,6 +482,7 @@ class CentralTransport:
             frames=[frame.bytes for frame in body],
             peer_address=str(peer_address),
             new_connection=new_connection,
+            public_key=public_key,
         )
 
     # -- ZAP (RFC 27): version, request id, domain, address, identity, mechanism, credentials
@@ -524,7 +530,8 @@ class CentralTransport:
                 public_key,
             )
             return b"400", b"key not enrolled or revoked", b""
-        user_id = branch.encode() if isinstance(branch, str) else b""
+        usable = isinstance(branch, str) and branch and " " not in branch
+        user_id = f"{branch} {public_key}".encode() if usable else b""
         if not user_id or len(user_id) > _MAX_USER_ID_BYTES:
             self.stats.lookup_errors += 1
             log.error("key lookup returned an unusable branch code %r key=%s", branch, public_key)

@@ -11,8 +11,9 @@ Rules:
   from a message body.
 - The key lookup is a database query at every new connection: a revoked or deactivated branch is
   refused at its next connection, without restarting the server. Every message on an open
-  connection is checked too (``branch_still_allowed``): a revoke or a deactivation takes effect on
-  the next message of every open session (``ERROR{refused}``), PINGs included.
+  connection is checked too (``branch_still_allowed``, against the key that connection proved): a
+  revoke, a deactivation or a new key takes effect on the next message of every open session
+  (``ERROR{refused}``), PINGs included.
 - One bad message never stops the loop: malformed frames get the core's ``ERROR``; a database
   failure the store did not already turn into ``StoreUnavailable`` is answered
   ``ERROR{unavailable}`` here (nothing committed, the branch retries). Stale database connections
@@ -130,17 +131,17 @@ def lookup_branch(public_key: str) -> str | None:
     )
 
 
-def branch_still_allowed(code: str) -> bool:
-    """Whether ``code`` is still an active branch with an enrolled, non-revoked key.
+def branch_still_allowed(code: str, public_key: str) -> bool:
+    """Whether ``code`` is still an active branch whose enrolled, non-revoked key is
+    ``public_key`` (the key the connection's handshake proved).
 
-    Asked before every message, so ``pst_branch revoke`` or ``deactivate`` takes effect on the
-    next message of every open connection, not only at the next connection. One indexed query.
+    Asked before every message, so ``pst_branch revoke``, ``deactivate`` or ``enrol`` of a new key
+    takes effect on the next message of every open connection, not only at the next connection.
+    One indexed query.
     """
-    return (
-        Branch.objects.filter(code=code, active=True, key_revoked_at__isnull=True)
-        .exclude(curve_public_key="")
-        .exists()
-    )
+    return Branch.objects.filter(
+        code=code, curve_public_key=public_key, active=True, key_revoked_at__isnull=True
+    ).exists()
 
 
 # --------------------------------------------------------------------------- the loop
@@ -263,7 +264,7 @@ class SyncServer:
         core_config: CentralConfig | None = None,
         options: TransportOptions | None = None,
         lookup: Callable[[str], str | None] = lookup_branch,
-        still_allowed: Callable[[str], bool] = branch_still_allowed,
+        still_allowed: Callable[[str, str], bool] = branch_still_allowed,
         prune_every: float = PRUNE_EVERY,
         clock: Callable[[], float] = time.time,
         order: str = "small-first",
@@ -319,7 +320,9 @@ class SyncServer:
                 self._read_ahead()
                 received = self.inbox.pop()
                 if received is not None:
-                    self._handle(received.branch, received.identity, received.frames)
+                    self._handle(
+                        received.branch, received.identity, received.frames, received.public_key
+                    )
                 self._timers()
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + self._prune_every
@@ -366,12 +369,14 @@ class SyncServer:
         log.info("sync event=feed_pruned rows=%d", deleted)
         return deleted
 
-    def _handle(self, branch: str, identity: bytes, frames: list[bytes]) -> None:
+    def _handle(
+        self, branch: str, identity: bytes, frames: list[bytes], public_key: str = ""
+    ) -> None:
         started = time.perf_counter()
         kind = _message_type(frames)
         self.stats.messages += 1
         try:
-            if not self._still_allowed(branch):
+            if not self._still_allowed(branch, public_key):
                 self._refuse_revoked(branch, identity, frames, kind, started)
                 return
             events = self.core.receive(branch, frames, self._clock())
@@ -404,7 +409,8 @@ class SyncServer:
         self, branch: str, identity: bytes, frames: list[bytes], kind: str, started: float
     ) -> None:
         """A message on a connection whose key was revoked (or whose branch was deactivated)
-        after it connected: answered ``ERROR{refused}``, nothing handled, the session dropped."""
+        after it connected, or whose key was replaced: answered ``ERROR{refused}``, nothing
+        handled, the session dropped."""
         self.core.forget(branch)
         self.stats.errors_answered += 1
         log.warning(

@@ -223,3 +223,27 @@ def test_a_revoked_key_cannot_slip_a_batch_in_between_check_and_apply(transactio
     with pytest.raises(BranchRefused, match="revoked"):
         store.changes("1222", 0, 10)
     assert not AppliedOp.objects.exists()
+
+
+def test_a_key_replaced_by_enrolment_is_cut_on_its_open_connection(central):
+    """A stolen PC's key keeps no open door once staff enrol the branch's new key."""
+    server, clients = central
+    stolen = connect(server, clients, enrolled("1222"))
+    assert stolen.link() is LinkState.UP
+    stolen.hello()
+    assert isinstance(stolen.ask(Ping()), Pong)
+
+    new_keys = real.generate_keypair()
+    call_command("pst_branch", "enrol", "1222", "--public-key", new_keys.public_key)
+
+    answer = stolen.ask(Ping())
+    assert isinstance(answer, Error) and answer.code == "refused", answer
+    ops = WalkinOps(start=start()).complete_visit()
+    refused = stolen.push(1, ops)
+    assert isinstance(refused, Error) and refused.code == "refused"
+    assert not AppliedOp.objects.exists()
+    # The branch's new key works, on a new connection.
+    fresh = connect(server, clients, new_keys)
+    assert fresh.link() is LinkState.UP
+    fresh.hello()
+    assert len(fresh.push(1, ops).accepted) == len(ops)
