@@ -5,8 +5,9 @@ backup, for an agent that cannot recover by itself (docs/operations.md; current 
 docs/protocol.md 6.6).
 
 Key rules: a branch syncs only with an enrolled, non-revoked CURVE public key while active. A key
-belongs to one branch at most. The sync server looks keys up at every new connection, so
-``revoke`` (or ``deactivate``) takes effect at the branch's next connection.
+belongs to one branch at most. The sync server looks keys up at every new connection and checks
+the connection's key before every message, so ``revoke``, ``deactivate`` or ``enrol`` of a new key
+takes effect at the next message of every open connection.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class Command(BaseCommand):
     help = (
         "Add, list, show or deactivate PST branch offices (regency offices); enrol a branch "
         "agent's CURVE public key (`enrol CODE --public-key KEY`, the key printed by "
-        "`pst-branch-agent init`) so it can sync, or revoke it (`revoke CODE`: refused at its "
-        "next connection)."
+        "`pst-branch-agent init`) so it can sync, or revoke it (`revoke CODE`: refused from its "
+        "next message, open connections included)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -83,7 +84,8 @@ class Command(BaseCommand):
         )
         revoke = sub.add_parser(
             "revoke",
-            help="revoke the branch's key: the sync server refuses it at its next connection",
+            help="revoke the branch's key: the sync server refuses it from its next message, "
+            "on open connections too",
         )
         revoke.add_argument("code")
         skip = sub.add_parser(
@@ -195,6 +197,6 @@ class Command(BaseCommand):
             branch.key_revoked_at = timezone.now()
             branch.save(update_fields=["key_revoked_at"])
         self.stdout.write(
-            f"Revoked the key of branch {branch.code}; the sync server refuses it at its next "
-            "connection."
+            f"Revoked the key of branch {branch.code}; the sync server refuses it from its next "
+            "message, on open connections too."
         )
