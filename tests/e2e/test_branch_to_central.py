@@ -304,3 +304,41 @@ def test_offline_walk_ins_reach_central_exactly_once(world: World) -> None:
     wait_until(lambda: world.status()["pending_ops"] == 0, 45, "the outbox to drain again")
     assert_exactly_once(world, visits + more)
     assert len(world.central_visits()) == len(visits) + len(more)
+
+
+def test_a_wrong_clock_is_rejected_with_a_code_shown_at_the_branch_and_never_jams_it(
+    world: World,
+) -> None:
+    """A branch PC whose clock jumped to 2031 issues a number: central rejects the record with
+    ``implausible_time`` (never applies it), the branch shows the code on its Sync page and in
+    ``status``, and the walk-ins after it still reach central."""
+    if world.server is None or world.server.poll() is not None:
+        world.start_server()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PST_", "DJANGO_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    script = (
+        "import datetime as dt\n"
+        "from pathlib import Path\n"
+        "from branch_agent.cli import _setup_django\n"
+        f"_setup_django(Path({str(world.agent_home)!r}))\n"
+        "from branch_agent import services\n"
+        "wrong = dt.datetime(2031, 1, 6, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))\n"
+        "print(services.issue_number('perpustakaan', now=wrong).visit.pk)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    wrong_visit = done.stdout.strip().splitlines()[-1]
+    visits = walk_in(world, 1)
+    wait_until(lambda: world.status()["pending_ops"] == 0, 45, "the outbox to drain")
+
+    rejected = world.status()["rejected_ops"]
+    assert [(r["kind"], r["code"]) for r in rejected] == [("visit.created", "implausible_time")]
+    assert "issued_at" in rejected[0]["message"]
+    front = Browser(f"http://127.0.0.1:{world.web_port}")
+    front.login("fo")
+    _, page = front.request("/sync/")
+    assert "implausible_time" in page and "issued_at" in page
+    origins = {row["origin"] for row in world.central_visits()}
+    assert wrong_visit not in origins and set(visits) <= origins
