@@ -366,10 +366,12 @@ class VisitorAdmin(admin.ModelAdmin):
         "institution",
         "id_type",
         "masked_id_display",
+        "branch",
         "created",
         "purged_at",
     )
-    list_filter = ("id_type", ("purged_at", admin.EmptyFieldListFilter), "created")
+    list_filter = ("branch", "id_type", ("purged_at", admin.EmptyFieldListFilter), "created")
+    list_select_related = ("branch",)
     search_fields = ("name", "institution", "email")
     date_hierarchy = "created"
     # id_hash and id_last4 are never shown: the masked ID is all anyone needs to see.
@@ -380,6 +382,7 @@ class VisitorAdmin(admin.ModelAdmin):
         "phone",
         "id_type",
         "masked_id_display",
+        "branch",
         "created",
         "purged_at",
     )

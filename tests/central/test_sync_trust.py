@@ -260,3 +260,39 @@ def test_a_nik_typed_into_free_text_is_masked_before_central_stores_it(branch):
         assert shape not in text
     assert text.count("************0001") >= 4
     assert GuestBookEntry.objects.get().purpose == "Data kemiskinan, NIK saya ************0001"
+
+
+def test_the_migration_gives_each_branch_its_own_copy_of_a_shared_visitor(
+    store, branch, other_branch
+):
+    """Rows from before 0009: one visitor that two branches' guest books point at."""
+    import importlib
+
+    from django.apps import apps
+
+    scope_visitors = importlib.import_module(
+        "pst_helpdesk_ext.migrations.0009_visitor_branch"
+    ).scope_visitors
+    a, b = WalkinOps(seed=1, start=RECEIVED - dt.timedelta(hours=2)), WalkinOps(seed=2)
+    first, second = a.new_visit_id(), b.new_visit_id()
+    store.apply_batch("1222", [a.created(first), a.guestbook(first, id_number=NIK)], now=NOW)
+    b.clock = RECEIVED - dt.timedelta(hours=1)
+    store.apply_batch("1201", [b.created(second), b.guestbook(second, id_number=NIK)], now=NOW)
+    shared = PSTTicket.objects.get(origin_id=first).visitor
+    GuestBookEntry.objects.update(visitor=shared)
+    PSTTicket.objects.filter(visitor__isnull=False).update(visitor=shared)
+    Visitor.objects.exclude(pk=shared.pk).delete()
+    Visitor.objects.update(branch=None)
+    online = Visitor.objects.create(name="Daring", id_hash="")
+
+    scope_visitors(apps, None)
+
+    shared.refresh_from_db()
+    assert shared.branch == branch
+    copy = PSTTicket.objects.get(origin_id=second).visitor
+    assert copy.pk != shared.pk and copy.branch == other_branch
+    assert (copy.name, copy.email, copy.id_hash) == (shared.name, shared.email, shared.id_hash)
+    assert GuestBookEntry.objects.get(visit__origin_id=second).visitor == copy
+    assert PSTTicket.objects.get(origin_id=first).visitor == shared
+    online.refresh_from_db()
+    assert online.branch is None
