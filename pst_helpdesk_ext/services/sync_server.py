@@ -410,19 +410,26 @@ class SyncServer:
     ) -> None:
         """A message on a connection whose key was revoked (or whose branch was deactivated)
         after it connected, or whose key was replaced: answered ``ERROR{refused}``, nothing
-        handled, the session dropped."""
-        self.core.forget(branch)
+        handled. The branch's session here is dropped when the branch itself may no longer sync;
+        an old key's connection never drops the session of the branch's new key."""
+        usable = Branch.objects.filter(
+            code=branch, active=True, key_revoked_at__isnull=True
+        ).exists()
+        if not usable:
+            self.core.forget(branch)
         self.stats.errors_answered += 1
         log.warning(
-            "sync event=error branch=%s type=%s code=%s reason=revoked_or_deactivated ms=%.1f",
+            "sync event=error branch=%s type=%s code=%s reason=%s ms=%.1f",
             branch,
             kind,
             ErrorCode.REFUSED,
+            "key_replaced" if usable else "revoked_or_deactivated",
             (time.perf_counter() - started) * 1000,
         )
         answer = Error(
             code=str(ErrorCode.REFUSED),
-            message=f"branch {branch} is deactivated or its key was revoked at central",
+            message=f"the key of branch {branch} was revoked or replaced at central, or the "
+            "branch was deactivated",
             ref=_batch_ref(frames),
         )
         self.transport.send(identity, list(encode(answer)))

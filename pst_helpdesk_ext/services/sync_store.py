@@ -11,8 +11,12 @@ Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
   op (the same rule as every other store), apply the fresh ops in seq order through the intake
   service in bulk (which also writes the batch's ``ticket.status`` feed rows), insert every fresh
   op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise ``hwm_seq`` (never lower it),
-  commit, and only then return. Any error rolls the whole batch back and raises: nothing was
-  applied, so nothing may be acknowledged.
+  commit, and only then return. A transient error (``TRANSIENT_FAULTS``: the database down or
+  busy, or central misconfigured) rolls the whole batch back and raises: nothing was applied, so
+  nothing may be acknowledged. Any other error while applying is an op's own (a poison op): the
+  fresh ops are applied again one by one, each in a savepoint, and the one that fails is recorded
+  as rejected (``apply_failed``), so one op never jams its branch.
+- A revoked key or a deactivated branch is refused inside the transaction (``BranchRefused``).
 - Dedup is on ``op_id``, never on ``seq``: a branch restored from a backup re-uses seq numbers;
   its fresh ops wait (deferred) until it renumbers them above the high-water mark at WELCOME.
 - A re-sent op gets the answer it got the first time: accepted (applied or noted) or rejected with

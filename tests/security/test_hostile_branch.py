@@ -242,8 +242,10 @@ def test_a_key_replaced_by_enrolment_is_cut_on_its_open_connection(central):
     refused = stolen.push(1, ops)
     assert isinstance(refused, Error) and refused.code == "refused"
     assert not AppliedOp.objects.exists()
-    # The branch's new key works, on a new connection.
+    # The branch's new key works, on a new connection, and the old key's messages cannot
+    # disturb its session.
     fresh = connect(server, clients, new_keys)
     assert fresh.link() is LinkState.UP
     fresh.hello()
+    assert isinstance(stolen.ask(Ping()), Error)
     assert len(fresh.push(1, ops).accepted) == len(ops)
