@@ -39,6 +39,7 @@ from helpdesk.signals import new_ticket_done
 from pst_helpdesk_ext.calendar import WorkingCalendar
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import Branch, Channel, Complaint, PSTTicket
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services.branches import ensure_complaints_queue
 
 logger = logging.getLogger("pst.complaints")
@@ -117,7 +118,8 @@ def file_complaint(
 
     ``about`` is the ticket complained about (its branch, channel and service are copied).
     """
-    text = clean_text(text)
+    # A NIK typed into the complaint is kept as its last 4 digits only.
+    text = mask_nik_in_text(clean_text(text))
     lapor_ref = clean_lapor_ref(lapor_ref)
     tier = clean_tier(pst_settings.COMPLAINT_DEFAULT_TIER if tier is None else tier)
     email = (email or "").strip()

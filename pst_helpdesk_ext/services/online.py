@@ -48,6 +48,7 @@ from pst_helpdesk_ext.models import (
     ServiceCategory,
     Visitor,
 )
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
 
 logger = logging.getLogger("pst.online")
 
@@ -206,8 +207,9 @@ def submit_request(data: RequestData) -> PSTTicket:
     """Open the helpdesk ticket of a request and its PST rows; one transaction."""
     queue = data.branch.queue
     with translation.override(queue.locale or settings.LANGUAGE_CODE):
-        description = _description(data)
-        title = f"[{data.subject.name}] {data.title.strip()}"[:200]
+        # A NIK typed into the request is kept as its last 4 digits only.
+        description = mask_nik_in_text(_description(data))
+        title = mask_nik_in_text(f"[{data.subject.name}] {data.title.strip()}")[:200]
     form = PublicTicketForm(
         data={
             "queue": str(queue.pk),
