@@ -390,9 +390,9 @@ class _Intake:
                 % {
                     "field": name,
                     "value": value,
-                    "received": self.received_at.isoformat(timespec="seconds"),
-                    "earliest": self.earliest.isoformat(timespec="seconds"),
-                    "latest": self.latest.isoformat(timespec="seconds"),
+                    "received": self._local(self.received_at),
+                    "earliest": self._local(self.earliest),
+                    "latest": self._local(self.latest),
                 },
             )
         if state is not None:
@@ -408,10 +408,14 @@ class _Intake:
                         "field": name,
                         "value": value,
                         "days": self.visit_span.days,
-                        "issued": issued.isoformat(timespec="seconds"),
+                        "issued": self._local(issued),
                     },
                 )
         return parsed
+
+    def _local(self, when: dt.datetime) -> str:
+        """A time as the branch's staff read it: in the branch's timezone, to the second."""
+        return when.astimezone(self.tz).isoformat(sep=" ", timespec="seconds")
 
     def _within_window(self, when: dt.datetime) -> bool:
         try:
