@@ -6,10 +6,12 @@ sans-IO cores decide what the frames mean. It is the only module in ``sync`` tha
 
 Rules:
 - The branch's identity is the ZMQ ``User-Id`` that central's ZAP handler set during the CURVE
-  handshake, from the branch's *public key* looked up in the enrolment table. It is read from the
-  received frame's metadata, never from a message body (invariant 9).
+  handshake, from the branch's *public key* looked up in the enrolment table: ``"<code> <key>"``,
+  handed out as ``Received.branch`` and ``Received.public_key``. It is read from the received
+  frame's metadata, never from a message body (invariant 9).
 - The key lookup runs at every new connection, so a revoked key is refused at its next connection
-  without restarting the server. A connection that is already up is not cut by a revocation.
+  without restarting the server. A connection that is already up is not cut here: the server
+  checks ``Received.public_key`` against the enrolment before every message and refuses it.
 - ZAP requests are answered inside ``CentralTransport.recv``, in the caller's thread: no thread is
   started here, and ``lookup`` may use the caller's database connection. A handshake waits while
   the server is busy elsewhere (libzmq gives it ``handshake_ivl_ms``).
