@@ -296,3 +296,25 @@ def test_the_migration_gives_each_branch_its_own_copy_of_a_shared_visitor(
     assert PSTTicket.objects.get(origin_id=first).visitor == shared
     online.refresh_from_db()
     assert online.branch is None
+
+
+def test_a_nul_character_poisons_one_op_on_postgresql_and_the_rest_apply(store, branch):
+    """PostgreSQL refuses a NUL character in text, deterministically: the guest book carrying
+    one is rejected alone (``apply_failed``), inside the batch's transaction, and the visit and
+    the ops behind it apply."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL refuses NUL in text; SQLite stores it")
+    factory = WalkinOps(start=RECEIVED - dt.timedelta(hours=2))
+    visit = factory.new_visit_id()
+    created = factory.created(visit)
+    poison = factory.guestbook(visit, purpose="Data\x00PDRB")
+    rest = [factory.called(visit), factory.served(visit), factory.resolved(visit)]
+    ops = [created, poison, *rest]
+    result = store.apply_batch("1222", ops, now=NOW)
+    assert [(r.op_id, r.code) for r in result.rejected] == [(poison.op_id, APPLY_FAILED)]
+    assert result.accepted == tuple(op.op_id for op in [created, *rest])
+    assert result.hwm_seq == ops[-1].seq
+    assert not GuestBookEntry.objects.exists()
+    assert Visit.objects.get(origin_id=visit).outcome == Visit.Outcome.RESOLVED
+    again = store.apply_batch("1222", ops, now=NOW + 5)
+    assert again.rejected == result.rejected
