@@ -378,6 +378,12 @@ def point_agent(home: Path, endpoint: str, port: int) -> None:
     text = re.sub(r"(?m)^endpoint = .*$", f'endpoint = "{endpoint}"', text)
     text = re.sub(r"(?m)^port = .*$", f"port = {port}", text)
     text = re.sub(r"(?m)^retry_max_seconds = .*$", "retry_max_seconds = 2", text)
+    # The workload is one scripted "device" issuing far faster than a person: lift the kiosk
+    # limits of these agents (the defaults stay 10 a device and 60 in all per minute).
+    text = re.sub(
+        r"(?m)^issue_per_device_per_minute = \d+", "issue_per_device_per_minute = 10000", text
+    )
+    text = re.sub(r"(?m)^issue_per_minute = \d+", "issue_per_minute = 100000", text)
     path.write_text(text)
 
 

@@ -152,6 +152,7 @@ def cmd_init(args: argparse.Namespace, home: Path) -> int:
         host=args.host,
         port=args.port,
         language=args.language,
+        allowed_hosts=_allowed_hosts(args.allowed_host or []),
     )
     import tomllib
 
@@ -436,6 +437,84 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     return 0
 
 
+def _allowed_hosts(extra: Sequence[str]) -> list[str]:
+    """This PC's names and addresses (``detect_hosts``) and the ones given, each checked."""
+    hosts = agent_config.detect_hosts()
+    for value in extra:
+        name = value.strip().lower()
+        if name == "*" or not agent_config.valid_host(name):
+            raise CommandError(
+                f"--allowed-host {value!r} is not a host name or address (no port, no scheme,"
+                " no '*'; IPv6 in brackets), e.g. --allowed-host pst-kiosk.local"
+            )
+        if name not in hosts:
+            hosts.append(name)
+    return hosts
+
+
+def cmd_set_allowed_hosts(args: argparse.Namespace, home: Path) -> int:
+    """Write [web] allowed_hosts in agent.toml: this PC's names and addresses (``--detect``)
+    and/or the ones given; every other line stays. Takes effect at the next ``run``."""
+    config_path = home / agent_config.CONFIG_NAME
+    if not config_path.is_file():
+        agent_config.load(home)  # the one-line "missing config" error
+    if not args.detect and not args.host:
+        raise CommandError("give --detect (this PC's names and addresses) and/or --host NAME")
+    text = config_path.read_text(encoding="utf-8")
+    import tomllib
+
+    hosts = _allowed_hosts(args.host or [])  # checks every --host
+    if not args.detect:  # add to the names written now (a "*" there is dropped)
+        try:
+            current = tomllib.loads(text).get("web", {}).get("allowed_hosts") or []
+        except tomllib.TOMLDecodeError as exc:
+            raise CommandError(f"{config_path} is not valid TOML: {exc}; fix that line") from None
+        given = [h.strip().lower() for h in args.host]
+        hosts = [h for h in current if isinstance(h, str) and h != "*"]
+        hosts += [h for h in given if h not in hosts]
+    line = "allowed_hosts = [" + ", ".join(_toml_str(h) for h in hosts) + "]"
+    text = _set_table_line(text, "web", "allowed_hosts", line, config_path)
+    try:
+        agent_config.validate(tomllib.loads(text), home)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - the edit keeps TOML valid
+        raise CommandError(f"the edited {config_path} would not parse: {exc}") from None
+    temporary = config_path.with_suffix(".toml.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, config_path)
+    print(f"The agent now answers to: {', '.join(hosts)} (in {config_path}).")
+    print(f"Restart the agent to use it: {PROG} run --data-dir {home}")
+    return 0
+
+
+def _set_table_line(text: str, table_name: str, key: str, line: str, path: Path) -> str:
+    """``text`` with the ``key = ...`` line of [table_name] replaced by ``line`` (added at the
+    end of the table when missing)."""
+    lines = text.splitlines(keepends=True)
+    table = ""
+    pattern = re.compile(rf"^\s*{key}\s*=")
+    end = None
+    for index, current in enumerate(lines):
+        stripped = current.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if table == table_name and end is None:
+                end = index
+            table = stripped.strip("[]").strip()
+            continue
+        if table == table_name and pattern.match(current):
+            if "]" not in current.split("#", 1)[0] and "[" in current:
+                raise CommandError(f"{path}: write {key} on one line, then run this again")
+            lines[index] = line + "\n"
+            return "".join(lines)
+    if table == table_name and end is None:
+        end = len(lines)
+    if end is None:
+        raise CommandError(f"{path}: no [{table_name}] table; add one with {key} by hand")
+    lines.insert(end, line + "\n")
+    return "".join(lines)
+
+
 def cmd_set_server_key(args: argparse.Namespace, home: Path) -> int:
     """Point the agent at central's new public key (and, optionally, a new address) in
     agent.toml, leaving every other line and comment as it is; takes effect at the next ``run``.
@@ -541,6 +620,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--host", default="0.0.0.0")
     init.add_argument("--port", type=int, default=8080)
     init.add_argument("--language", default="id", choices=agent_config.LANGUAGES)
+    init.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="another name or address browsers use for this PC (repeatable); localhost,"
+        " 127.0.0.1, the host name and the LAN addresses are found by themselves",
+    )
     init.add_argument("--admin", default="admin", help="user name of the first branch admin")
     init.add_argument("--password", help="its password (or PST_AGENT_ADMIN_PASSWORD, or prompt)")
 
@@ -581,6 +667,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server_key.add_argument("--central", help="central's new address too, tcp://host:5555")
 
+    hosts = sub.add_parser(
+        "set-allowed-hosts",
+        help="the host names and addresses the agent answers to (others get 400); then restart",
+    )
+    hosts.add_argument(
+        "--detect",
+        action="store_true",
+        help="localhost, 127.0.0.1, this PC's host name and its LAN addresses, found now",
+    )
+    hosts.add_argument("--host", action="append", metavar="NAME", help="a name to add (repeatable)")
+
     token = sub.add_parser("createtoken", help="a device token for the hardware API")
     token.add_argument("username", help="the staff account the device acts as")
     token.add_argument("--device", required=True, help="a name for the device, e.g. button-desk-1")
@@ -597,6 +694,7 @@ COMMANDS = {
     "createtoken": cmd_createtoken,
     "rotate-key": cmd_rotate_key,
     "set-server-key": cmd_set_server_key,
+    "set-allowed-hosts": cmd_set_allowed_hosts,
 }
 
 
