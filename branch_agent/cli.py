@@ -202,8 +202,14 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     housekeeper = Housekeeper(config.store_path)
     housekeeper.start()
     worker = None
+    key_problem = ""
     if not args.no_sync:
+        from branch_agent.keycheck import key_problem as find_key_problem
         from branch_agent.worker import SyncWorker
+
+        key_problem = find_key_problem(config.keys_dir, data_dir=home)
+        if key_problem:  # the run log says it before "ready", and the worker keeps saying it
+            print(f"{PROG}: KEY PROBLEM, sync cannot work: {key_problem}", file=sys.stderr)
 
         worker = SyncWorker.from_settings()
         worker.start()
@@ -228,10 +234,12 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
+    sync = "to " + config.central_endpoint if worker else "off"
+    if key_problem:
+        sync += " NOT WORKING: key problem (see above; the pages work, records wait here)"
     print(
         f"{PROG} ready: branch {config.branch_code} at {base}/ (kiosk {base}/kiosk/, board"
-        f" {base}/board/, desk {base}/desk/, rating {base}/rating/1/); sync"
-        f" {'to ' + config.central_endpoint if worker else 'off'}",
+        f" {base}/board/, desk {base}/desk/, rating {base}/rating/1/); sync {sync}",
         flush=True,
     )
     try:
@@ -272,17 +280,24 @@ def status_data() -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace, home: Path) -> int:
+    from branch_agent.keycheck import key_problem
+
     config = _setup_django(home)
     data = status_data()
     data["branch"] = config.branch_code
     data["central"] = config.central_endpoint
     data["data_dir"] = str(home)
+    data["key_problem"] = key_problem(config.keys_dir, data_dir=home) or None
     if args.json:
         print(json.dumps(data, sort_keys=True))
         return 0
     print(f"Branch {config.branch_code} ({config.branch_name}), data in {home}")
     print(f"Central:        {config.central_endpoint}")
     print(f"Online:         {'yes' if data['online'] else 'no'}")
+    if data["key_problem"]:
+        print(f"Keys:           PROBLEM, sync cannot work: {data['key_problem']}")
+    else:
+        print(f"Keys:           ok ({config.keys_dir})")
     print(f"Ops waiting:    {data['pending_ops']}")
     print(f"Last sync:      {data['last_sync_at'] or 'never'}")
     if data["last_error"]:
@@ -406,13 +421,20 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     Safe while ``run`` serves: the running agent keeps the key it loaded until it is restarted.
     Nothing in the store changes, so records still queued are sent after the restart, under the
     new key, once central has enrolled it."""
-    from sync.transport import generate_keypair, load_keypair, save_keypair
+    from sync.transport import KeyFileError, generate_keypair, load_keypair, save_keypair
 
     config = agent_config.load(home)
-    old = load_keypair(config.keys_dir, name=KEY_NAME)
+    try:
+        old_key = load_keypair(config.keys_dir, name=KEY_NAME).public_key
+    except KeyFileError as exc:
+        if "chmod" in str(exc):  # the key is fine, only its mode is not: keep it
+            raise CommandError(f"{exc}; no new key is needed") from None
+        # Missing or corrupt: a new key is the fix (what is left is kept in keys/retired/).
+        old_key = ""
+        print(f"The old key cannot be used ({exc}); making a new one.")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     retired = config.keys_dir / RETIRED_DIR
-    retired.mkdir(mode=0o700, exist_ok=True)
+    retired.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The new key is written beside the old one first, so a failure leaves the old key in place.
     keypair = generate_keypair()
     fresh = save_keypair(config.keys_dir, keypair, name=f"{KEY_NAME}-new-{stamp}")
@@ -426,7 +448,8 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     if load_keypair(config.keys_dir, name=KEY_NAME) != keypair:  # pragma: no cover - paranoia
         raise CommandError(f"the new key in {config.keys_dir} does not read back; restore it")
     print(f"New branch public key: {keypair.public_key}")
-    print(f"The old key ({old.public_key}) is kept in {retired}.")
+    if old_key:
+        print(f"The old key ({old_key}) is kept in {retired}.")
     print("1. Enrol the new key at central (it replaces the old one there):")
     print(
         f"  python manage.py pst_branch enrol {config.branch_code} "
