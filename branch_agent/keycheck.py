@@ -31,7 +31,7 @@ def key_problem(keys_dir: Path, *, data_dir: Path | None = None) -> str:
     except KeyFileError as exc:
         text = str(exc)
         if "chmod" in text:  # readable by others: the key is fine, its mode is not
-            return f"{text} (then restart the agent)"
+            return f"{text} (a running agent picks the key up within 30 s)"
         return f"{text}; {new_key}"
     except OSError as exc:  # pragma: no cover - e.g. the directory is not readable
         return f"cannot read {keys_dir}: {exc}; {new_key}"

@@ -99,7 +99,7 @@ def test_the_kiosk_page_says_why_and_keeps_its_buttons(limits, clock):
     refused = client.post("/kiosk/", {"service": "konsultasi", "token": token})
     assert refused.status_code == 429
     text = refused.content.decode()
-    assert "Terlalu banyak nomor antrean" in text and "kiosk-button" in text
+    assert text.count("Terlalu banyak nomor antrean") == 1 and "kiosk-button" in text
     assert Visit.objects.count() == 10
     client.cookies["pst_agent_language"] = "en"
     english = client.post("/kiosk/", {"service": "konsultasi", "token": token})
