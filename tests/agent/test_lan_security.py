@@ -186,3 +186,21 @@ def test_indonesian_lockout_message(users, limits, clock):
         response = login(client, "branch_admin", f"x{n}")
     assert response.status_code == 429
     assert "Terlalu banyak kata sandi salah" in response.content.decode()
+
+
+def test_housekeeping_clears_expired_sessions(users, tmp_path):
+    import datetime as dt
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from branch_agent.housekeeping import Housekeeper
+
+    staff = Client()
+    assert staff.login(username="front_office", password="pw-front_office")
+    live = staff.cookies["sessionid"].value
+    Session.objects.create(
+        session_key="x" * 32, session_data="", expire_date=timezone.now() - dt.timedelta(hours=1)
+    )
+    Housekeeper(tmp_path / "unused.sqlite3")._purge()
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live]
