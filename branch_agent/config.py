@@ -289,13 +289,16 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
     hosts = values[("web", "allowed_hosts")]
     if hosts is None:
         hosts = detect_hosts()
-    example = ", ".join(f'"{h}"' for h in detect_hosts())
+
+    def example() -> str:  # only on an error: detecting asks the resolver
+        return ", ".join(f'"{h}"' for h in detect_hosts())
+
     if "*" in hosts:
         raise bad(
             "web",
             "allowed_hosts",
             "answers to any host name, so any web page a staff browser opens could reach the"
-            f" agent (DNS rebinding); list this PC's names and addresses, e.g. [{example}], or"
+            f" agent (DNS rebinding); list this PC's names and addresses, e.g. [{example()}], or"
             " run `pst-branch-agent set-allowed-hosts --detect`",
         )
     wrong = [h for h in hosts if not isinstance(h, str) or not valid_host(h)]
@@ -305,7 +308,7 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
             "allowed_hosts",
             f"{', '.join(repr(h) for h in wrong) or 'an empty list'} is not a host name or"
             " address (no port, no scheme; IPv6 in brackets); list this PC's names and"
-            f" addresses, e.g. [{example}]",
+            f" addresses, e.g. [{example()}]",
         )
     if values[("web", "language")] not in LANGUAGES:
         raise bad("web", "language", 'must be "id" (Indonesian) or "en" (English)')

@@ -414,3 +414,29 @@ def test_the_running_agent_answers_only_its_host_names(home):
     finally:
         running.terminate()
         running.wait(10)
+
+
+def test_allowed_hosts_in_the_config(home):
+    import tomllib
+
+    from branch_agent import config as agent_config
+
+    raw = tomllib.loads((home / "agent.toml").read_text())
+    del raw["web"]["allowed_hosts"]  # an older config without the key: this PC's names
+    found = agent_config.validate(raw, home).allowed_hosts
+    assert {"localhost", "127.0.0.1", "[::1]"} <= set(found) and "*" not in found
+    for wrong in (["*"], ["evil:80"], ["http://x"], []):
+        raw["web"]["allowed_hosts"] = wrong
+        with pytest.raises(agent_config.ConfigError, match=r"\[web\] allowed_hosts"):
+            agent_config.validate(raw, home)
+    raw["web"]["allowed_hosts"] = ["PST-PC", "192.168.1.20", "[fe80::1]", ".kantor.lan"]
+    assert agent_config.validate(raw, home).allowed_hosts == (
+        "pst-pc",
+        "192.168.1.20",
+        "[fe80::1]",
+        ".kantor.lan",
+    )
+    raw["limits"] = {"issue_per_device_per_minute": 0}
+    raw["web"]["allowed_hosts"] = ["localhost"]
+    with pytest.raises(agent_config.ConfigError, match="issue_per_device_per_minute = 0"):
+        agent_config.validate(raw, home)
