@@ -112,6 +112,7 @@ class Window:
 # --- queue numbers ---------------------------------------------------------------------------
 
 issuing = Window(MINUTE)
+_refusals = Window(MINUTE)  # refused requests per device: only the first of a minute is logged
 ALL_KIOSKS = "issue:*"
 
 
@@ -163,14 +164,17 @@ def take_issue_place(request: HttpRequest) -> Place | float:
         ]
     )
     if wait > 0:
-        log.warning(
-            "queue number refused: device %s over its limit (%d a minute per device, %d for all"
-            " kiosks); retry in %.0f s",
-            client_address(request),
-            agent_settings.issue_per_device_per_minute,
-            agent_settings.issue_per_minute,
-            wait,
-        )
+        refused = _refusals.add([keys[0]])
+        if refused == 1:  # the first refusal of this device in the window; a flood is one line
+            log.warning(
+                "queue numbers refused: device %s over its limit (%d a minute per device, %d for"
+                " all kiosks); retry in %.0f s (later refusals of this minute are counted, not"
+                " logged)",
+                client_address(request),
+                agent_settings.issue_per_device_per_minute,
+                agent_settings.issue_per_minute,
+                wait,
+            )
         return wait
     return Place(keys, moment)
 
@@ -221,6 +225,7 @@ def login_succeeded(username: str, address: str) -> None:
 def reset() -> None:
     """Forget every count (tests; a restart does the same)."""
     issuing.clear()
+    _refusals.clear()
     with _login_lock:
         for window in _login_windows.values():
             window.clear()

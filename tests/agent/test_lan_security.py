@@ -57,10 +57,13 @@ def api_issue(client, address, request_id=None):
     )
 
 
-def test_the_api_limits_each_device_per_minute(limits, clock):
+def test_the_api_limits_each_device_per_minute(limits, clock, caplog):
     client = Client()
+    caplog.set_level(logging.WARNING, logger="branch_agent.security")
     answers = [api_issue(client, "10.0.0.7", f"flood-{n:04d}").status_code for n in range(30)]
     assert answers == [201] * 10 + [429] * 20
+    logged = [r.getMessage() for r in caplog.records if "queue numbers refused" in r.getMessage()]
+    assert len(logged) == 1 and "10.0.0.7" in logged[0]  # a flood is one line, not twenty
     assert Visit.objects.count() == 10 == OutboxOp.objects.count()  # nothing for central
     refused = api_issue(client, "10.0.0.7", "flood-9999")
     assert refused["Retry-After"] == "60"
