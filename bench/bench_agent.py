@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, emit, free_port, temp_dir
+from bench.common import ROOT, allow_fast_kiosk, emit, free_port, temp_dir
 
 NIK = "1222011708900001"
 PASSWORD = "bench-front-office-1"
@@ -227,6 +227,9 @@ def main() -> int:
         "bench-admin-password-1",
     )
     cli(home, "createuser", "fo", "--role", "front_office", "--password", PASSWORD)
+    # One scripted kiosk issuing hundreds of numbers a minute: above the default kiosk limits.
+    config = home / "agent.toml"
+    config.write_text(allow_fast_kiosk(config.read_text()))
     base = f"http://127.0.0.1:{web_port}"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["PYTHONPATH"] = str(ROOT)

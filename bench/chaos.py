@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -377,10 +378,24 @@ def point_agent(home: Path, endpoint: str, port: int) -> None:
     text = re.sub(r"(?m)^endpoint = .*$", f'endpoint = "{endpoint}"', text)
     text = re.sub(r"(?m)^port = .*$", f"port = {port}", text)
     text = re.sub(r"(?m)^retry_max_seconds = .*$", "retry_max_seconds = 2", text)
+    # The workload is one scripted "device" issuing far faster than a person: lift the kiosk
+    # limits of these agents (the defaults stay 10 a device and 60 in all per minute).
+    text = re.sub(
+        r"(?m)^issue_per_device_per_minute = \d+", "issue_per_device_per_minute = 10000", text
+    )
+    text = re.sub(r"(?m)^issue_per_minute = \d+", "issue_per_minute = 100000", text)
     path.write_text(text)
 
 
 # --- HTTP client for the agent's pages ----------------------------------------------------------
+
+# Everything that means "no complete answer came back": the agent died before, while or after it
+# applied the request. The workload repeats the same request (same idempotency token).
+UNCONFIRMED = (OSError, ConnectionError, http.client.HTTPException, ValueError)
+
+
+class Interrupted(ConnectionError):
+    """The agent's answer was cut off or never came; the request is unconfirmed."""
 
 
 class Browser:
@@ -392,12 +407,21 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def request(self, path: str, data: bytes | None = None, headers=None) -> tuple[int, str, str]:
+        """(status, body, final url). An answer cut off in the middle (the agent killed while
+        it answered: IncompleteRead, RemoteDisconnected, a reset, a timeout, a body that does
+        not decode) raises ``Interrupted``: the request may or may not have been applied."""
         req = urllib.request.Request(self.base + path, data=data, headers=headers or {})  # noqa: S310
         try:
-            with self.opener.open(req, timeout=10) as resp:
-                return resp.status, resp.read().decode(), resp.geturl()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(), exc.geturl()
+            try:
+                with self.opener.open(req, timeout=10) as resp:
+                    return resp.status, resp.read().decode(), resp.geturl()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode(), exc.geturl()
+        except (http.client.HTTPException, UnicodeDecodeError) as exc:
+            raise Interrupted(f"{path}: {type(exc).__name__}: {exc}") from exc
+        except urllib.error.URLError as exc:
+            # The agent was killed: refused, reset or timed out (a connection error either way).
+            raise Interrupted(f"{path}: {exc.reason}") from exc
 
     def form(self, path: str, fields: dict[str, str]) -> tuple[int, str, str]:
         csrf = next((c.value for c in self.jar if c.name == "csrftoken"), "")
@@ -433,6 +457,7 @@ class Branch:
         self.lock = threading.Lock()
         self.step_lock = threading.Lock()  # held by the workload while a request is out
         self.counter = 0
+        self.interrupted = 0  # requests whose answer did not come back whole (then repeated)
 
     def start(self) -> None:
         command = [sys.executable, "-m", "branch_agent.cli", "--data-dir", str(self.home), "run"]
@@ -500,8 +525,13 @@ class Workload:
                     if self.kiosk is None:
                         self.screens()
                     return step()
-            except (OSError, ConnectionError, StopIteration, AttributeError):
-                self.kiosk = None  # log in again: a restored store may not know the session
+            except (*UNCONFIRMED, StopIteration, AttributeError) as exc:
+                # Unconfirmed (cut-off answer, refused, reset, timeout, a 5xx or 429): the same
+                # request again, with the same token, after logging in again (a restored store
+                # may not know the session).
+                self.branch.interrupted += 1
+                log(f"branch {self.branch.code}: unconfirmed, repeating: {exc}")
+                self.kiosk = None
                 time.sleep(0.2)
         return None
 
@@ -591,6 +621,7 @@ class Result:
     changes: int = 0
     faults: Counter = field(default_factory=Counter)
     restored: str = ""
+    interrupted: int = 0  # answers cut off (agent killed mid-answer), repeated until confirmed
     details: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -953,6 +984,7 @@ class Run:
                 r.details.append(f"phantom: central visit {key[1]} no branch made")
         r.duplicated += sum(c - 1 for *_, c in tickets) + sum(c - 1 for *_, c in op_dups)
         r.visits = len(made)
+        r.interrupted = sum(b.interrupted for b in self.branches)
         r.changes = len(self.replies) + len(self.kb) * len(self.branches)
 
 
@@ -978,7 +1010,7 @@ def describe(index: int, seed: int, r: Result) -> str:
         f"run {index} seed {seed}: {r.visits} visits, {r.ops} ops applied, {r.changes} down-feed"
         f" changes; faults: {faults}; restored {r.restored or 'none'}: {r.lost} lost,"
         f" {r.duplicated} duplicated, {r.phantoms} phantoms, {r.order_breaks} order breaks,"
-        f" {r.rejected} ops rejected by central"
+        f" {r.rejected} ops rejected by central, {r.interrupted} unconfirmed requests repeated"
         f" ({seconds:.1f} s){note}"
     )
 

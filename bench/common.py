@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,3 +77,12 @@ def temp_dir(prefix: str) -> Path:
 def emit(figures: dict[str, float]) -> None:
     """The last line of every benchmark: its figures as JSON."""
     print(json.dumps(figures), flush=True)
+
+
+def allow_fast_kiosk(text: str) -> str:
+    """agent.toml text whose kiosk limits let one scripted client issue many numbers a minute
+    (the workload is one "device" issuing far faster than a person; the defaults stay 10 and 60)."""
+    text = re.sub(
+        r"(?m)^issue_per_device_per_minute = \d+", "issue_per_device_per_minute = 10000", text
+    )
+    return re.sub(r"(?m)^issue_per_minute = \d+", "issue_per_minute = 100000", text)

@@ -1,6 +1,9 @@
 """The local JSON API for hardware on the office LAN (ticket dispensers, button boxes).
 
-Permissions are the UI's: issuing a number and reading the queue need no login (like the kiosk);
+Permissions are the UI's: issuing a number and reading the queue need no login (like the kiosk),
+and issuing is limited per device (client address) and for all kiosks per minute (``[limits]``
+in agent.toml; over it: 429 ``too_many`` with ``Retry-After``; a repeated ``request_id`` is
+always answered);
 desk actions and the sync status need a staff account with the role, given either as a device
 token (``Authorization: Bearer pst_...`` from ``pst-branch-agent createtoken``) or as the browser
 session (then with the CSRF header, like any form). Writes accept only ``application/json``, which
@@ -22,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from branch_agent import roles, services
+from branch_agent import roles, services, throttle
 from branch_agent.models import ApiToken
 
 
@@ -110,10 +113,25 @@ def queue_issue(request: HttpRequest) -> HttpResponse:
         not isinstance(request_id, str) or not 8 <= len(request_id) <= 64
     ):
         return error(400, "invalid", _("request_id must be 8 to 64 characters."), "request_id")
+    token = f"api:{request_id}" if request_id else None
+    place = throttle.take_issue_place(request)
+    if not isinstance(place, throttle.Place):
+        repeat = throttle.issued_before(token)
+        if repeat is not None:  # a repeat is answered, whatever the limit
+            return JsonResponse(_visit_json(repeat), status=200)
+        response = error(429, "too_many", throttle.wait_message(place))
+        response["Retry-After"] = str(max(1, int(place + 0.999)))
+        return response
     try:
-        issued = services.issue_number(service, token=f"api:{request_id}" if request_id else None)
+        issued = services.issue_number(service, token=token)
     except services.Refused as exc:
+        place.release()
         return error(400, exc.code, exc.message, exc.field)
+    except BaseException:
+        place.release()
+        raise
+    if not issued.created:
+        place.release()
     return JsonResponse(_visit_json(issued.visit), status=201 if issued.created else 200)
 
 

@@ -152,6 +152,7 @@ def cmd_init(args: argparse.Namespace, home: Path) -> int:
         host=args.host,
         port=args.port,
         language=args.language,
+        allowed_hosts=_allowed_hosts(args.allowed_host or []),
     )
     import tomllib
 
@@ -201,8 +202,14 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     housekeeper = Housekeeper(config.store_path)
     housekeeper.start()
     worker = None
+    key_problem = ""
     if not args.no_sync:
+        from branch_agent.keycheck import key_problem as find_key_problem
         from branch_agent.worker import SyncWorker
+
+        key_problem = find_key_problem(config.keys_dir, data_dir=home)
+        if key_problem:  # the run log says it before "ready", and the worker keeps saying it
+            print(f"{PROG}: KEY PROBLEM, sync cannot work: {key_problem}", file=sys.stderr)
 
         worker = SyncWorker.from_settings()
         worker.start()
@@ -227,10 +234,12 @@ def cmd_run(args: argparse.Namespace, home: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
+    sync = "to " + config.central_endpoint if worker else "off"
+    if key_problem:
+        sync += " NOT WORKING: key problem (see above; the pages work, records wait here)"
     print(
         f"{PROG} ready: branch {config.branch_code} at {base}/ (kiosk {base}/kiosk/, board"
-        f" {base}/board/, desk {base}/desk/, rating {base}/rating/1/); sync"
-        f" {'to ' + config.central_endpoint if worker else 'off'}",
+        f" {base}/board/, desk {base}/desk/, rating {base}/rating/1/); sync {sync}",
         flush=True,
     )
     try:
@@ -271,17 +280,24 @@ def status_data() -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace, home: Path) -> int:
+    from branch_agent.keycheck import key_problem
+
     config = _setup_django(home)
     data = status_data()
     data["branch"] = config.branch_code
     data["central"] = config.central_endpoint
     data["data_dir"] = str(home)
+    data["key_problem"] = key_problem(config.keys_dir, data_dir=home) or None
     if args.json:
         print(json.dumps(data, sort_keys=True))
         return 0
     print(f"Branch {config.branch_code} ({config.branch_name}), data in {home}")
     print(f"Central:        {config.central_endpoint}")
     print(f"Online:         {'yes' if data['online'] else 'no'}")
+    if data["key_problem"]:
+        print(f"Keys:           PROBLEM, sync cannot work: {data['key_problem']}")
+    else:
+        print(f"Keys:           ok ({config.keys_dir})")
     print(f"Ops waiting:    {data['pending_ops']}")
     print(f"Last sync:      {data['last_sync_at'] or 'never'}")
     if data["last_error"]:
@@ -405,13 +421,20 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     Safe while ``run`` serves: the running agent keeps the key it loaded until it is restarted.
     Nothing in the store changes, so records still queued are sent after the restart, under the
     new key, once central has enrolled it."""
-    from sync.transport import generate_keypair, load_keypair, save_keypair
+    from sync.transport import KeyFileError, generate_keypair, load_keypair, save_keypair
 
     config = agent_config.load(home)
-    old = load_keypair(config.keys_dir, name=KEY_NAME)
+    try:
+        old_key = load_keypair(config.keys_dir, name=KEY_NAME).public_key
+    except KeyFileError as exc:
+        if "chmod" in str(exc):  # the key is fine, only its mode is not: keep it
+            raise CommandError(f"{exc}; no new key is needed") from None
+        # Missing or corrupt: a new key is the fix (what is left is kept in keys/retired/).
+        old_key = ""
+        print(f"The old key cannot be used ({exc}); making a new one.")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     retired = config.keys_dir / RETIRED_DIR
-    retired.mkdir(mode=0o700, exist_ok=True)
+    retired.mkdir(mode=0o700, parents=True, exist_ok=True)
     # The new key is written beside the old one first, so a failure leaves the old key in place.
     keypair = generate_keypair()
     fresh = save_keypair(config.keys_dir, keypair, name=f"{KEY_NAME}-new-{stamp}")
@@ -425,7 +448,8 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     if load_keypair(config.keys_dir, name=KEY_NAME) != keypair:  # pragma: no cover - paranoia
         raise CommandError(f"the new key in {config.keys_dir} does not read back; restore it")
     print(f"New branch public key: {keypair.public_key}")
-    print(f"The old key ({old.public_key}) is kept in {retired}.")
+    if old_key:
+        print(f"The old key ({old_key}) is kept in {retired}.")
     print("1. Enrol the new key at central (it replaces the old one there):")
     print(
         f"  python manage.py pst_branch enrol {config.branch_code} "
@@ -434,6 +458,84 @@ def cmd_rotate_key(args: argparse.Namespace, home: Path) -> int:
     print(f"2. Restart the agent: {PROG} run --data-dir {home}")
     print("Records waiting to be sent stay queued and go out after the restart.")
     return 0
+
+
+def _allowed_hosts(extra: Sequence[str]) -> list[str]:
+    """This PC's names and addresses (``detect_hosts``) and the ones given, each checked."""
+    hosts = agent_config.detect_hosts()
+    for value in extra:
+        name = value.strip().lower()
+        if name == "*" or not agent_config.valid_host(name):
+            raise CommandError(
+                f"--allowed-host {value!r} is not a host name or address (no port, no scheme,"
+                " no '*'; IPv6 in brackets), e.g. --allowed-host pst-kiosk.local"
+            )
+        if name not in hosts:
+            hosts.append(name)
+    return hosts
+
+
+def cmd_set_allowed_hosts(args: argparse.Namespace, home: Path) -> int:
+    """Write [web] allowed_hosts in agent.toml: this PC's names and addresses (``--detect``)
+    and/or the ones given; every other line stays. Takes effect at the next ``run``."""
+    config_path = home / agent_config.CONFIG_NAME
+    if not config_path.is_file():
+        agent_config.load(home)  # the one-line "missing config" error
+    if not args.detect and not args.host:
+        raise CommandError("give --detect (this PC's names and addresses) and/or --host NAME")
+    text = config_path.read_text(encoding="utf-8")
+    import tomllib
+
+    hosts = _allowed_hosts(args.host or [])  # checks every --host
+    if not args.detect:  # add to the names written now (a "*" there is dropped)
+        try:
+            current = tomllib.loads(text).get("web", {}).get("allowed_hosts") or []
+        except tomllib.TOMLDecodeError as exc:
+            raise CommandError(f"{config_path} is not valid TOML: {exc}; fix that line") from None
+        given = [h.strip().lower() for h in args.host]
+        hosts = [h for h in current if isinstance(h, str) and h != "*"]
+        hosts += [h for h in given if h not in hosts]
+    line = "allowed_hosts = [" + ", ".join(_toml_str(h) for h in hosts) + "]"
+    text = _set_table_line(text, "web", "allowed_hosts", line, config_path)
+    try:
+        agent_config.validate(tomllib.loads(text), home)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - the edit keeps TOML valid
+        raise CommandError(f"the edited {config_path} would not parse: {exc}") from None
+    temporary = config_path.with_suffix(".toml.new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, config_path)
+    print(f"The agent now answers to: {', '.join(hosts)} (in {config_path}).")
+    print(f"Restart the agent to use it: {PROG} run --data-dir {home}")
+    return 0
+
+
+def _set_table_line(text: str, table_name: str, key: str, line: str, path: Path) -> str:
+    """``text`` with the ``key = ...`` line of [table_name] replaced by ``line`` (added at the
+    end of the table when missing)."""
+    lines = text.splitlines(keepends=True)
+    table = ""
+    pattern = re.compile(rf"^\s*{key}\s*=")
+    end = None
+    for index, current in enumerate(lines):
+        stripped = current.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            if table == table_name and end is None:
+                end = index
+            table = stripped.strip("[]").strip()
+            continue
+        if table == table_name and pattern.match(current):
+            if "]" not in current.split("#", 1)[0] and "[" in current:
+                raise CommandError(f"{path}: write {key} on one line, then run this again")
+            lines[index] = line + "\n"
+            return "".join(lines)
+    if table == table_name and end is None:
+        end = len(lines)
+    if end is None:
+        raise CommandError(f"{path}: no [{table_name}] table; add one with {key} by hand")
+    lines.insert(end, line + "\n")
+    return "".join(lines)
 
 
 def cmd_set_server_key(args: argparse.Namespace, home: Path) -> int:
@@ -541,6 +643,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--host", default="0.0.0.0")
     init.add_argument("--port", type=int, default=8080)
     init.add_argument("--language", default="id", choices=agent_config.LANGUAGES)
+    init.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="another name or address browsers use for this PC (repeatable); localhost,"
+        " 127.0.0.1, the host name and the LAN addresses are found by themselves",
+    )
     init.add_argument("--admin", default="admin", help="user name of the first branch admin")
     init.add_argument("--password", help="its password (or PST_AGENT_ADMIN_PASSWORD, or prompt)")
 
@@ -581,6 +690,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server_key.add_argument("--central", help="central's new address too, tcp://host:5555")
 
+    hosts = sub.add_parser(
+        "set-allowed-hosts",
+        help="the host names and addresses the agent answers to (others get 400); then restart",
+    )
+    hosts.add_argument(
+        "--detect",
+        action="store_true",
+        help="localhost, 127.0.0.1, this PC's host name and its LAN addresses, found now",
+    )
+    hosts.add_argument("--host", action="append", metavar="NAME", help="a name to add (repeatable)")
+
     token = sub.add_parser("createtoken", help="a device token for the hardware API")
     token.add_argument("username", help="the staff account the device acts as")
     token.add_argument("--device", required=True, help="a name for the device, e.g. button-desk-1")
@@ -597,6 +717,7 @@ COMMANDS = {
     "createtoken": cmd_createtoken,
     "rotate-key": cmd_rotate_key,
     "set-server-key": cmd_set_server_key,
+    "set-allowed-hosts": cmd_set_allowed_hosts,
 }
 
 

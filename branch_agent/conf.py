@@ -61,5 +61,25 @@ class AgentSettings:
     def sync_retry_max_seconds(self) -> float:
         return float(_get("SYNC_RETRY_MAX_SECONDS", 30.0))
 
+    @property
+    def issue_per_device_per_minute(self) -> int:
+        return int(_get("ISSUE_PER_DEVICE_PER_MINUTE", 10))
+
+    @property
+    def issue_per_minute(self) -> int:
+        return int(_get("ISSUE_PER_MINUTE", 60))
+
+    @property
+    def login_failures_per_account(self) -> int:
+        return int(_get("LOGIN_FAILURES_PER_ACCOUNT", 5))
+
+    @property
+    def login_failures_per_address(self) -> int:
+        return int(_get("LOGIN_FAILURES_PER_ADDRESS", 20))
+
+    @property
+    def login_lockout_seconds(self) -> int:
+        return int(_get("LOGIN_LOCKOUT_MINUTES", 15)) * 60
+
 
 agent_settings = AgentSettings()

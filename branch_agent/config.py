@@ -16,6 +16,7 @@ import difflib
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
@@ -33,10 +34,61 @@ Z85_KEY_RE = re.compile(r"^[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
 ENDPOINT_RE = re.compile(r"^tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 BRANCH_CODE_RE = re.compile(r"^\d{4}$")
 LANGUAGES = ("id", "en")
+# A host name (RFC 1123 labels, optionally ".example.id" for a domain and its subdomains), an
+# IPv4 address, or an IPv6 address in brackets; never "*" and never a port.
+HOST_NAME_RE = re.compile(
+    r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 class ConfigError(Exception):
     """A config problem a person can fix; ``str()`` is one line saying what and how."""
+
+
+def _host_entry(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def detect_hosts() -> list[str]:
+    """The names and addresses this PC answers to on the office LAN: localhost, 127.0.0.1, its
+    host name and every address the host name or the default route resolves to. Works offline
+    (the UDP "connect" below sends no packet)."""
+    found: list[str] = list(LOCAL_HOSTS)
+
+    def add(value: str) -> None:
+        value = value.strip().lower()
+        if value and value not in found and valid_host(value):
+            found.append(value)
+
+    name = socket.gethostname()
+    add(name)
+    try:
+        for *_, sockaddr in socket.getaddrinfo(name, None):
+            address = str(sockaddr[0]).split("%", 1)[0]
+            if not ipaddress.ip_address(address).is_loopback:
+                add(_host_entry(address))
+    except (OSError, ValueError):
+        pass
+    for family, target in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.connect((target, 9))
+                address = str(probe.getsockname()[0]).split("%", 1)[0]
+        except OSError:
+            continue
+        if not ipaddress.ip_address(address).is_loopback and address not in ("0.0.0.0", "::"):
+            add(_host_entry(address))
+    return found
+
+
+def valid_host(value: str) -> bool:
+    if value.startswith("[") and value.endswith("]"):
+        try:
+            return ipaddress.ip_address(value[1:-1]).version == 6
+        except ValueError:
+            return False
+    return bool(HOST_NAME_RE.match(value))
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -62,6 +114,11 @@ class AgentConfig:
     threads: int
     id_hash_key: str
     local_retention_days: int = 30
+    issue_per_device_per_minute: int = 10
+    issue_per_minute: int = 60
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_lockout_minutes: int = 15
     sync_batch_size: int = 100
     sync_retry_max_seconds: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -100,7 +157,7 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool, Any]]] = {
         "host": (str, False, "0.0.0.0"),
         "port": (int, False, 8080),
         "secret_key": (str, True, None),
-        "allowed_hosts": (list, False, ["*"]),
+        "allowed_hosts": (list, False, None),  # None: detect_hosts() at every start
         "language": (str, False, "id"),
         "threads": (int, False, 8),
     },
@@ -111,6 +168,13 @@ _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool, Any]]] = {
     "sync": {
         "batch_size": (int, False, 100),
         "retry_max_seconds": ((int, float), False, 30.0),
+    },
+    "limits": {
+        "issue_per_device_per_minute": (int, False, 10),
+        "issue_per_minute": (int, False, 60),
+        "login_failures_per_account": (int, False, 5),
+        "login_failures_per_address": (int, False, 20),
+        "login_lockout_minutes": (int, False, 15),
     },
 }
 
@@ -223,8 +287,29 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
     if len(values[("web", "secret_key")]) < 32:
         raise bad("web", "secret_key", "must be at least 32 random characters")
     hosts = values[("web", "allowed_hosts")]
-    if not hosts or not all(isinstance(h, str) and h for h in hosts):
-        raise bad("web", "allowed_hosts", 'must be a list of host names, e.g. ["*"]')
+    if hosts is None:
+        hosts = detect_hosts()
+
+    def example() -> str:  # only on an error: detecting asks the resolver
+        return ", ".join(f'"{h}"' for h in detect_hosts())
+
+    if "*" in hosts:
+        raise bad(
+            "web",
+            "allowed_hosts",
+            "answers to any host name, so any web page a staff browser opens could reach the"
+            f" agent (DNS rebinding); list this PC's names and addresses, e.g. [{example()}], or"
+            " run `pst-branch-agent set-allowed-hosts --detect`",
+        )
+    wrong = [h for h in hosts if not isinstance(h, str) or not valid_host(h)]
+    if not hosts or wrong:
+        raise bad(
+            "web",
+            "allowed_hosts",
+            f"{', '.join(repr(h) for h in wrong) or 'an empty list'} is not a host name or"
+            " address (no port, no scheme; IPv6 in brackets); list this PC's names and"
+            f" addresses, e.g. [{example()}]",
+        )
     if values[("web", "language")] not in LANGUAGES:
         raise bad("web", "language", 'must be "id" (Indonesian) or "en" (English)')
     if not 1 <= values[("web", "threads")] <= 64:
@@ -246,6 +331,16 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
         raise bad("sync", "batch_size", "must be between 1 and 500 (central refuses more)")
     if not 1 <= values[("sync", "retry_max_seconds")] <= 600:
         raise bad("sync", "retry_max_seconds", "must be between 1 and 600")
+    limits = {
+        "issue_per_device_per_minute": (1, 10_000),
+        "issue_per_minute": (1, 100_000),
+        "login_failures_per_account": (1, 1000),
+        "login_failures_per_address": (1, 10_000),
+        "login_lockout_minutes": (1, 24 * 60),
+    }
+    for key, (low, high) in limits.items():
+        if not low <= values[("limits", key)] <= high:
+            raise bad("limits", key, f"must be between {low} and {high}")
     return AgentConfig(
         home=home,
         branch_code=code,
@@ -258,13 +353,18 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
         listen_host=host,
         listen_port=values[("web", "port")],
         secret_key=values[("web", "secret_key")],
-        allowed_hosts=tuple(hosts),
+        allowed_hosts=tuple(h.lower() for h in hosts),
         language=values[("web", "language")],
         threads=values[("web", "threads")],
         id_hash_key=values[("privacy", "id_hash_key")],
         local_retention_days=values[("privacy", "local_retention_days")],
         sync_batch_size=values[("sync", "batch_size")],
         sync_retry_max_seconds=float(values[("sync", "retry_max_seconds")]),
+        issue_per_device_per_minute=values[("limits", "issue_per_device_per_minute")],
+        issue_per_minute=values[("limits", "issue_per_minute")],
+        login_failures_per_account=values[("limits", "login_failures_per_account")],
+        login_failures_per_address=values[("limits", "login_failures_per_address")],
+        login_lockout_minutes=values[("limits", "login_lockout_minutes")],
     )
 
 
@@ -285,9 +385,11 @@ def render(
     host: str = "0.0.0.0",
     port: int = 8080,
     language: str = "id",
+    allowed_hosts: list[str] | None = None,
 ) -> str:
     """The config file ``init`` writes: every key present and commented, so staff can edit it."""
     s = _toml_str
+    hosts = ", ".join(s(h) for h in (allowed_hosts or detect_hosts()))
     return f"""\
 # pst-branch-agent configuration. Edit, then restart `pst-branch-agent run`.
 # Every key is explained in docs/branch-agent.md.
@@ -307,7 +409,9 @@ server_public_key = {s(server_public_key)}   # central's CURVE public key (Z85)
 host = {s(host)}                 # 0.0.0.0 = reachable from the office LAN
 port = {port}
 secret_key = {s(secret_key)}
-allowed_hosts = ["*"]
+# The names and addresses browsers use to open the agent (found by `init`); a request for any
+# other host name gets 400. After a new LAN address: `pst-branch-agent set-allowed-hosts --detect`.
+allowed_hosts = [{hosts}]
 language = {s(language)}                   # default language of the pages: id or en
 threads = 8
 
@@ -318,4 +422,11 @@ local_retention_days = 30   # guest-book personal data kept on this PC (once sen
 [sync]
 batch_size = 100
 retry_max_seconds = 30
+
+[limits]
+issue_per_device_per_minute = 10   # queue numbers one kiosk / dispenser may take in a minute
+issue_per_minute = 60              # queue numbers all kiosks together may take in a minute
+login_failures_per_account = 5     # wrong passwords before an account waits ...
+login_failures_per_address = 20    # ... or a PC on the LAN waits ...
+login_lockout_minutes = 15         # ... this long
 """

@@ -28,6 +28,7 @@ def build(config: AgentConfig) -> dict[str, Any]:
         "INSTALLED_APPS": [
             "django.contrib.auth",
             "django.contrib.contenttypes",
+            "django.contrib.sessions",
             "django.contrib.messages",
             "django.contrib.staticfiles",
             "branch_agent",
@@ -77,8 +78,9 @@ def build(config: AgentConfig) -> dict[str, Any]:
             }
         },
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
-        # Sessions live in a signed cookie: a kiosk or a login never writes to the store.
-        "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies",
+        # Staff sessions live in the store, so logging out ends them (a copied cookie is dead);
+        # the kiosk, board and rating screens never open one (no login, messages in a cookie).
+        "SESSION_ENGINE": "django.contrib.sessions.backends.db",
         "SESSION_COOKIE_AGE": 12 * 3600,
         "SESSION_COOKIE_HTTPONLY": True,
         "MESSAGE_STORAGE": "django.contrib.messages.storage.cookie.CookieStorage",
@@ -119,6 +121,7 @@ def build(config: AgentConfig) -> dict[str, Any]:
             "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
             "loggers": {
                 "branch_agent": {"handlers": ["console"], "level": "INFO"},
+                "django.security": {"handlers": ["console"], "level": "WARNING"},
                 "sync": {"handlers": ["console"], "level": "INFO"},
                 "waitress": {"handlers": ["console"], "level": "WARNING"},
                 "django.request": {"handlers": ["console"], "level": "ERROR"},
@@ -137,5 +140,10 @@ def build(config: AgentConfig) -> dict[str, Any]:
             "LOCAL_RETENTION_DAYS": config.local_retention_days,
             "SYNC_BATCH_SIZE": config.sync_batch_size,
             "SYNC_RETRY_MAX_SECONDS": config.sync_retry_max_seconds,
+            "ISSUE_PER_DEVICE_PER_MINUTE": config.issue_per_device_per_minute,
+            "ISSUE_PER_MINUTE": config.issue_per_minute,
+            "LOGIN_FAILURES_PER_ACCOUNT": config.login_failures_per_account,
+            "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
+            "LOGIN_LOCKOUT_MINUTES": config.login_lockout_minutes,
         },
     }

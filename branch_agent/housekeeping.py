@@ -5,7 +5,8 @@ when the WAL passes its size, and with ``synchronous=FULL`` a checkpoint fsyncs 
 which put a rare several-hundred-millisecond stall into an ordinary "issue a number" request.
 The agent's connections therefore turn the automatic checkpoint off (see ``djsettings``) and this
 thread checkpoints in PASSIVE mode (never blocks readers or writers) every few seconds, on its own
-plain sqlite3 connection. It also blanks old guest-book personal data once central has it.
+plain sqlite3 connection. It also blanks old guest-book personal data once central has it, and
+clears expired staff sessions, hourly.
 It runs with or without the sync worker (``run --no-sync``).
 """
 
@@ -76,3 +77,17 @@ class Housekeeper:
             return
         if purged:
             log.info("blanked the personal data of %d old guest-book entries", purged)
+        self._clear_sessions()
+
+    def _clear_sessions(self) -> None:
+        """Staff sessions past their age (12 h) leave the store."""
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+
+        try:
+            gone, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+        except DatabaseError as exc:
+            log.error("clearing expired sessions failed: %s", exc)
+            return
+        if gone:
+            log.info("cleared %d expired staff sessions", gone)

@@ -729,6 +729,13 @@ class SyncView:
     central_lost: CentralLoss | None = None
 
     @property
+    def key_problem(self) -> bool:
+        """The link is down because of a key: this branch's key files, central's key in
+        agent.toml, or a branch key central does not know (the badge says so)."""
+        code = self.last_error.partition(": ")[0]
+        return not self.online and code in ("keys", "wrong_server_key", "not_enrolled")
+
+    @property
     def problem(self) -> str:
         """The last sync problem, in words for staff (the worker stores "code: detail")."""
         if not self.last_error:
@@ -778,6 +785,7 @@ class SyncView:
                 for r in self.rejected
             ],
             "problem": self.problem or None,
+            "key_problem": self.key_problem,
             "central_updates_unseen": self.central_updates,
             "central_lost": self.central_lost.as_json() if self.central_lost else None,
         }

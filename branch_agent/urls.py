@@ -1,7 +1,6 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from branch_agent import api, views
+from branch_agent import api, login, views
 
 app_name = "branch_agent"
 
@@ -23,12 +22,8 @@ urlpatterns = [
     path("sync/", views.sync_page, name="sync"),
     path("sync/status.json", views.sync_json, name="sync_json"),
     path("search/", views.search, name="search"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="branch_agent/login.html"),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", login.LoginView.as_view(), name="login"),
+    path("logout/", login.LogoutView.as_view(), name="logout"),
     path("api/queue/issue", api.queue_issue, name="api_issue"),
     path("api/queue", api.queue_status, name="api_queue"),
     path("api/desk/<str:desk>/call-next", api.desk_call_next, name="api_call_next"),

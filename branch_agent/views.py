@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from branch_agent import roles, services
+from branch_agent import roles, services, throttle
 from branch_agent.conf import agent_settings
 from branch_agent.forms import FinishForm, GuestBookForm, IssueForm, RatingForm
 from branch_agent.models import (
@@ -77,13 +77,33 @@ def kiosk(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = IssueForm(request.POST)
         if form.is_valid():
-            try:
-                issued = services.issue_number(
-                    form.cleaned_data["service"], token=form.cleaned_data["token"]
+            token = form.cleaned_data["token"]
+            place = throttle.take_issue_place(request)
+            if not isinstance(place, throttle.Place):
+                repeat = throttle.issued_before(token)
+                if repeat is not None:
+                    return redirect("branch_agent:ticket", visit_id=repeat.pk)  # type: ignore[attr-defined]
+                # Answered here, not redirected: the kiosk shows why and the visitor tries again.
+                messages.error(request, throttle.wait_message(place))
+                response = render(
+                    request,
+                    "branch_agent/kiosk.html",
+                    {"services": _services(), "token": services.new_form_token()},
+                    status=429,
                 )
+                response["Retry-After"] = str(max(1, int(place + 0.999)))
+                return response
+            try:
+                issued = services.issue_number(form.cleaned_data["service"], token=token)
             except services.Refused as exc:
+                place.release()
                 messages.error(request, exc.message)
+            except BaseException:
+                place.release()
+                raise
             else:
+                if not issued.created:
+                    place.release()
                 return redirect("branch_agent:ticket", visit_id=issued.visit.pk)
         else:
             messages.error(request, _("Please choose a service again."))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, close_old_connections, connection
 
-from branch_agent import outbox
+from branch_agent import keycheck, outbox
 from branch_agent.conf import agent_settings
 from branch_agent.sync_store import SqliteBranchStore
 from sync.branch import (
@@ -58,6 +58,7 @@ log = logging.getLogger("branch_agent.sync")
 KEY_NAME = "branch"
 STATUS_EVERY = 2.0  # seconds between sync-state writes while something changes
 HEARTBEAT_EVERY = 20.0  # seconds between writes when nothing changes (status freshness)
+KEY_RETRY_EVERY = 30.0  # seconds between looks at unusable key files (each one logged)
 TICK = 0.25  # longest sleep: stop() and new ops are noticed within this
 COALESCE = 0.2  # after a commit, wait this long so a burst of ops goes in one PUSH (and one ACK)
 
@@ -116,6 +117,8 @@ class SyncWorker:
         self._written_at = 0.0
         self._dirty = True
         self._changed_at: float | None = None
+        self._link_state: LinkState | None = None
+        self._key_logged_at = float("-inf")
 
     @classmethod
     def from_settings(cls) -> SyncWorker:
@@ -124,7 +127,7 @@ class SyncWorker:
         try:
             keypair = load_keypair(agent_settings.keys_dir, name=KEY_NAME)
         except KeyFileError as exc:
-            problem = f"{ERR_KEYS}: {exc}"
+            problem = f"{ERR_KEYS}: {keycheck.key_problem(agent_settings.keys_dir) or exc}"
         return cls(
             endpoint=agent_settings.central_endpoint,
             server_public_key=agent_settings.server_public_key,
@@ -174,9 +177,13 @@ class SyncWorker:
 
     def _loop(self) -> None:
         if self.keypair is None:
+            if self._load_keys():
+                return  # fixed (e.g. after the chmod): connect now, no restart needed
+            # Said every time the worker gives up for want of a key, not only at start.
+            log.error("sync cannot connect: %s", self.key_problem.partition(": ")[2])
             self._show(False, self.key_problem)
             self._write_status(force=False)
-            self._stop.wait(HEARTBEAT_EVERY)
+            self._stop.wait(KEY_RETRY_EVERY)
             return
         if self._core is None:
             self._core = BranchCore(
@@ -224,6 +231,21 @@ class SyncWorker:
             self._show_core()
             self._write_status(force=False)
 
+    def _load_keys(self) -> bool:
+        """Try the key files again (only for the agent's own keys: a test's worker keeps what
+        it was given). True when a usable key pair is now loaded."""
+        if not self.key_problem or not agent_settings.keys_dir.is_dir():
+            return False
+        try:
+            self.keypair = load_keypair(agent_settings.keys_dir, name=KEY_NAME)
+        except KeyFileError as exc:
+            detail = keycheck.key_problem(agent_settings.keys_dir) or str(exc)
+            self.key_problem = f"{ERR_KEYS}: {detail}"
+            return False
+        log.info("sync keys are usable again (%s)", agent_settings.keys_dir)
+        self.key_problem = ""
+        return True
+
     def _open_link(self) -> None:
         assert self.keypair is not None
         try:
@@ -231,6 +253,7 @@ class SyncWorker:
                 self.endpoint, self.keypair, self.server_public_key, options=self.options
             )
         except (TransportError, KeyFileError) as exc:
+            log.error("sync cannot connect: the keys cannot be used: %s", exc)
             self._show(False, f"{ERR_KEYS}: {exc}")
             self._reconnect_at = time.monotonic() + 30.0
             return
@@ -256,6 +279,20 @@ class SyncWorker:
             }.get(link.state, ERR_UNREACHABLE)
             if link.state is not LinkState.CONNECTING:
                 self._show(False, f"{problem}: {link.detail}")
+            again = now - self._key_logged_at >= KEY_RETRY_EVERY
+            if problem != ERR_UNREACHABLE and (link.state is not self._link_state or again):
+                # A key problem: said in the run log every time a connection fails on it, and
+                # again every KEY_RETRY_EVERY while the link stays refused.
+                self._key_logged_at = now
+                log.error("sync connection refused: %s (%s)", self._key_fix(problem), link.detail)
+        self._link_state = link.state
+
+    def _key_fix(self, problem: str) -> str:
+        if problem == ERR_WRONG_SERVER_KEY:
+            return keycheck.wrong_server_key(agent_settings.home / "agent.toml", self.endpoint)
+        return keycheck.not_enrolled(
+            agent_settings.keys_dir / f"{KEY_NAME}.key", agent_settings.branch_code
+        )
 
     def _handle(self, events: list[BranchEvent]) -> None:
         for event in events:

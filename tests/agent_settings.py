@@ -23,10 +23,16 @@ CONFIG = AgentConfig(
     listen_host="127.0.0.1",
     listen_port=8080,
     secret_key="test-secret-key-for-the-branch-agent-suite-0123456789",
-    allowed_hosts=("*",),
+    allowed_hosts=("testserver", "localhost", "127.0.0.1"),
     language="id",
     threads=4,
     id_hash_key="test-id-hash-key-0123456789abcdef0123456789",
+    # Many tests issue numbers and try logins from the same client within a minute; the
+    # limits themselves are tested with their defaults (tests/agent/test_limits.py).
+    issue_per_device_per_minute=10_000,
+    issue_per_minute=100_000,
+    login_failures_per_account=1000,
+    login_failures_per_address=10_000,
 )
 
 globals().update(build(CONFIG))

@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -309,3 +311,132 @@ def test_keys_that_begin_with_a_dash_work_in_the_printed_form(tmp_path):
         home=tmp_path / "dash",
     )
     assert result.returncode == 0
+
+
+def test_init_writes_this_pcs_names_not_a_wildcard(tmp_path):
+    home = tmp_path / "hosts"
+    init(home, "--allowed-host", "PST-Kiosk.local")
+    import tomllib
+
+    hosts = tomllib.loads((home / "agent.toml").read_text())["web"]["allowed_hosts"]
+    assert "*" not in hosts
+    assert {"localhost", "127.0.0.1", "pst-kiosk.local"} <= set(hosts)
+    assert socket.gethostname().lower() in hosts
+    bad = cli(
+        "init",
+        "--branch",
+        "1222",
+        "--allowed-host",
+        "*",
+        "--central",
+        "tcp://h:1",
+        f"--server-key={SERVER_KEY}",
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "x" * 12,
+        home=tmp_path / "star",
+        check=False,
+    )
+    assert bad.returncode == 2 and "--allowed-host '*'" in bad.stderr
+    assert not (tmp_path / "star").exists()
+
+
+def test_a_wildcard_config_is_refused_with_the_fix(home, tmp_path):
+    star = tmp_path / "star"
+    star.mkdir()
+    text = re.sub(
+        r"(?m)^allowed_hosts = .*$", 'allowed_hosts = ["*"]', (home / "agent.toml").read_text()
+    )
+    (star / "agent.toml").write_text(text)
+    result = cli("status", home=star, check=False)
+    assert result.returncode == 2 and "DNS rebinding" in result.stderr
+    assert "set-allowed-hosts --detect" in result.stderr
+    fixed = cli("set-allowed-hosts", "--detect", "--host", "meja.lan", home=star)
+    assert "meja.lan" in fixed.stdout
+    import tomllib
+
+    hosts = tomllib.loads((star / "agent.toml").read_text())["web"]["allowed_hosts"]
+    assert "*" not in hosts and {"127.0.0.1", "meja.lan"} <= set(hosts)
+    added = cli("set-allowed-hosts", "--host", "tv.lan", home=star)
+    assert "tv.lan" in added.stdout and "meja.lan" in added.stdout
+    wrong = cli("set-allowed-hosts", "--host", "http://x:80", home=star, check=False)
+    assert wrong.returncode == 2 and "--allowed-host 'http://x:80'" in wrong.stderr
+
+
+def test_the_running_agent_answers_only_its_host_names(home):
+    import http.client
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    running = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "branch_agent.cli",
+            "--data-dir",
+            str(home),
+            "run",
+            "--no-sync",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def get(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/kiosk/", headers={"Host": host})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if get(f"127.0.0.1:{port}") == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert get(f"127.0.0.1:{port}") == 200
+        assert get(f"localhost:{port}") == 200
+        # DNS rebinding: a page on rebind.example resolves its name to this PC's address.
+        assert get(f"rebind.example:{port}") == 400
+    finally:
+        running.terminate()
+        running.wait(10)
+
+
+def test_allowed_hosts_in_the_config(home):
+    import tomllib
+
+    from branch_agent import config as agent_config
+
+    raw = tomllib.loads((home / "agent.toml").read_text())
+    del raw["web"]["allowed_hosts"]  # an older config without the key: this PC's names
+    found = agent_config.validate(raw, home).allowed_hosts
+    assert {"localhost", "127.0.0.1", "[::1]"} <= set(found) and "*" not in found
+    for wrong in (["*"], ["evil:80"], ["http://x"], []):
+        raw["web"]["allowed_hosts"] = wrong
+        with pytest.raises(agent_config.ConfigError, match=r"\[web\] allowed_hosts"):
+            agent_config.validate(raw, home)
+    raw["web"]["allowed_hosts"] = ["PST-PC", "192.168.1.20", "[fe80::1]", ".kantor.lan"]
+    assert agent_config.validate(raw, home).allowed_hosts == (
+        "pst-pc",
+        "192.168.1.20",
+        "[fe80::1]",
+        ".kantor.lan",
+    )
+    raw["limits"] = {"issue_per_device_per_minute": 0}
+    raw["web"]["allowed_hosts"] = ["localhost"]
+    with pytest.raises(agent_config.ConfigError, match="issue_per_device_per_minute = 0"):
+        agent_config.validate(raw, home)

@@ -53,7 +53,9 @@
         if (!s) return;
         badge.classList.toggle("online", s.online);
         badge.classList.toggle("offline", !s.online);
-        badge.querySelector(".state").textContent = s.online ? badge.dataset.online : badge.dataset.offline;
+        badge.classList.toggle("key-problem", !!s.key_problem);
+        badge.querySelector(".state").textContent = s.online ? badge.dataset.online
+          : (s.key_problem ? badge.dataset.keyProblem : badge.dataset.offline);
         badge.querySelector(".pending").textContent = s.pending_ops;
         var last = badge.querySelector(".last");
         if (s.last_sync_at) {
