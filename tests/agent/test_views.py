@@ -602,3 +602,19 @@ def test_the_board_state_carries_the_branch_time_zone():
     assert state["utc_offset_minutes"] == 7 * 60 and state["time_zone"] == "WIB"
     page = Client().get("/board/").content.decode()
     assert 'data-utc-offset="420"' in page and "WIB" in page
+
+
+def test_the_start_page_shows_the_average_score_only_from_five_ratings(users):
+    admin = login("branch_admin", users)
+    done = services.Conclusion("data", "", "resolved")
+    scores = {f"U{i}": 4 for i in range(1, 10)}
+    for overall in (1, 4, 4, 4, 4):
+        visit = services.issue_number("konsultasi").visit
+        services.call_next("1")
+        services.finish(visit.pk, "1", done, officer="x")
+        services.give_rating(visit.pk, services.RatingData(scores=scores, overall=overall))
+        page = admin.get("/").content.decode()
+        count = Rating.objects.count()
+        average = f"{count} · " in page
+        assert average == (count >= 5), count  # one visitor's score is never readable
+    assert "5 · 3.4" in page or "5 · 3,4" in page
