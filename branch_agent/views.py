@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -417,6 +418,8 @@ def _desk_page(
         "finish_form": finish_form
         or FinishForm(initial={"token": services.new_form_token(), "send_to_rating": True}),
         "target_minutes": agent_settings.wait_target_seconds // 60,
+        # A refused form is shown at .../action/: the language switch returns to the desk.
+        "page_path": reverse("branch_agent:desk", args=[desk]),
     }
     return render(request, "branch_agent/desk.html", context, status=status)
 

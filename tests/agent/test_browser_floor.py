@@ -212,10 +212,8 @@ def test_the_rating_chooser_fits_a_phone_and_a_portrait_kiosk(solo, browser):
     base = solo["base"]
     for size, name in (
         ({"width": 390, "height": 844}, "390x844"),
-        (
-            {"width": 1080, "height": 1920},
-            "1080x1920",
-        ),
+        ({"width": 1080, "height": 1920}, "1080x1920"),
+        ({"width": 1920, "height": 1080}, "1920x1080"),
     ):
         context, watch = new_context(browser, base, viewport=size)
         page = context.new_page()

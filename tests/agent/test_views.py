@@ -470,6 +470,7 @@ def test_a_refused_save_and_finish_keeps_everything_the_officer_entered(users):
     assert _checked(html, "subject") == ["metadata"]
     assert _checked(html, "outcome") == ["referred"]  # not back to "resolved"
     assert _checked(html, "send_to_rating") == []  # it was unticked: it stays unticked
+    assert 'name="next" value="/desk/1/"' in html  # switching language returns to the desk
     assert OutboxOp.objects.filter(kind__in=("visit.resolved", "consultation.noted")).count() == 0
 
     # Escalated without a follow-up mode: the target service chosen so far stays chosen too.
