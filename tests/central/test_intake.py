@@ -786,10 +786,14 @@ def test_a_guest_book_arriving_after_the_visit_links_its_visitor(branch, factory
     assert pst.visitor == entry.visitor and pst.visitor.name == "Siti Aminah"
     assert pst.ticket.submitter_email == "siti@example.org"
     # A corrected guest book (another person) and a complaint in one later batch: the
-    # complaint is the corrected visitor's.
+    # complaint (whose writer asked for an answer, so it is not anonymous) is the corrected
+    # visitor's.
     apply(
         branch,
-        [factory.guestbook(visit, id_number="1222015203990004"), factory.complaint(visit)],
+        [
+            factory.guestbook(visit, id_number="1222015203990004"),
+            factory.complaint(visit, reply_to="ani@example.org"),
+        ],
         RECEIVED + dt.timedelta(minutes=9),
     )
     complaint = Complaint.objects.select_related("ticket__pst__visitor").get()
