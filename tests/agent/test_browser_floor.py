@@ -77,6 +77,13 @@ def test_every_branch_form_keeps_what_was_typed_when_refused(solo, browser):
     # One account does the front office and the desk (a one-person office).
     staff, staff_watch = new_context(browser, base, viewport=DESK)
     page = staff.new_page()
+    # A wrong password is refused; the user name typed stays.
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "solo")
+    page.fill("input[name=password]", "salah-sandi")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("input[name=username]").input_value() == "solo"
     agent_login(page, base, "solo", STAFF_PASSWORD)
     page.goto(f"{base}/front/")
     assert page.locator("h1").count() and "403" not in page.title()
