@@ -670,7 +670,10 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("createuser", help="add a staff login")
     user.add_argument("username")
     user.add_argument(
-        "--role", required=True, choices=["front_office", "desk_officer", "branch_admin"]
+        "--role",
+        required=True,
+        choices=["front_office", "desk_officer", "front_and_desk", "branch_admin"],
+        help="front_and_desk: one account for a one-person office (guest book and desks)",
     )
     user.add_argument("--full-name")
     user.add_argument("--password", help="or PST_AGENT_PASSWORD, or prompt")

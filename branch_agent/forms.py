@@ -2,7 +2,11 @@
 
 The guest-book form checks the ID number for real (a NIK against its structure and region codes)
 and then keeps only its keyed hash and last 4 digits: the number itself never reaches the model,
-the outbox, a log line, or the page re-rendered after an error.
+the outbox, a log line, or the page re-rendered after an error. The browser keeps what the officer
+typed in it when the form is refused (``agent.js``, ``data-keep-typed``): it never goes back out.
+
+A complaint written at the rating kiosk is anonymous unless the visitor chooses to give an e-mail
+address for the answer.
 """
 
 from __future__ import annotations
@@ -92,7 +96,9 @@ class GuestBookForm(forms.Form):
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=40,
-        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=NoEchoTextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "data-secret": ""}
+        ),
         help_text=_("Checked, then only a keyed fingerprint and the last 4 digits are kept."),
     )
     purpose = forms.CharField(
@@ -190,6 +196,10 @@ class FinishForm(forms.Form):
         return data
 
 
+ANONYMOUS = "anonymous"
+REPLY = "reply"
+
+
 class RatingForm(forms.Form):
     overall = forms.TypedChoiceField(
         label=_("Overall, how satisfied are you with the service?"),
@@ -209,6 +219,22 @@ class RatingForm(forms.Form):
         max_length=5000,
         required=False,
     )
+    contact = forms.ChoiceField(
+        label=_("Do you want an answer to your complaint?"),
+        choices=[
+            (ANONYMOUS, _("No, keep me anonymous")),
+            (REPLY, _("Yes, answer me by e-mail")),
+        ],
+        initial=ANONYMOUS,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    reply_email = forms.EmailField(
+        label=_("your e-mail address for the answer"),
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     visit = forms.UUIDField(widget=forms.HiddenInput)
     token = TokenField()
 
@@ -226,10 +252,28 @@ class RatingForm(forms.Form):
             "overall",
             "comment",
             "complaint",
+            "contact",
+            "reply_email",
             "visit",
             "token",
         ]
         self.order_fields(order)
+
+    def clean_reply_email(self) -> str:
+        email = self.cleaned_data["reply_email"]
+        return personal_data.validate_email(email) if email else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        wants_reply = data.get("contact") == REPLY and (data.get("complaint") or "").strip()
+        if wants_reply and not data.get("reply_email") and "reply_email" not in self.errors:
+            self.add_error(
+                "reply_email",
+                _("Write the e-mail address for the answer, or choose to stay anonymous."),
+            )
+        # Anonymous unless the visitor chose an answer for a complaint they wrote.
+        data["reply_to"] = data.get("reply_email", "") if wants_reply else ""
+        return data
 
     @property
     def element_fields(self) -> list[forms.BoundField]:

@@ -1,7 +1,10 @@
 """Staff roles and the checks views use. A branch admin may do everything staff can do.
 
-Roles are Django groups (seeded by migration 0002). The kiosk, display board and rating kiosk need
-no login and can only issue numbers, show calls and take ratings.
+Roles are Django groups (seeded by migrations 0002 and 0004). The kiosk, display board and rating
+kiosk need no login and can only issue numbers, show calls and take ratings.
+
+Front office and desk are separate roles, for offices that keep the guest book and the desks
+apart. A one-person office gives its officer ``front_and_desk``: one account that may do both.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ from django.utils.translation import gettext_lazy as _
 
 FRONT_OFFICE = "front_office"
 DESK_OFFICER = "desk_officer"
+FRONT_AND_DESK = "front_and_desk"
 BRANCH_ADMIN = "branch_admin"
 ROLES = {
     FRONT_OFFICE: _("front office"),
     DESK_OFFICER: _("desk officer"),
+    FRONT_AND_DESK: _("front office and desk"),
     BRANCH_ADMIN: _("branch admin"),
 }
+# A role that includes others: holding it counts as holding each of them.
+INCLUDES = {FRONT_AND_DESK: frozenset({FRONT_OFFICE, DESK_OFFICER})}
 
 
 def roles_of(user: Any) -> frozenset[str]:
@@ -33,6 +40,8 @@ def roles_of(user: Any) -> frozenset[str]:
         cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         if user.is_superuser:
             cached = cached | {BRANCH_ADMIN}
+        for role in list(cached):
+            cached = cached | INCLUDES.get(role, frozenset())
         user._pst_roles = cached
     return cached
 

@@ -530,23 +530,23 @@ def finish(
             visit.rating_requested_at = moment
         visit.save()
         notes = mask_nik_in_text(conclusion.notes.strip())
-        if notes:
-            Consultation.objects.create(
-                visit=visit,
-                subject=conclusion.subject,
+        # The subject is always recorded (and reaches central), with or without notes.
+        Consultation.objects.create(
+            visit=visit,
+            subject=conclusion.subject,
+            notes=notes,
+            officer=officer[:200],
+            created=moment,
+        )
+        outbox.record(
+            ops.CONSULTATION_NOTED,
+            str(visit.pk),
+            ops.ConsultationNoted(
+                subject=conclusion.subject,  # type: ignore[arg-type]
                 notes=notes,
                 officer=officer[:200],
-                created=moment,
-            )
-            outbox.record(
-                ops.CONSULTATION_NOTED,
-                str(visit.pk),
-                ops.ConsultationNoted(
-                    subject=conclusion.subject,  # type: ignore[arg-type]
-                    notes=notes,
-                    officer=officer[:200],
-                ),
-            )
+            ),
+        )
         if conclusion.outcome == Visit.Outcome.ESCALATED:
             outbox.record(
                 ops.VISIT_ESCALATED,
@@ -618,6 +618,7 @@ class RatingData:
     overall: int
     comment: str = ""
     complaint: str = ""
+    reply_to: str = ""  # the e-mail the visitor chose to give for an answer; "" = anonymous
 
 
 def give_rating(
@@ -672,7 +673,9 @@ def give_rating(
             outbox.record(
                 ops.COMPLAINT_FILED,
                 str(visit.pk),
-                ops.ComplaintFiled(tier=complaint.tier, text=complaint.text),
+                ops.ComplaintFiled(
+                    tier=complaint.tier, text=complaint.text, reply_to=data.reply_to.strip()
+                ),
             )
     return rating
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("kiosk/ticket/<uuid:visit_id>/", views.ticket, name="ticket"),
     path("board/", views.board, name="board"),
     path("board/state.json", views.board_json, name="board_json"),
+    path("rating/", views.rating_choose, name="rating_choose"),
     path("rating/<str:desk>/", views.rating, name="rating"),
     path("rating/<str:desk>/thanks/", views.rating_thanks, name="rating_thanks"),
     path("rating/<str:desk>/state.json", views.rating_json, name="rating_json"),
@@ -31,6 +32,8 @@ urlpatterns = [
 ]
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on their own (and log a 404 without one).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include((urlpatterns, app_name))),
 ]

@@ -12,12 +12,14 @@ Rules:
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -37,6 +39,7 @@ from branch_agent.models import (
     Visit,
 )
 
+MIN_RATINGS_SHOWN = 5  # below this many ratings a day, an average would point at a visitor
 WAITING_SHOWN = 12  # the desk lists the next visitors; the rest is a count
 DIGITS_ID = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
 
@@ -65,6 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_staff_member": roles.is_staff_member(request.user),
             "today": services.day_summary() if roles.is_staff_member(request.user) else None,
             "target_minutes": agent_settings.wait_target_seconds // 60,
+            "min_ratings_shown": MIN_RATINGS_SHOWN,
         },
     )
 
@@ -171,8 +175,13 @@ def board_state() -> dict[str, Any]:
     for row in services.waiting_list():
         if row.visit.service_id in waiting:
             waiting[row.visit.service_id]["count"] += 1
+    local = services.now_local()
+    offset = local.utcoffset()
     return {
         "now": timezone.now().isoformat(),
+        # The board shows the branch's clock, whatever time zone the TV itself is set to.
+        "utc_offset_minutes": int(offset.total_seconds() // 60) if offset else 0,
+        "time_zone": local.tzname() or "",
         "desks": [{"desk": k, "visit": v} for k, v in desks.items()],
         "calls": calls,
         "waiting": list(waiting.values()),
@@ -191,6 +200,16 @@ def board_json(request: HttpRequest) -> JsonResponse:
 
 
 # --- Rating kiosk ----------------------------------------------------------------------------
+
+
+@never_cache
+def rating_choose(request: HttpRequest) -> HttpResponse:
+    """Which desk this rating kiosk stands at (set up once per tablet; then bookmark it)."""
+    return render(
+        request,
+        "branch_agent/rating_choose.html",
+        {"desks": range(1, agent_settings.desks + 1)},
+    )
 
 
 @never_cache
@@ -222,6 +241,7 @@ def rating(request: HttpRequest, desk: str) -> HttpResponse:
                 overall=form.cleaned_data["overall"],
                 comment=form.cleaned_data["comment"],
                 complaint=form.cleaned_data["complaint"],
+                reply_to=form.cleaned_data["reply_to"],
             )
             try:
                 services.give_rating(visit_id, data, token=form.cleaned_data["token"])
@@ -287,6 +307,7 @@ def front(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("id_number")  # never in error reports or logs
+@never_cache  # a refused form shows the ID number again: never kept in a cache
 @roles.role_required(roles.FRONT_OFFICE)
 def guestbook(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     visit = Visit.objects.select_related("service").filter(pk=visit_id).first()
@@ -371,12 +392,18 @@ def _desk_or_404(desk: str) -> str:
 
 @roles.role_required(roles.DESK_OFFICER)
 def desk(request: HttpRequest, desk: str) -> HttpResponse:
-    desk = _desk_or_404(desk)
+    return _desk_page(request, _desk_or_404(desk))
+
+
+def _desk_page(
+    request: HttpRequest, desk: str, finish_form: FinishForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The desk page; after a refused "save and finish", with the officer's form as typed."""
     current = services.at_desk(desk)
     chosen = request.session.get(f"desk_services_{desk}") or []
     today = services.now_local().date()
     finished = list(
-        Visit.objects.select_related("service", "rating")
+        Visit.objects.select_related("service")
         .filter(desk=desk, service_day=today, status=Visit.Status.FINISHED)
         .order_by("-finished_at")[:8]
     )
@@ -404,14 +431,17 @@ def desk(request: HttpRequest, desk: str) -> HttpResponse:
         "services": _services(),
         "chosen": chosen,
         "finished": finished,
+        # Anonymous ratings: the desk sees whether its kiosk is in use, never who rated or how.
+        "rating_kiosk_busy": services.rating_pending(desk) is not None,
         "updates": updates,
         "token": services.new_form_token(),
-        "finish_form": FinishForm(
-            initial={"token": services.new_form_token(), "send_to_rating": True}
-        ),
+        "finish_form": finish_form
+        or FinishForm(initial={"token": services.new_form_token(), "send_to_rating": True}),
         "target_minutes": agent_settings.wait_target_seconds // 60,
+        # A refused form is shown at .../action/: the language switch returns to the desk.
+        "page_path": reverse("branch_agent:desk", args=[desk]),
     }
-    return render(request, "branch_agent/desk.html", context)
+    return render(request, "branch_agent/desk.html", context, status=status)
 
 
 @roles.role_required(roles.DESK_OFFICER)
@@ -443,30 +473,7 @@ def desk_action(request: HttpRequest, desk: str) -> HttpResponse:
         elif action == "start":
             services.start_service(visit_id, desk, officer=_officer(request), token=token)
         elif action == "finish":
-            form = FinishForm(request.POST)
-            if not form.is_valid():
-                errors = "; ".join(
-                    f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
-                    for f, e in form.errors.items()
-                )
-                messages.error(request, _("Not saved: %(errors)s") % {"errors": errors})
-                return back
-            data = form.cleaned_data
-            visit = services.finish(
-                visit_id,
-                desk,
-                services.Conclusion(
-                    subject=data["subject"],
-                    notes=data["notes"],
-                    outcome=data["outcome"],
-                    follow_up=data["follow_up"],
-                    referred_to=data["referred_to"],
-                    send_to_rating=data["send_to_rating"],
-                ),
-                officer=_officer(request),
-                token=data["token"],
-            )
-            messages.success(request, _("%(number)s finished.") % {"number": visit.queue_number})
+            return _finish(request, desk, visit_id)
         elif action == "rate":
             visit = services.send_to_rating(visit_id, desk)
             messages.success(
@@ -481,6 +488,39 @@ def desk_action(request: HttpRequest, desk: str) -> HttpResponse:
     except services.Refused as exc:
         messages.error(request, exc.message)
     return back
+
+
+def _finish(request: HttpRequest, desk: str, visit_id: str) -> HttpResponse:
+    """Save and finish; a refusal shows the desk again with everything the officer entered."""
+    form = FinishForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            visit = services.finish(
+                visit_id,
+                desk,
+                services.Conclusion(
+                    subject=data["subject"],
+                    notes=data["notes"],
+                    outcome=data["outcome"],
+                    follow_up=data["follow_up"],
+                    referred_to=data["referred_to"],
+                    send_to_rating=data["send_to_rating"],
+                ),
+                officer=_officer(request),
+                token=data["token"],
+            )
+        except services.Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("%(number)s finished.") % {"number": visit.queue_number})
+            return redirect("branch_agent:desk", desk=desk)
+    errors = "; ".join(
+        f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}".lstrip(": ")
+        for f, e in form.errors.items()
+    )
+    messages.error(request, _("Not saved: %(errors)s") % {"errors": errors})
+    return _desk_page(request, desk, finish_form=form, status=400)
 
 
 @roles.role_required(roles.DESK_OFFICER)
@@ -581,6 +621,16 @@ def search(request: HttpRequest) -> HttpResponse:
             "article_count": KnowledgeArticle.objects.count(),
         },
     )
+
+
+FAVICON = Path(__file__).parent / "static" / "branch_agent" / "favicon.svg"
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

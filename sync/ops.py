@@ -138,10 +138,17 @@ class RatingGiven(_Payload, frozen=True, forbid_unknown_fields=True):
     comment: LongText = ""
 
 
-class ComplaintFiled(_Payload, frozen=True, forbid_unknown_fields=True):
+class ComplaintFiled(_Payload, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A complaint is anonymous unless the visitor gave ``reply_to`` for an answer.
+
+    Defaults are left out on the wire, so an anonymous complaint is the same message as before
+    ``reply_to`` existed (a central that predates it still takes it).
+    """
+
     tier: Annotated[int, msgspec.Meta(ge=1, le=4)]
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
     lapor_ref: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    reply_to: Annotated[str, msgspec.Meta(max_length=254)] = ""
 
 
 PAYLOAD_TYPES: dict[str, type[_Payload]] = {

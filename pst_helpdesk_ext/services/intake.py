@@ -891,14 +891,15 @@ class _Intake:
             status=_OPEN,
             description=p.text,
             priority=3,
-            submitter_email=state.ticket.submitter_email,
+            # Anonymous unless the visitor gave an address for the answer (``reply_to``).
+            submitter_email=p.reply_to or None,
         )
         pst = NewRow(
             ticket=ticket,
             branch=self.branch,
             channel_id=_id_of(state.pst, "channel"),
             category_id=_id_of(state.visit, "service"),
-            visitor=state.visitor,
+            visitor=state.visitor if p.reply_to else None,
             created=self.received_at,
         )
         self.new_tickets.append(ticket)

@@ -227,7 +227,11 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
     now = timezone.now()
     left = time_left(pst, now)
     events = sla_timeline(pst, now)
+    request = context.get("request")
+    session = getattr(request, "session", None)
+    typed = session.pop(f"pst_sla_wait_comment_{pst.ticket_id}", "") if session else ""
     return {
+        "typed_comment": typed,
         "pst": pst,
         "ticket": ticket,
         "events": events,

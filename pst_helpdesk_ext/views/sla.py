@@ -28,6 +28,13 @@ from pst_helpdesk_ext.services import sla
 #: Longest question sent to the visitor from the wait button (helpdesk's comment is a TextField;
 #: this keeps a stray paste from becoming a megabyte e-mail).
 MAX_COMMENT_CHARS = 10_000
+#: How much of a refused message is kept to show again (a refusal for length keeps it whole).
+KEPT_COMMENT_CHARS = 100_000
+
+
+def typed_comment_key(ticket_id: int) -> str:
+    """The session key of a refused wait message, shown again in the ticket's SLA panel."""
+    return f"pst_sla_wait_comment_{ticket_id}"
 
 
 def _pst_ticket(request: HttpRequest, ticket_id: int) -> PSTTicket:
@@ -61,6 +68,11 @@ def _action(
             message = run(request, pst)
         except sla.SLAActionError as exc:
             messages.error(request, " ".join(exc.messages))
+            if request.POST.get("comment"):
+                # Refused: the ticket page shows the message again, as typed (once).
+                request.session[typed_comment_key(ticket_id)] = request.POST["comment"][
+                    :KEPT_COMMENT_CHARS
+                ]
         else:
             messages.success(request, message)
         return _back(ticket_id)

@@ -136,6 +136,8 @@ def test_the_whole_offline_visit_in_a_browser(agent, browser):
     front = browser.new_context(locale="id-ID").new_page()
     agent_login(front, base, "fo", STAFF_PASSWORD)
     front.goto(f"{base}/front/")
+    posted = []  # what the server answered to each form sent
+    front.on("response", lambda r: r.request.method == "POST" and posted.append(r))
     front.click("a.visit-link.next")
     front.fill("input[name=name]", "Siti Aminah")
     front.fill("input[name=institution]", "Universitas Sumatera Utara")
@@ -146,9 +148,11 @@ def test_the_whole_offline_visit_in_a_browser(agent, browser):
     front.click("main button[type=submit]")
     error = front.locator('.error[data-field="id_number"]')
     assert "99" in error.inner_text()
-    assert front.locator("input[name=id_number]").input_value() == ""  # never echoed back
+    # The browser keeps the number typed, to fix in place; the server never sends it back.
+    assert front.locator("input[name=id_number]").input_value() == "1299011708900001"
+    assert front.locator("input[name=name]").input_value() == "Siti Aminah"
+    assert posted and all("1299011708900001" not in r.text() for r in posted)
     front.fill("input[name=id_number]", VALID_NIK)
-    front.check("input[name=consent]")
     front.click("main button[type=submit]")
     front.wait_for_url(re.compile(r"/front/$"))
     assert "K-001" in front.locator(".messages").inner_text()

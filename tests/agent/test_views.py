@@ -390,7 +390,8 @@ def test_desk_actions_on_a_bad_visit_are_refused_not_500(users, action, visit):
         "outcome": "resolved",
     }
     response = desk.post("/desk/1/action/", data, follow=True)
-    assert response.status_code == 200
+    # A refused "save and finish" shows the desk again as typed (400); the others redirect.
+    assert response.status_code == (400 if action == "finish" else 200)
     assert b"msg-error" in response.content
 
 
@@ -424,3 +425,197 @@ def test_a_central_restore_is_shown_on_the_sync_page_and_badge_until_an_admin_ma
     admin = login("branch_admin", users)
     assert admin.post("/sync/", {"dismiss": "central_lost"}).status_code == 302
     assert 'id="central-lost"' not in admin.get("/sync/").content.decode()
+
+
+# --- Issue 13: the branch floor keeps what people typed, ratings stay anonymous ----------------
+
+
+def _serving(users, desk_no="1"):
+    visit = services.issue_number("konsultasi").visit
+    desk = login("desk_officer", users)
+    desk.post(f"/desk/{desk_no}/action/", {"action": "call_next", "token": "call-token-0001"})
+    desk.post(f"/desk/{desk_no}/action/", {"action": "start", "visit": visit.pk, "token": "s" * 20})
+    return visit, desk
+
+
+def _checked(html, name):
+    """The values of the checked radio/checkbox inputs called ``name``."""
+    return re.findall(
+        rf'<input type="(?:radio|checkbox)" name="{name}" value="([^"]*)"[^>]*checked', html
+    )
+
+
+def _selected(html, name):
+    select = re.search(rf'<select name="{name}".*?</select>', html, flags=re.S).group(0)
+    return re.findall(r'<option value="([^"]*)" selected>', select)
+
+
+def test_a_refused_save_and_finish_keeps_everything_the_officer_entered(users):
+    visit, desk = _serving(users)
+    typed = {
+        "action": "finish",
+        "visit": visit.pk,
+        "token": "finish-token-0001",
+        "subject": "metadata",
+        "notes": "Menjelaskan metadata Susenas; dirujuk untuk membeli publikasi.",
+        "outcome": "referred",  # ... but no service chosen
+        "follow_up": "",
+        "referred_to": "",
+    }
+    response = desk.post("/desk/1/action/", typed)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Pilih layanan tujuan" in html and 'data-field="referred_to"' in html
+    assert typed["notes"] in html
+    assert _checked(html, "subject") == ["metadata"]
+    assert _checked(html, "outcome") == ["referred"]  # not back to "resolved"
+    assert _checked(html, "send_to_rating") == []  # it was unticked: it stays unticked
+    assert 'name="next" value="/desk/1/"' in html  # switching language returns to the desk
+    assert OutboxOp.objects.filter(kind__in=("visit.resolved", "consultation.noted")).count() == 0
+
+    # Escalated without a follow-up mode: the target service chosen so far stays chosen too.
+    again = desk.post(
+        "/desk/1/action/", typed | {"outcome": "escalated", "referred_to": "penjualan"}
+    ).content.decode()
+    assert _selected(again, "referred_to") == ["penjualan"] and _checked(again, "outcome") == [
+        "escalated"
+    ]
+
+    # Completed, the visit reaches central as referred to Penjualan, with its subject.
+    token = token_of(response.content)  # the same form, sent again
+    assert token == "finish-token-0001"
+    done = desk.post("/desk/1/action/", typed | {"referred_to": "penjualan"})
+    assert done.status_code == 302
+    resolved = OutboxOp.objects.get(kind="visit.resolved").payload
+    assert (resolved["outcome"], resolved["referred_to"]) == ("referred", "penjualan")
+    assert OutboxOp.objects.get(kind="consultation.noted").payload["subject"] == "metadata"
+
+
+def test_the_subject_reaches_central_even_without_notes(users):
+    visit, desk = _serving(users)
+    finish = {
+        "action": "finish",
+        "visit": visit.pk,
+        "token": "finish-token-0002",
+        "subject": "classification",
+        "notes": "",
+        "outcome": "resolved",
+    }
+    assert desk.post("/desk/1/action/", finish).status_code == 302
+    noted = OutboxOp.objects.get(kind="consultation.noted").payload
+    assert (noted["subject"], noted["notes"]) == ("classification", "")
+
+
+def _rate(visit, **extra):
+    kiosk = Client()
+    token = token_of(kiosk.get("/rating/1/").content)
+    answers = {f"u{i}": "3" for i in range(1, 10)} | {
+        "overall": "3",
+        "visit": str(visit.pk),
+        "token": token,
+    }
+    return kiosk.post("/rating/1/", answers | extra)
+
+
+def test_the_desk_never_sees_who_rated_or_how(users):
+    visit, desk = _serving(users)
+    desk.post(
+        "/desk/1/action/",
+        {
+            "action": "finish",
+            "visit": visit.pk,
+            "token": "finish-token-0003",
+            "subject": "data",
+            "outcome": "resolved",
+            "send_to_rating": "on",
+        },
+    )
+    page = desk.get("/desk/1/").content.decode()
+    assert 'data-rating-kiosk="busy"' in page
+    assert _rate(visit).status_code == 302 and Rating.objects.count() == 1
+    page = desk.get("/desk/1/").content.decode()
+    finished = page[page.index("desk-finished") :]
+    assert "K-001" in finished and 'data-rating-kiosk="free"' in finished
+    assert "3/4" not in finished and "dinilai" not in finished  # no score, no "rated"
+    assert "Kirim ke kios penilaian" not in finished  # no button that tells rated from not
+
+
+def test_a_kiosk_complaint_is_anonymous_unless_the_visitor_asks_for_an_answer(users):
+    first = services.issue_number("konsultasi").visit
+    services.call_next("1")
+    services.finish(first.pk, "1", services.Conclusion("data", "", "resolved"), officer="x")
+    assert _rate(first, complaint="Antrian terlalu lama").status_code == 302
+    payload = OutboxOp.objects.get(kind="complaint.filed").payload
+    assert payload["text"] == "Antrian terlalu lama" and "reply_to" not in payload
+
+    second = services.issue_number("konsultasi").visit
+    services.call_next("1")
+    services.finish(second.pk, "1", services.Conclusion("data", "", "resolved"), officer="x")
+    # Asked for an answer but gave no address: refused, with everything still there.
+    refused = _rate(second, complaint="Toilet rusak", contact="reply", reply_email="")
+    html = refused.content.decode()
+    assert refused.status_code == 400 and 'data-field="reply_email"' in html
+    assert "Toilet rusak" in html and _checked(html, "contact") == ["reply"]
+    assert _checked(html, "u1") == ["3"] and _checked(html, "overall") == ["3"]
+    assert Rating.objects.filter(visit=second).count() == 0
+    ok = _rate(second, complaint="Toilet rusak", contact="reply", reply_email="budi@Example.org")
+    assert ok.status_code == 302
+    answered = OutboxOp.objects.filter(kind="complaint.filed").order_by("seq").last().payload
+    assert answered["reply_to"] == "budi@example.org"
+
+
+def test_rating_without_a_desk_offers_the_desks():
+    page = Client().get("/rating/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for desk in ("1", "2"):
+        assert f'href="/rating/{desk}/"' in html
+    assert "Kios penilaian" in html
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/rating/").content.decode()
+    assert "Rating kiosk" in english and "Kios penilaian" not in english
+
+
+def test_a_one_person_office_has_one_account_for_front_office_and_desk(users):
+    from django.contrib.auth.models import Group, User
+
+    solo = User.objects.create_user("solo", password="pw-solo")
+    solo.groups.add(Group.objects.get(name="front_and_desk"))
+    client = Client()
+    client.force_login(solo)
+    assert client.get("/front/").status_code == 200
+    assert client.get("/desk/1/").status_code == 200
+    assert client.post("/desk/1/action/", {"action": "call_next"}).status_code == 302
+    assert client.get("/sync/").status_code == 200
+    # Offices that keep the roles apart still can.
+    assert login("desk_officer", users).get("/front/").status_code == 403
+    assert login("front_office", users).get("/desk/1/").status_code == 403
+
+
+def test_the_favicon_is_served():
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in response.content
+    assert b"favicon.svg" in Client().get("/kiosk/").content
+
+
+def test_the_board_state_carries_the_branch_time_zone():
+    state = Client().get("/board/state.json").json()
+    assert state["utc_offset_minutes"] == 7 * 60 and state["time_zone"] == "WIB"
+    page = Client().get("/board/").content.decode()
+    assert 'data-utc-offset="420"' in page and "WIB" in page
+
+
+def test_the_start_page_shows_the_average_score_only_from_five_ratings(users):
+    admin = login("branch_admin", users)
+    done = services.Conclusion("data", "", "resolved")
+    scores = {f"U{i}": 4 for i in range(1, 10)}
+    for overall in (1, 4, 4, 4, 4):
+        visit = services.issue_number("konsultasi").visit
+        services.call_next("1")
+        services.finish(visit.pk, "1", done, officer="x")
+        services.give_rating(visit.pk, services.RatingData(scores=scores, overall=overall))
+        page = admin.get("/").content.decode()
+        count = Rating.objects.count()
+        average = f"{count} · " in page
+        assert average == (count >= 5), count  # one visitor's score is never readable
+    assert "5 · 3.4" in page or "5 · 3,4" in page

@@ -181,13 +181,10 @@ class WalkinOps:
             k.RATING_GIVEN, visit, {"scores": scores, "overall": overall, "comment": "Cepat."}
         )
 
-    def complaint(self, visit: str, tier: int = 1) -> Op:
+    def complaint(self, visit: str, tier: int = 1, **extra: Any) -> Op:
         self.tick(60)
-        return self.op(
-            k.COMPLAINT_FILED,
-            visit,
-            {"tier": tier, "text": "Antrian terlalu lama.", "lapor_ref": "LAPOR-123"},
-        )
+        payload = {"tier": tier, "text": "Antrian terlalu lama.", "lapor_ref": "LAPOR-123"}
+        return self.op(k.COMPLAINT_FILED, visit, payload | extra)
 
     def complete_visit(self, *, escalate: bool = False, number: int | None = None) -> list[Op]:
         """A whole visit: created, guest book, called, served, consultation note, outcome."""
@@ -621,18 +618,37 @@ def test_complaint_opens_a_ticket_in_the_complaints_queue(
     visit = factory.new_visit_id()
     apply(branch, [factory.created(visit), factory.guestbook(visit), factory.resolved(visit)])
     with django_capture_on_commit_callbacks(execute=True):
-        (outcome,) = apply(branch, [factory.complaint(visit, tier=2)])
+        # The visitor chose to be answered, at an address of their choice.
+        (outcome,) = apply(
+            branch, [factory.complaint(visit, tier=2, reply_to="siti.jawab@example.org")]
+        )
     assert outcome.result == "applied"
     complaint = Complaint.objects.select_related("ticket__queue").get()
     assert complaint.ticket.queue.slug == pst_settings.COMPLAINTS_QUEUE
     assert complaint.about == ticket_of(branch, visit)
     assert (complaint.tier, complaint.lapor_ref, complaint.branch) == (2, "LAPOR-123", branch)
     assert complaint.ticket.description == "Antrian terlalu lama."
-    assert complaint.ticket.submitter_email == "siti@example.org"
+    assert complaint.ticket.submitter_email == "siti.jawab@example.org"
     assert complaint.ticket.pst.visitor == ticket_of(branch, visit).pst.visitor
     assert [s["ticket"] for s in signals["new"]] == [complaint.ticket]
     # The complainant hears the complaint was received (helpdesk's new-ticket mail).
-    assert [m.to for m in mail.outbox] == [["siti@example.org"]]
+    assert [m.to for m in mail.outbox] == [["siti.jawab@example.org"]]
+
+
+def test_a_kiosk_complaint_is_anonymous_unless_the_visitor_gives_an_address(
+    branch, factory, django_capture_on_commit_callbacks
+):
+    visit = factory.new_visit_id()
+    apply(branch, [factory.created(visit), factory.guestbook(visit), factory.resolved(visit)])
+    with django_capture_on_commit_callbacks(execute=True):
+        (outcome,) = apply(branch, [factory.complaint(visit)])  # no reply_to: anonymous
+    assert outcome.result == "applied"
+    complaint = Complaint.objects.select_related("ticket__pst").get()
+    assert complaint.ticket.description == "Antrian terlalu lama."
+    assert not complaint.ticket.submitter_email
+    assert complaint.ticket.pst.visitor is None
+    assert mail.outbox == []  # nobody to write to, and the guest book's address is not used
+    assert "siti@example.org" not in str(Complaint.objects.values().get())
 
 
 def test_complaint_about_an_unknown_visit_is_rejected(branch, factory):
@@ -770,10 +786,14 @@ def test_a_guest_book_arriving_after_the_visit_links_its_visitor(branch, factory
     assert pst.visitor == entry.visitor and pst.visitor.name == "Siti Aminah"
     assert pst.ticket.submitter_email == "siti@example.org"
     # A corrected guest book (another person) and a complaint in one later batch: the
-    # complaint is the corrected visitor's.
+    # complaint (whose writer asked for an answer, so it is not anonymous) is the corrected
+    # visitor's.
     apply(
         branch,
-        [factory.guestbook(visit, id_number="1222015203990004"), factory.complaint(visit)],
+        [
+            factory.guestbook(visit, id_number="1222015203990004"),
+            factory.complaint(visit, reply_to="ani@example.org"),
+        ],
         RECEIVED + dt.timedelta(minutes=9),
     )
     complaint = Complaint.objects.select_related("ticket__pst__visitor").get()

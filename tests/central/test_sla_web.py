@@ -148,6 +148,11 @@ def test_overlong_question_is_refused_and_nothing_sent(client, branch, admin_use
     assert "10001" in messages_of(response)[0]
     assert fresh(pst).waiting_for_visitor_since is None
     assert pst.ticket.followup_set.count() == 0
+    # The ticket page shows the refused message again, as typed, to shorten it in place.
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="pst-sla-wait-comment"' in page and "x" * 10_001 + "</textarea>" in page
+    again = client.get(response["Location"]).content.decode()
+    assert "x" * 10_001 not in again  # shown once
 
 
 # --- admin: the branch calendar ------------------------------------------------------------------

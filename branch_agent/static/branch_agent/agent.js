@@ -20,6 +20,54 @@
     }, 0);
   });
 
+  // A form with a number that must never travel back from the server (the guest book's ID
+  // number): it is sent in the background; when refused, the answer's form (with its errors and
+  // every other field as typed) replaces this one and the browser puts the number back in, so it
+  // never appears in a page the server sent. Saved (a redirect), the browser goes to the page
+  // named by data-keep-typed; any other answer is shown as it is.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-keep-typed") || !window.fetch || !window.DOMParser) return;
+    event.preventDefault();
+    if (form.dataset.sent) return;
+    form.dataset.sent = "1";
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    var body = new FormData(form);
+    if (event.submitter && event.submitter.name) body.append(event.submitter.name, event.submitter.value);
+    fetch(form.action || window.location.href,
+      { method: "POST", body: body, credentials: "same-origin", redirect: "manual" })
+      .then(function (r) {
+        if (r.type === "opaqueredirect") return { saved: true };
+        return r.text().then(function (html) { return { r: r, html: html }; });
+      })
+      .then(function (answer) {
+        if (answer.saved) {  // saved: go where the server sends (its message waits there)
+          window.location.assign(form.dataset.keepTyped || window.location.href);
+          return;
+        }
+        var fresh = answer.r.status === 400 &&
+          new DOMParser().parseFromString(answer.html, "text/html").querySelector("form[data-keep-typed]");
+        if (fresh) {
+          var kept = {};
+          form.querySelectorAll("[data-secret]").forEach(function (i) { kept[i.name] = i.value; });
+          var node = document.importNode(fresh, true);
+          form.replaceWith(node);
+          node.querySelectorAll("[data-secret]").forEach(function (i) {
+            if (kept[i.name]) i.value = kept[i.name];
+          });
+          var wrong = node.querySelector(".has-error input, .has-error select, .has-error textarea");
+          if (wrong) wrong.focus();
+          return;
+        }
+        document.open(); document.write(answer.html); document.close();
+      })
+      .catch(function () {
+        delete form.dataset.sent;
+        buttons.forEach(function (b) { b.disabled = false; });
+      });
+  });
+
   // Desk shortcuts (N call next, R call again, S start, X did not come), never while typing.
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;

@@ -102,15 +102,33 @@
   function poll() {
     fetch(url, { cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (s) { root.querySelector(".board-offline").hidden = true; render(s); })
+      .then(function (s) {
+        root.querySelector(".board-offline").hidden = true;
+        learnClock(s.now, s.utc_offset_minutes);
+        if (s.time_zone) clock.querySelector(".board-clock-zone").textContent = s.time_zone;
+        render(s);
+      })
       .catch(function () { root.querySelector(".board-offline").hidden = false; })
       .finally(function () { setTimeout(poll, 1000); });
   }
 
+  // The clock shows the branch's time (its PC's clock and time zone, e.g. WIB), never the TV's
+  // own time zone or clock: the offset and the branch PC's "now" come with every poll.
   var clock = root.querySelector("[data-clock]");
-  setInterval(function () {
-    var d = new Date();
-    clock.textContent = ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
-  }, 1000);
+  var offsetMinutes = parseInt(clock.dataset.utcOffset || "0", 10);
+  var skew = 0; // branch PC clock minus this screen's clock, in ms
+  function learnClock(serverNow, offset) {
+    var t = Date.parse(serverNow);
+    if (!isNaN(t)) skew = t - Date.now();
+    if (typeof offset === "number") offsetMinutes = offset;
+  }
+  learnClock(clock.dataset.serverNow);
+  function showClock() {
+    var branch = new Date(Date.now() + skew + offsetMinutes * 60000);
+    clock.querySelector(".board-clock-time").textContent =
+      ("0" + branch.getUTCHours()).slice(-2) + ":" + ("0" + branch.getUTCMinutes()).slice(-2);
+  }
+  showClock();
+  setInterval(showClock, 1000);
   poll();
 })();
