@@ -65,11 +65,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = aware_datetime(options["now"]) if options["now"] else timezone.now()
         recomputed = 0
+        recompute_report = sla.TickReport(now=now)
         if options["recompute"]:
             recomputed = sla.recompute_all(
-                now, PSTTicket.objects.filter(sla_state__in=(SLAState.PENDING, SLAState.NONE))
+                now,
+                PSTTicket.objects.filter(sla_state__in=(SLAState.PENDING, SLAState.NONE)),
+                report=recompute_report,
             )
         report = sla.tick(now)
+        report.errors[:0] = recompute_report.errors
         if options["json"]:
             self.stdout.write(json.dumps({**report.as_dict(), "recomputed": recomputed}))
         else:
@@ -77,7 +81,8 @@ class Command(BaseCommand):
                 _(
                     "SLA tick at %(now)s: %(evaluated)d clocks evaluated, %(changed)d changed, "
                     "%(breaches)d breaches noted (%(escalated)d escalated), %(closed)d "
-                    "conversations closed for inactivity."
+                    "conversations closed for inactivity, %(failed)d tickets skipped after an "
+                    "error."
                 )
                 % {
                     "now": now.isoformat(),
@@ -86,12 +91,17 @@ class Command(BaseCommand):
                     "breaches": report.breaches_noted,
                     "escalated": report.escalated,
                     "closed": report.closed,
+                    "failed": len(report.errors),
                 }
             )
         for error in report.errors:
             self.stderr.write(_("Ticket %(error)s") % {"error": error})
         if report.errors:
+            # Exit status 1 for cron's mail; every other ticket was processed.
             raise CommandError(
-                _("%(count)d tickets could not be updated; see the log.")
+                _(
+                    "%(count)d tickets could not be updated (listed above, with the reason, and "
+                    "in the log); every other ticket was processed."
+                )
                 % {"count": len(report.errors)}
             )
