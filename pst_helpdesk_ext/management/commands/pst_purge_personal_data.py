@@ -90,3 +90,15 @@ class Command(BaseCommand):
         self.stdout.write(
             _("  rating comments erased: %(count)d") % {"count": result.rating_comments}
         )
+        self.stdout.write(
+            _("  records skipped after an error: %(count)d") % {"count": result.failed}
+        )
+        if result.failed:
+            # Exit status 1 for cron's mail; every other record was erased.
+            raise CommandError(
+                _(
+                    "%(count)d records could not be erased (their ids and the reasons are in the "
+                    "log); everything else was erased. Fix them and run the command again."
+                )
+                % {"count": result.failed}
+            )
