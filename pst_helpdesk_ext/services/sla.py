@@ -61,9 +61,11 @@ __all__ = [
     "calendar_for",
     "complaint_due_at",
     "complaint_facts",
+    "evaluated_now",
     "followup_recorded",
     "is_complaint",
     "mark_request_complete",
+    "preload_complaints",
     "recompute",
     "recompute_all",
     "tick",
@@ -313,8 +315,12 @@ def _evaluate_online(
 
 def _complaint_of(pst: PSTTicket) -> Complaint | None:
     """The complaint a PST ticket carries (None for every other ticket); read once per instance,
-    or preloaded for a batch by ``_preload_complaints``."""
+    or preloaded for a batch by ``preload_complaints``."""
     cache = pst.__dict__
+    if "_pst_complaint" not in cache and PSTTicket.ticket.is_cached(pst):
+        ticket = pst.ticket
+        if Ticket.pst_complaint.is_cached(ticket):  # select_related("ticket__pst_complaint")
+            cache["_pst_complaint"] = getattr(ticket, "pst_complaint", None)
     if "_pst_complaint" not in cache:
         cache["_pst_complaint"] = (
             Complaint.objects.select_related("ticket").filter(ticket_id=pst.ticket_id).first()
@@ -322,7 +328,7 @@ def _complaint_of(pst: PSTTicket) -> Complaint | None:
     return cache["_pst_complaint"]
 
 
-def _preload_complaints(psts: Sequence[PSTTicket]) -> None:
+def preload_complaints(psts: Sequence[PSTTicket]) -> None:
     """One query for the complaints among ``psts`` (a tick chunk)."""
     wanted = [p for p in psts if "_pst_complaint" not in p.__dict__]
     if not wanted:
@@ -575,6 +581,23 @@ def recompute(pst_ticket: PSTTicket, now: dt.datetime | None = None) -> list[str
     return changed
 
 
+def evaluated_now(pst: PSTTicket, now: dt.datetime | None = None) -> PSTTicket:
+    """``pst`` with its clock brought up to ``now`` in memory, exactly as the next ``pst_sla_tick``
+    will store it; nothing is saved. A page that shows one ticket (its panel) shows this, so what
+    it says about the clock agrees with the visit's own times even before cron has run (a call
+    synced a minute ago is a met clock, not an overdue one). A clock that cannot be evaluated is
+    shown as stored (the tick logs it)."""
+    if pst.sla_state in FINAL_STATES:
+        return pst
+    before = _snapshot(pst)
+    try:
+        _evaluate(pst, _now(now), PolicyTable.load())
+    except Exception as exc:
+        _restore(pst, before)
+        logger.warning("ticket #%s: clock shown as stored: %s", pst.ticket_id, exc)
+    return pst
+
+
 def walkin_visits_changed(visit_ids: Iterable[int], now: dt.datetime | None = None) -> int:
     """Evaluate the walk-in clocks of these visits now (the intake may call this after commit;
     ``pst_sla_tick`` does the same for every visit whose clock is still open). Returns the number
@@ -615,7 +638,7 @@ def _save_evaluated(
     are still done. Without one the error is raised (a caller acting on its own tickets)."""
     walkins = [v for v in (_visit_of(p) for p in psts if not p.channel.online) if v is not None]
     finishes = _queue_finishes(walkins) if walkins else {}
-    _preload_complaints(psts)
+    preload_complaints(psts)
     changed_rows: list[PSTTicket] = []
     changed_fields: set[str] = set()
     for pst in psts:

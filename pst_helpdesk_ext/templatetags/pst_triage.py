@@ -22,6 +22,7 @@ from django.utils.translation import gettext, ngettext
 
 from pst_helpdesk_ext.models import SLAState
 from pst_helpdesk_ext.services.queries import pst_ticket_for_panel
+from pst_helpdesk_ext.services.sla import evaluated_now
 from pst_helpdesk_ext.services.triage import (
     BranchWaits,
     WaitPicture,
@@ -113,6 +114,8 @@ def pst_span(value: datetime.timedelta | int | float | None) -> str:
     if value is None or value == "":
         return ""
     seconds = abs(value.total_seconds() if isinstance(value, datetime.timedelta) else value)
+    if seconds < 60:
+        return gettext("less than a minute")
     total_minutes = int(seconds // 60)
     days, rest = divmod(total_minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
@@ -225,6 +228,8 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
     if pst is None:
         return {"pst": None}
     now = timezone.now()
+    # The clock as the facts give it now (the panel's wait verdict reads the same evaluation).
+    pst = evaluated_now(pst, now)
     left = time_left(pst, now)
     events = sla_timeline(pst, now)
     return {
