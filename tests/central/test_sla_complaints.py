@@ -209,3 +209,36 @@ def test_one_ticket_that_cannot_be_evaluated_is_logged_counted_and_the_rest_go_o
     states = dict(PSTTicket.objects.values_list("origin_id", "sla_state"))
     assert states[a] == SLAState.MET and states[c] == SLAState.MET
     assert states[b] == SLAState.PENDING  # left as it was
+
+
+def test_with_a_complaint_and_a_bad_ticket_breaches_and_the_seven_day_close_still_happen(
+    branch, staff
+):
+    """The day of the issue: a complaint, a walk-in called late, an online request waiting for
+    its visitor for a week, and one ticket that cannot be evaluated at all."""
+    from pst_helpdesk_ext.models import Visit
+    from pst_helpdesk_ext.services import sla
+    from tests.central.test_sla import online_ticket
+
+    ops = WalkinOps(start=wib(2026, 3, 17, 8))
+    a, late, bad = ops.new_visit_id(), ops.new_visit_id(), ops.new_visit_id()
+    batch = [ops.created(a, 1), ops.called(a, wait=60), ops.served(a), ops.resolved(a)]
+    batch += [ops.complaint(a, tier=2), ops.created(late, 2), ops.called(late, wait=25 * 60)]
+    batch += [ops.created(bad, 3)]
+    apply_walkin_ops(branch, batch, wib(2026, 3, 17, 9))
+    end = dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.UTC)
+    Visit.objects.filter(origin_id=bad).update(issued_at=end)
+    online = online_ticket(branch)
+    sla.mark_request_complete(online, user=staff, at=wib(2026, 3, 17, 10))
+    sla.wait_for_visitor(online, user=staff, at=wib(2026, 3, 17, 11), comment="KTP?")
+    with pytest.raises(CommandError):
+        call_command(
+            "pst_sla_tick",
+            f"--now={wib(2026, 3, 30, 12).isoformat()}",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+    late_clock = PSTTicket.objects.select_related("ticket").get(origin_id=late)
+    assert late_clock.sla_state == SLAState.BREACHED and late_clock.sla_breach_noted_at
+    assert Ticket.objects.get(pk=online.ticket_id).status == Ticket.CLOSED_STATUS
+    assert complaint_clock().sla_state == SLAState.BREACHED  # no answer within 3 working days
