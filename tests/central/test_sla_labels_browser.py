@@ -90,3 +90,36 @@ def test_due_and_now_labels_do_not_overlap(
     finally:
         page.close()
     assert requests.external == [], requests.external
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(1366, 768, "desk"), (390, 844, "phone")])
+def test_triage_after_a_tick_with_a_complaint(
+    due_in_five_minutes, live_server, chromium, width, height, name
+):
+    """The day of the issue, seen in triage: walk-ins and a complaint each with a running clock
+    (none "not started"), the complaint's time left in working time."""
+    from django.core.management import call_command
+
+    from pst_helpdesk_ext.services.complaints import file_complaint
+
+    complaint = file_complaint(
+        text="Antrean terlalu lama.", email="siti@example.org", branch=due_in_five_minutes.branch
+    )
+    call_command("pst_sla_tick", stdout=__import__("io").StringIO())
+    base = live_server.url
+    page = chromium.new_page(locale="id-ID", viewport={"width": width, "height": height})
+    requests = record_requests(page, base)
+    try:
+        helpdesk_login(page, base, "petugas", PASSWORD)
+        page.goto(f"{base}/pst/triage/")
+        page.wait_for_selector("#pst-triage-tickets")
+        states = page.eval_on_selector_all(
+            "#pst-triage-tickets tbody tr[data-ticket]", "rows => rows.map(r => r.dataset.state)"
+        )
+        assert "pending" not in states and len(states) == 2
+        row = page.locator(f'#pst-triage-tickets tr[data-ticket="{complaint.ticket_id}"]')
+        assert "jam kerja" in row.inner_text()
+        screenshot(page, f"triage_{name}")
+    finally:
+        page.close()
+    assert requests.external == [], requests.external
