@@ -107,3 +107,12 @@ def test_a_good_period_still_works(staff_client):
     )
     page = staff_client.get("/pst/triage/", {"wait_from": "2026-03-01", "wait_to": "2026-03-07"})
     assert page.status_code == 200 and not page.context["form"].errors
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_ikm_report_command_names_the_option(day):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command("pst_ikm_report", "--to", day, "--format", "json")
+    assert "--to" in str(refused.value) and day in str(refused.value)
