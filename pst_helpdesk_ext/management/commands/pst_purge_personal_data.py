@@ -36,7 +36,9 @@ class Command(BaseCommand):
         return _(
             "Erase visitor personal data (name, e-mail, phone, ID hash and last digits, "
             "guest-book purpose, rating comment) older than "
-            "PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], keeping the anonymous statistics."
+            "PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], keeping the anonymous statistics. "
+            "A record that cannot be erased is logged with its id and skipped; everything else "
+            "is erased and the exit status is 1."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -43,8 +43,10 @@ class Command(BaseCommand):
         return _(
             "Update the SLA clocks of PST tickets: mark at-risk and breached tickets, note "
             "breaches in the ticket history (raising the priority where the policy says so) and "
-            "close online conversations whose visitor has not answered for 7 days. Safe to run "
-            "as often as you like."
+            "close online conversations whose visitor has not answered for 7 days; complaints "
+            "run on their own clock (first answer, tier deadline). Safe to run as often as you "
+            "like. A ticket that cannot be evaluated is logged with its id and reason and "
+            "skipped; the others are processed and the exit status is 1."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
