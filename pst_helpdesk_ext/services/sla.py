@@ -61,6 +61,7 @@ __all__ = [
     "calendar_for",
     "complaint_due_at",
     "complaint_facts",
+    "complaint_of",
     "evaluated_now",
     "followup_recorded",
     "is_complaint",
@@ -341,6 +342,11 @@ def preload_complaints(psts: Sequence[PSTTicket]) -> None:
     }
     for pst in wanted:
         pst.__dict__["_pst_complaint"] = found.get(pst.ticket_id)
+
+
+def complaint_of(pst: PSTTicket) -> Complaint | None:
+    """The complaint ``pst`` carries, or None (read once per instance)."""
+    return _complaint_of(pst)
 
 
 def is_complaint(pst: PSTTicket) -> bool:

@@ -55,7 +55,7 @@ from pst_helpdesk_ext.services.queries import (
     filter_pst_tickets,
     pst_tickets_for,
 )
-from pst_helpdesk_ext.services.sla import calendar_for, is_complaint
+from pst_helpdesk_ext.services.sla import calendar_for, complaint_facts, complaint_of, is_complaint
 
 User = Any
 
@@ -368,6 +368,7 @@ TIMELINE_KINDS = (
     "due",
     "breached",
     "escalated",
+    "answered",
     "stopped",
 )
 
@@ -409,7 +410,21 @@ def sla_timeline(pst: PSTTicket, now: datetime.datetime) -> list[TimelineEvent]:
             else _("Clock stopped")
         )
         events.append(TimelineEvent(pst.sla_stopped_at, "stopped", label))
-    if pst.sla_due_at and not pst.sla_stopped_at:
+    complaint = complaint_of(pst)
+    if complaint is not None and pst.sla_started_at is not None:
+        # A complaint owes two things: the first answer and the settlement (docs/sla.md).
+        facts = complaint_facts(pst, complaint, now, calendar_of(pst))
+        if facts.responded is not None and facts.responded != facts.settled:
+            events.append(TimelineEvent(facts.responded, "answered", _("Complainant answered")))
+        events.append(TimelineEvent(facts.respond_due, "due", _("First answer due")))
+        events.append(
+            TimelineEvent(
+                facts.settle_due,
+                "due",
+                _("Settlement due (%(tier)s)") % {"tier": complaint.get_tier_display()},
+            )
+        )
+    elif pst.sla_due_at and not pst.sla_stopped_at:
         events.append(TimelineEvent(pst.sla_due_at, "due", _("Due")))
     elif pst.sla_due_at:
         events.append(TimelineEvent(pst.sla_due_at, "due", _("Was due")))

@@ -20,9 +20,10 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import SLAState
 from pst_helpdesk_ext.services.queries import pst_ticket_for_panel
-from pst_helpdesk_ext.services.sla import evaluated_now
+from pst_helpdesk_ext.services.sla import complaint_of, evaluated_now
 from pst_helpdesk_ext.services.triage import (
     BranchWaits,
     WaitPicture,
@@ -240,6 +241,8 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
         "time_left": left,
         "overdue": is_overdue(pst, now),
         "working_time": counts_working_time(pst),
+        "complaint": complaint_of(pst),
+        "first_answer_days": pst_settings.COMPLAINT_FIRST_RESPONSE_DAYS,
         "branch_timezone": pst.branch.timezone if pst.branch else None,
         "complete_url": _reverse_or_empty("pst:sla_mark_complete", pst.ticket_id),
         "waiting_url": _reverse_or_empty("pst:sla_wait_for_visitor", pst.ticket_id),

@@ -136,3 +136,18 @@ def test_triage_shows_running_clocks_and_complaints_after_the_tick(staff_client,
     assert rows[complaint.ticket_id].working_time  # complaints count working days
     assert rows[waiting.ticket_id].pst.sla_state == SLAState.RUNNING
     assert rows[waiting.ticket_id].pst.sla_due_at is not None
+
+
+def test_complaint_page_shows_its_two_deadlines_and_no_mark_complete(staff_client, branch):
+    from pst_helpdesk_ext.services.complaints import file_complaint
+
+    complaint = file_complaint(
+        text="Antrean terlalu lama.", email="siti@example.org", branch=branch, tier=2
+    )
+    run_tick(dt.datetime.now(dt.UTC))
+    html = staff_client.get(reverse("helpdesk:view", args=[complaint.ticket_id])).content.decode()
+    card = html[html.index('id="pst-sla-timeline"') :]
+    assert 'id="pst-sla-complaint"' in card and "3" in card
+    events = re.findall(r'data-event="([a-z_]+)"', card)
+    assert events.count("due") == 2 and "started" in events
+    assert 'id="pst-sla-complete"' not in card

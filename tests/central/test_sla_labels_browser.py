@@ -123,3 +123,32 @@ def test_triage_after_a_tick_with_a_complaint(
     finally:
         page.close()
     assert requests.external == [], requests.external
+
+
+def test_complaint_ticket_page_at_the_desk(due_in_five_minutes, live_server, chromium):
+    from django.core.management import call_command
+
+    from pst_helpdesk_ext.services.complaints import file_complaint
+
+    complaint = file_complaint(
+        text="Antrean terlalu lama.",
+        email="siti@example.org",
+        branch=due_in_five_minutes.branch,
+        tier=2,
+    )
+    call_command("pst_sla_tick", stdout=__import__("io").StringIO())
+    base = live_server.url
+    page = chromium.new_page(locale="id-ID", viewport={"width": 1366, "height": 768})
+    requests = record_requests(page, base)
+    try:
+        helpdesk_login(page, base, "petugas", PASSWORD)
+        page.goto(f"{base}/tickets/{complaint.ticket_id}/")
+        page.wait_for_selector("#pst-sla-complaint")
+        assert "berjalan" in page.inner_text("#pst-sla-state")
+        assert "jam kerja" in page.inner_text("#pst-sla-left")
+        assert overlapping(page.evaluate(LABEL_BOXES)) == []
+        page.locator("#pst-sla-timeline").scroll_into_view_if_needed()
+        screenshot(page, "complaint_ticket_desk")
+    finally:
+        page.close()
+    assert requests.external == [], requests.external
