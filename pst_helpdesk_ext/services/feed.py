@@ -486,13 +486,18 @@ def prune(*, now: dt.datetime | None = None, keep_days: int | None = None) -> in
         if through is None:
             return 0
         # Every id up to ``through`` counts as possibly gone, even a younger one below it.
-        ids = list(
-            FeedItem.objects.filter(id__lte=through).order_by("id").values_list("id", flat=True)
-        )
         deleted = failed = 0
-        for start in range(0, len(ids), PRUNE_BATCH):
-            done, bad = _delete_isolated(ids[start : start + PRUNE_BATCH])
-            deleted, failed = deleted + done, failed + bad
+        try:
+            with transaction.atomic():
+                deleted = FeedItem.objects.filter(id__lte=through).delete()[0]
+        except DatabaseError as exc:
+            logger.warning("feed prune: one delete failed (%s); deleting row by row", exc)
+            ids = list(
+                FeedItem.objects.filter(id__lte=through).order_by("id").values_list("id", flat=True)
+            )
+            for start in range(0, len(ids), PRUNE_BATCH):
+                done, bad = _delete_isolated(ids[start : start + PRUNE_BATCH])
+                deleted, failed = deleted + done, failed + bad
         if failed:
             logger.error("feed prune: %d rows skipped after an error (ids in the log)", failed)
         feed_head.pruned_through = max(feed_head.pruned_through, through)
