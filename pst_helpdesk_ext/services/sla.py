@@ -16,6 +16,11 @@ Rules this module keeps:
   real minutes (the office is open while a visitor waits in its queue).
 - The walk-in intake inserts rows without signals, so walk-in clocks are evaluated from ``Visit``
   rows by ``pst_sla_tick`` (and by ``walkin_visits_changed`` for a caller that wants them at once).
+- A complaint (a ticket with a ``Complaint``, whatever its channel) runs on its own clock, in
+  working time: the first answer within ``COMPLAINT_FIRST_RESPONSE_DAYS``, the settlement by its
+  tier's deadline (``Complaint.due_at``); computed from helpdesk's history each time.
+- One ticket that cannot be evaluated never stops the tick: it is logged with its id and the
+  reason, counted in ``TickReport.errors`` and left as it was; the others are done.
 """
 
 from __future__ import annotations
