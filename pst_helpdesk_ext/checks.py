@@ -81,6 +81,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         "SYNC_FEED_RETENTION_DAYS",
         "SLA_TICK_BATCH_SIZE",
         "SLA_BREACH_NOTE_MAX_AGE_DAYS",
+        "COMPLAINT_FIRST_RESPONSE_DAYS",
+        "REPORT_MIN_RESPONDENTS",
     ):
         value = user.get(name, DEFAULTS[name])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

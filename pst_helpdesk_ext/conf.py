@@ -66,6 +66,13 @@ DEFAULTS: dict[str, Any] = {
     # days), and the shape of an SP4N-LAPOR! reference number (a regular expression).
     "COMPLAINT_DEFAULT_TIER": 1,
     "LAPOR_REF_PATTERN": r"^[A-Z0-9][A-Z0-9/.-]{3,39}$",
+    # A complaint's first answer to the complainant is due within this many working days of
+    # filing (DOMAIN.md "Complaints"); its settlement by its tier's deadline (docs/sla.md).
+    "COMPLAINT_FIRST_RESPONSE_DAYS": 3,
+    # Reports show IKM and service-time figures per desk or per officer only for groups with at
+    # least this many respondents (ratings are anonymous to the people rated); smaller groups
+    # are shown without their figures, saying why.
+    "REPORT_MIN_RESPONDENTS": 5,
     # SLA clocks (docs/sla.md). Days without a visitor reply after which `pst_sla_tick` closes an
     # online conversation no policy covers (a policy's own inactivity_close_days wins; 0: never).
     "SLA_INACTIVITY_CLOSE_DAYS": 7,

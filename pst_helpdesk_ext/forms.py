@@ -12,8 +12,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pst_helpdesk_ext.dates import INVALID_DAY, period_error, validate_day
 from pst_helpdesk_ext.models import Channel, ServiceCategory
-from pst_helpdesk_ext.services.queries import branches_for, date_order_error
+from pst_helpdesk_ext.services.queries import branches_for
 
 
 class PSTFilterForm(forms.Form):
@@ -48,6 +49,9 @@ class PSTFilterForm(forms.Form):
     #: The (start, end) date fields whose order ``clean`` checks; ``None`` for a form that checks
     #: its period itself.
     period_fields: tuple[str, str] | None = ("date_from", "date_to")
+    #: The longest period the page accepts (None: any length; ``dates.MAX_REPORT_DAYS`` for a
+    #: report).
+    period_max_days: int | None = None
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,6 +61,9 @@ class PSTFilterForm(forms.Form):
                 field.widget.attrs["class"] = "form-select form-select-sm"
             elif isinstance(field, forms.DateField):
                 field.widget.attrs["class"] = "form-control form-control-sm"
+                # Every date filter refuses days no record can have (``dates``), by name.
+                field.validators.append(validate_day)
+                field.error_messages["invalid"] = INVALID_DAY
             elif isinstance(field.widget, forms.CheckboxSelectMultiple):
                 field.widget.attrs["class"] = "form-check-input"
 
@@ -64,7 +71,9 @@ class PSTFilterForm(forms.Form):
         data = super().clean()
         if self.period_fields is not None:
             start_name, end_name = self.period_fields
-            message = date_order_error(data.get(start_name), data.get(end_name))
-            if message:
+            message = period_error(
+                data.get(start_name), data.get(end_name), max_days=self.period_max_days
+            )
+            if message and end_name not in self.errors:
                 self.add_error(end_name, message)
         return data

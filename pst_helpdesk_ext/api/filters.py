@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from pst_helpdesk_ext.dates import INVALID_DAY, validate_day
 from pst_helpdesk_ext.models import Branch, Channel, ServiceCategory
 from pst_helpdesk_ext.services.queries import (
     TicketFilters,
@@ -55,6 +56,11 @@ class BranchScopedSerializer(serializers.Serializer):
         request: Request | None = self.context.get("request")
         if request is not None:
             self.fields["branch"].queryset = branches_for(request.user)
+        for field in self.fields.values():
+            if isinstance(field, serializers.DateField):
+                # Days no record can have are a 400 naming the parameter (``dates``).
+                field.validators.append(validate_day)
+                field.error_messages["invalid"] = INVALID_DAY
 
 
 class TicketQuerySerializer(BranchScopedSerializer):

@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from pst_helpdesk_ext.api.filters import BranchScopedSerializer, CodeField, query_data
 from pst_helpdesk_ext.api.permissions import IsHelpdeskStaff
+from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
 from pst_helpdesk_ext.models import Channel, ServiceCategory
 from pst_helpdesk_ext.services import reports
-from pst_helpdesk_ext.services.queries import date_order_error
 
 PARAMETERS = ("branch", "service", "channel", "date_from", "date_to")
 
@@ -43,9 +43,9 @@ class IkmQuerySerializer(BranchScopedSerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        order_error = date_order_error(attrs.get("date_from"), attrs.get("date_to"))
-        if order_error:
-            raise serializers.ValidationError({"date_to": order_error})
+        error = period_error(attrs.get("date_from"), attrs.get("date_to"), max_days=MAX_REPORT_DAYS)
+        if error:
+            raise serializers.ValidationError({"date_to": error})
         return attrs
 
     def filters(self) -> reports.ReportFilters:

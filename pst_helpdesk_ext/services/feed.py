@@ -26,21 +26,23 @@ Rules:
   and ``ticket.reply`` {ticket_id, followup_id, comment, at} (entity: the visit id the branch
   gave, ``origin_id``).
 - Retention: rows older than ``PST_HELPDESK["SYNC_FEED_RETENTION_DAYS"]`` (default 90) are pruned
-  by ``prune``; ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch
-  whose cursor is 0 (new), below that mark, or above the head (central restored from a backup)
-  gets a snapshot (see ``snapshot_entries``): the current reference data and ticket states.
+  by ``prune`` (a row that cannot be deleted is logged and skipped, never stopping it);
+  ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch whose cursor
+  is 0 (new), below that mark, or above the head (central restored from a backup) gets a
+  snapshot (see ``snapshot_entries``): the current reference data and ticket states.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone, translation
 from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
@@ -464,9 +466,17 @@ def _family(kind: str) -> str:
     return kind if kind.startswith("ticket.") else kind.rpartition(".")[0]
 
 
+logger = logging.getLogger("pst.feed")
+PRUNE_BATCH = 500
+
+
 def prune(*, now: dt.datetime | None = None, keep_days: int | None = None) -> int:
     """Delete feed rows older than the retention; returns how many. Branches whose cursor falls
-    below the pruned ids get a snapshot on their next pull."""
+    below the pruned ids get a snapshot on their next pull.
+
+    One row the database refuses to delete never stops the prune: the rows go in batches, a
+    batch that fails is retried row by row, and a row that still fails is logged with its id and
+    the reason and left for the next prune (a branch below it gets a snapshot all the same)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=retention_days() if keep_days is None else keep_days)
     with transaction.atomic():
@@ -476,8 +486,37 @@ def prune(*, now: dt.datetime | None = None, keep_days: int | None = None) -> in
         if through is None:
             return 0
         # Every id up to ``through`` counts as possibly gone, even a younger one below it.
-        deleted, _detail = FeedItem.objects.filter(id__lte=through).delete()
+        deleted = failed = 0
+        try:
+            with transaction.atomic():
+                deleted = FeedItem.objects.filter(id__lte=through).delete()[0]
+        except DatabaseError as exc:
+            logger.warning("feed prune: one delete failed (%s); deleting row by row", exc)
+            ids = list(
+                FeedItem.objects.filter(id__lte=through).order_by("id").values_list("id", flat=True)
+            )
+            for start in range(0, len(ids), PRUNE_BATCH):
+                done, bad = _delete_isolated(ids[start : start + PRUNE_BATCH])
+                deleted, failed = deleted + done, failed + bad
+        if failed:
+            logger.error("feed prune: %d rows skipped after an error (ids in the log)", failed)
         feed_head.pruned_through = max(feed_head.pruned_through, through)
         feed_head.pruned_at = now
         feed_head.save(update_fields=["pruned_through", "pruned_at"])
         return deleted
+
+
+def _delete_isolated(ids: list[int]) -> tuple[int, int]:
+    """Delete feed rows ``ids``; (deleted, skipped). A failing batch is retried row by row."""
+    try:
+        with transaction.atomic():
+            return FeedItem.objects.filter(id__in=ids).delete()[0], 0
+    except DatabaseError as exc:
+        if len(ids) == 1:
+            logger.error("feed prune: row %s skipped: %s: %s", ids[0], type(exc).__name__, exc)
+            return 0, 1
+    deleted = failed = 0
+    for one in ids:
+        done, bad = _delete_isolated([one])
+        deleted, failed = deleted + done, failed + bad
+    return deleted, failed

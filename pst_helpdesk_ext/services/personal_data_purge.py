@@ -25,12 +25,17 @@ Rules:
 - A dry run is the real run inside a transaction that is rolled back, so its counts are exact.
 - helpdesk's ticket e-mail is cleared with a bulk UPDATE, not through ``update_ticket``: erasure
   is not a change of the ticket's state and must not write the address into a follow-up.
+- One record that cannot be erased never stops the run: a batch that fails is retried one record
+  at a time, and a record that still fails is logged with its id and the reason, counted in
+  ``PurgeResult.failed`` (the command then exits with status 1) and left for the next run; every
+  other record is erased.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +53,7 @@ from pst_helpdesk_ext.services.whatsapp import forget_numbers
 
 BATCH_SIZE = 500
 ERASED = "[…]"
+logger = logging.getLogger("pst.purge")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class PurgeResult:
     followups: int = 0
     whatsapp_numbers: int = 0
     rating_comments: int = 0
+    failed: int = 0  # records skipped after an error (logged with their id)
 
     def __add__(self, other: PurgeResult) -> PurgeResult:
         return PurgeResult(
@@ -202,45 +209,92 @@ def _run(work: Callable[[], PurgeResult], *, dry_run: bool) -> PurgeResult:
     return result
 
 
+def _isolated(
+    what: str, ids: list[int], work: Callable[[list[int]], PurgeResult], skipped: set[int]
+) -> PurgeResult:
+    """``work(ids)`` in one transaction; if it fails, each id on its own, so one record the
+    database refuses is logged (its id and the reason), counted and added to ``skipped``
+    while every other record of the batch is still erased."""
+    try:
+        with transaction.atomic():
+            return work(ids)
+    except Exception as exc:
+        if len(ids) == 1:
+            logger.error(
+                "Personal data purge: %s %s skipped: %s: %s", what, ids[0], type(exc).__name__, exc
+            )
+            skipped.add(ids[0])
+            return PurgeResult(failed=1)
+    total = PurgeResult()
+    for one in ids:
+        total += _isolated(what, [one], work, skipped)
+    return total
+
+
 def _erase_visitors(visitors: QuerySet[Visitor]) -> PurgeResult:
     now = timezone.now()
     pending = visitors.filter(purged_at__isnull=True).order_by("pk")
     total = PurgeResult()
+    skipped: set[int] = set()
     last_pk = 0
     while True:
         batch = list(pending.filter(pk__gt=last_pk).values_list("pk", flat=True)[:BATCH_SIZE])
         if not batch:
             return total
-        total += _erase_batch(batch, now)
+        total += _isolated("visitor", batch, lambda ids: _erase_batch(ids, now), skipped)
         last_pk = batch[-1]
+
+
+def _erase_purposes(ids: list[int]) -> PurgeResult:
+    entries = GuestBookEntry.objects.filter(pk__in=ids)
+    followups = _scrub_followups(_entry_purposes(entries), {})
+    return PurgeResult(guestbook_purposes=entries.update(purpose=""), followups=followups)
+
+
+def _erase_comments(ids: list[int]) -> PurgeResult:
+    return PurgeResult(rating_comments=Rating.objects.filter(pk__in=ids).update(comment=""))
 
 
 def _purge(cutoff: datetime.datetime) -> PurgeResult:
     result = _erase_visitors(visitors_due(cutoff))
     # Purposes of old entries whose visitor is still coming back (or unknown) are due on their own.
-    purposes = followups = 0
+    skipped: set[int] = set()
     while True:
-        with transaction.atomic():
-            due = purposes_due(cutoff).order_by("pk").values_list("pk", flat=True)
-            ids = list(due[:BATCH_SIZE])
-            if not ids:
-                break
-            entries = GuestBookEntry.objects.filter(pk__in=ids)
-            followups += _scrub_followups(_entry_purposes(entries), {})
-            purposes += entries.update(purpose="")
-    comments = 0
+        due = purposes_due(cutoff).exclude(pk__in=skipped).order_by("pk")
+        ids = list(due.values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
+            break
+        result += _isolated("guest-book entry", ids, _erase_purposes, skipped)
+    skipped = set()
     while True:
-        with transaction.atomic():
-            due = Rating.objects.filter(created__lt=cutoff).exclude(comment="").order_by("pk")
-            ids = list(due.values_list("pk", flat=True)[:BATCH_SIZE])
-            if not ids:
-                break
-            comments += Rating.objects.filter(pk__in=ids).update(comment="")
+        due = Rating.objects.filter(created__lt=cutoff).exclude(comment="").exclude(pk__in=skipped)
+        ids = list(due.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
+            break
+        result += _isolated("rating", ids, _erase_comments, skipped)
     # WhatsApp conversations keep the sender's number only as long as visitors' data is kept.
-    numbers = forget_numbers(cutoff)
-    return result + PurgeResult(
-        guestbook_purposes=purposes,
-        followups=followups,
-        whatsapp_numbers=numbers,
-        rating_comments=comments,
-    )
+    return result + forget_numbers_isolated(cutoff)
+
+
+def forget_numbers_isolated(cutoff: datetime.datetime) -> PurgeResult:
+    try:
+        with transaction.atomic():
+            return PurgeResult(whatsapp_numbers=forget_numbers(cutoff))
+    except Exception as exc:
+        logger.error(
+            "Personal data purge: WhatsApp numbers skipped: %s: %s", type(exc).__name__, exc
+        )
+        from pst_helpdesk_ext.models import WhatsAppThread
+
+        due = WhatsAppThread.objects.filter(created__lt=cutoff).exclude(wa_id="")
+        total = PurgeResult()
+        for thread_id in due.order_by("pk").values_list("pk", flat=True):
+            total += _isolated(
+                "WhatsApp thread",
+                [thread_id],
+                lambda ids: PurgeResult(
+                    whatsapp_numbers=WhatsAppThread.objects.filter(pk__in=ids).update(wa_id="")
+                ),
+                set(),
+            )
+        return total

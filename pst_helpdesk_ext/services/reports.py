@@ -15,6 +15,10 @@ Rules:
   the visit's service day; months are labelled ``YYYY-MM``.
 - The service of a rating is the PST service of its ticket; its channel is the ticket's channel.
 - SLA compliance is a slot (``IkmReport.sla``, filled by ``sla_compliance``) for the SLA report.
+- Per desk and per officer (``staff_figures``): the IKM is shown only for a group of at least
+  ``PST_HELPDESK['REPORT_MIN_RESPONDENTS']`` respondents (default 5), the service and wait times
+  only for at least as many measured visits; below it the row keeps its counts and says why
+  its figures are hidden (ratings are anonymous to the staff rated). The exports carry the same.
 """
 
 from __future__ import annotations
@@ -34,8 +38,17 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.ikm import ELEMENTS, IkmResult, compute_ikm
-from pst_helpdesk_ext.models import Branch, Channel, PSTTicket, Rating, ServiceCategory, Visit
+from pst_helpdesk_ext.models import (
+    Branch,
+    Channel,
+    PSTTicket,
+    Rating,
+    ServiceCategory,
+    SLAState,
+    Visit,
+)
 from pst_helpdesk_ext.services.queries import (
     WALK_IN_WAIT_STANDARD,
     accessible_tickets_q,
@@ -112,7 +125,8 @@ class VisitFigures:
     visits: int
     served: int
     wait_total_seconds: int
-    within_standard: int
+    within_standard: int  # walk-in clocks met
+    clocks_ended: int = 0  # walk-in clocks met or breached
 
     @property
     def wait_avg_minutes(self) -> Decimal | None:
@@ -123,9 +137,12 @@ class VisitFigures:
 
     @property
     def within_standard_pct(self) -> Decimal | None:
-        if not self.served:
+        """Met / (met + breached) of the visits' walk-in service clocks: the very clocks the SLA
+        table counts, so the two tables of a report can never disagree. A clock still open (the
+        call not synced yet, or not evaluated by ``pst_sla_tick`` yet) is not counted."""
+        if not self.clocks_ended:
             return None
-        pct = Decimal(100 * self.within_standard) / Decimal(self.served)
+        pct = Decimal(100 * self.within_standard) / Decimal(self.clocks_ended)
         return pct.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,8 +157,129 @@ class VisitFigures:
             "served": self.served,
             "wait_avg_minutes": text(self.wait_avg_minutes),
             "within_standard": self.within_standard,
+            "clocks_ended": self.clocks_ended,
             "within_standard_pct": text(self.within_standard_pct),
         }
+
+
+@dataclass(frozen=True)
+class StaffFigures:
+    """IKM and service times of one desk or one officer of a branch, shown only for groups big
+    enough that no answer can be traced to a visitor (``PST_HELPDESK['REPORT_MIN_RESPONDENTS']``,
+    DOMAIN.md "Ratings are anonymous to the people rated"). Below it the figures are ``None`` and
+    ``hidden_reason`` says why; the counts themselves are shown."""
+
+    level: str  # "desk" or "officer"
+    branch: str  # branch code
+    name: str  # the desk or the officer as the branch recorded them
+    respondents: int  # ratings of visits served there
+    served: int  # visits with a measured service time
+    ikm: IkmResult | None  # None when hidden
+    service_avg_minutes: Decimal | None  # None when hidden (or nothing measured)
+    wait_avg_minutes: Decimal | None
+    min_respondents: int
+
+    @property
+    def ikm_hidden(self) -> bool:
+        return self.respondents < self.min_respondents
+
+    @property
+    def times_hidden(self) -> bool:
+        return self.served < self.min_respondents
+
+    @property
+    def hidden_reason(self) -> str:
+        """Why figures of this row are not shown ("" when all are)."""
+        reasons = []
+        if self.ikm_hidden:
+            reasons.append(
+                _(
+                    "IKM hidden: %(count)d respondents, fewer than %(min)d (ratings stay "
+                    "anonymous to the staff rated)."
+                )
+                % {"count": self.respondents, "min": self.min_respondents}
+            )
+        if self.times_hidden:
+            reasons.append(
+                _("Service times hidden: %(count)d visits measured, fewer than %(min)d.")
+                % {"count": self.served, "min": self.min_respondents}
+            )
+        return " ".join(reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        def text(value: Decimal | None) -> str | None:
+            return None if value is None else str(value)
+
+        return {
+            "level": self.level,
+            "branch": self.branch,
+            "name": self.name,
+            "respondents": self.respondents,
+            "served": self.served,
+            "ikm": self.ikm.as_dict() if self.ikm is not None else None,
+            "service_avg_minutes": text(self.service_avg_minutes),
+            "wait_avg_minutes": text(self.wait_avg_minutes),
+            "hidden_reason": self.hidden_reason or None,
+        }
+
+
+def min_respondents() -> int:
+    return int(pst_settings.REPORT_MIN_RESPONDENTS)
+
+
+def _minutes(total_seconds: int, count: int) -> Decimal | None:
+    if not count:
+        return None
+    minutes = Decimal(total_seconds) / Decimal(60 * count)
+    return minutes.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def staff_figures(
+    ratings: QuerySet[Rating], visits: QuerySet[Visit], level: str
+) -> list[StaffFigures]:
+    """Per desk (``level="desk"``) or per officer (``"officer"``) of each branch: the IKM of the
+    ratings of visits served there and the average service and wait times, each shown only for
+    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries."""
+    minimum = min_respondents()
+    answers: dict[tuple[str, str], list[dict[str, int]]] = defaultdict(list)
+    for branch, name, scores in ratings.order_by().values_list(
+        "ticket__pst__visit__branch__code", f"ticket__pst__visit__{level}", "scores"
+    ):
+        if branch and name and scores:
+            answers[(branch, name)].append(scores)
+    times: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for branch, name, service, wait in visits.order_by().values_list(
+        "branch__code", level, "service_seconds", "wait_seconds"
+    ):
+        if not name:
+            continue
+        figures = times[(branch, name)]
+        if service is not None:
+            figures[0] += 1
+            figures[1] += service
+        if wait is not None:
+            figures[2] += 1
+            figures[3] += wait
+    rows = []
+    for key in sorted(set(answers) | set(times)):
+        responses = answers.get(key, [])
+        served, service_total, waited, wait_total = times.get(key, [0, 0, 0, 0])
+        show_ikm = len(responses) >= minimum
+        show_times = served >= minimum
+        rows.append(
+            StaffFigures(
+                level=level,
+                branch=key[0],
+                name=key[1],
+                respondents=len(responses),
+                served=served,
+                ikm=compute_ikm(responses) if show_ikm else None,
+                service_avg_minutes=_minutes(service_total, served) if show_times else None,
+                wait_avg_minutes=_minutes(wait_total, waited) if show_times else None,
+                min_respondents=minimum,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -156,6 +294,9 @@ class IkmReport:
     visits: list[VisitFigures]  # the total first, then per branch, then per month
     sla: Any = None  # SLA compliance, filled by ``sla_compliance`` once the SLA report exists
     wait_standard_minutes: int = field(default=int(WALK_IN_WAIT_STANDARD.total_seconds() // 60))
+    desks: list[StaffFigures] = field(default_factory=list)
+    officers: list[StaffFigures] = field(default_factory=list)
+    min_respondents: int = 5
 
     def groups(self) -> list[Group]:
         """Every slice in the order of the exports: all, branches, services, channels, months."""
@@ -174,6 +315,9 @@ class IkmReport:
             "visits": [v.as_dict() for v in self.visits],
             "wait_standard_minutes": self.wait_standard_minutes,
             "sla": self.sla,
+            "min_respondents": self.min_respondents,
+            "desks": [d.as_dict() for d in self.desks],
+            "officers": [o.as_dict() for o in self.officers],
         }
 
 
@@ -226,7 +370,9 @@ def filter_report_visits(visits: QuerySet[Visit], filters: ReportFilters) -> Que
 
 def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
     """The whole report in a fixed number of queries."""
-    rows = filter_ratings(ratings_for(user), filters).values_list(
+    ratings = filter_ratings(ratings_for(user), filters)
+    visits = filter_report_visits(visits_for_report(user), filters)
+    rows = ratings.values_list(
         "scores",
         "created",
         "branch__code",
@@ -283,8 +429,11 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
         services=groups("service"),
         channels=groups("channel"),
         months=groups("month"),
-        visits=visit_figures(filter_report_visits(visits_for_report(user), filters)),
+        visits=visit_figures(visits),
         sla=sla_compliance(filters, user),
+        desks=staff_figures(ratings, visits, "desk"),
+        officers=staff_figures(ratings, visits, "officer"),
+        min_respondents=min_respondents(),
     )
 
 
@@ -297,13 +446,16 @@ def visits_for_report(user: User | None) -> QuerySet[Visit]:
 
 
 def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
-    standard = int(WALK_IN_WAIT_STANDARD.total_seconds())
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    """Volume, measured waits and the share within the standard per slice. "Within the standard"
+    is the verdict of each visit's walk-in service clock (``services.sla``: from the desk
+    becoming free to the call, against the visit's service standard), not a second reading of
+    the wait: the SLA table of the same report counts the same clocks."""
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     names: dict[tuple[str, str], str] = {}
     rows = visits.order_by().values_list(
-        "branch__code", "branch__name", "service_day", "wait_seconds"
+        "branch__code", "branch__name", "service_day", "wait_seconds", "pst_ticket__sla_state"
     )
-    for branch_code, branch_name, day, wait in rows:
+    for branch_code, branch_name, day, wait, state in rows:
         for key, name in (
             (("all", ""), ""),
             (("branch", branch_code), branch_name),
@@ -315,8 +467,9 @@ def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
             if wait is not None:
                 figures[1] += 1
                 figures[2] += wait
-                figures[3] += wait <= standard
-    totals.setdefault(("all", ""), [0, 0, 0, 0])
+            figures[3] += state == SLAState.MET
+            figures[4] += state in (SLAState.MET, SLAState.BREACHED)
+    totals.setdefault(("all", ""), [0, 0, 0, 0, 0])
     names.setdefault(("all", ""), "")
     order = {"all": 0, "branch": 1, "month": 2}
     return [
@@ -448,6 +601,38 @@ def report_csv(report: IkmReport) -> str:
     return out.getvalue()
 
 
+def staff_header() -> list[str]:
+    return [
+        _("Level"),
+        _("Branch office"),
+        _("Name"),
+        _("Respondents"),
+        "IKM",
+        _("Visits with a measured service time"),
+        _("Average service time (minutes)"),
+        _("Average wait (minutes)"),
+        _("Note"),
+    ]
+
+
+def staff_rows(report: IkmReport) -> list[list[Any]]:
+    labels = {"desk": _("desk"), "officer": _("officer")}
+    return [
+        [
+            labels[row.level],
+            row.branch,
+            row.name,
+            row.respondents,
+            row.ikm.index if row.ikm is not None else None,
+            row.served,
+            row.service_avg_minutes,
+            row.wait_avg_minutes,
+            row.hidden_reason,
+        ]
+        for row in [*report.desks, *report.officers]
+    ]
+
+
 def report_xlsx(report: IkmReport) -> bytes:
     """The same table in a workbook: IKM, walk-in visits, and the method (how it was computed)."""
     from openpyxl import Workbook
@@ -460,6 +645,8 @@ def report_xlsx(report: IkmReport) -> bytes:
     _write_sheet(sheet, table_header(), table_rows(report), Font, get_column_letter)
     visits = book.create_sheet(_("Visits"))
     _write_sheet(visits, visits_header(), visits_rows(report), Font, get_column_letter)
+    staff = book.create_sheet(_("Desks and officers"))
+    _write_sheet(staff, staff_header(), staff_rows(report), Font, get_column_letter)
     notes = book.create_sheet(_("Method"))
     notes.append([method_note()])
     notes.append([_("Filters"), *(f"{k}={v}" for k, v in report.filters.as_dict().items() if v)])

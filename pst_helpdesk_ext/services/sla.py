@@ -16,6 +16,11 @@ Rules this module keeps:
   real minutes (the office is open while a visitor waits in its queue).
 - The walk-in intake inserts rows without signals, so walk-in clocks are evaluated from ``Visit``
   rows by ``pst_sla_tick`` (and by ``walkin_visits_changed`` for a caller that wants them at once).
+- A complaint (a ticket with a ``Complaint``, whatever its channel) runs on its own clock, in
+  working time: the first answer within ``COMPLAINT_FIRST_RESPONSE_DAYS``, the settlement by its
+  tier's deadline (``Complaint.due_at``); computed from helpdesk's history each time.
+- One ticket that cannot be evaluated never stops the tick: it is logged with its id and the
+  reason, counted in ``TickReport.errors`` and left as it was; the others are done.
 """
 
 from __future__ import annotations
@@ -60,8 +65,13 @@ __all__ = [
     "TickReport",
     "calendar_for",
     "complaint_due_at",
+    "complaint_facts",
+    "complaint_of",
+    "evaluated_now",
     "followup_recorded",
+    "is_complaint",
     "mark_request_complete",
+    "preload_complaints",
     "recompute",
     "recompute_all",
     "tick",
@@ -247,6 +257,10 @@ def _set_policy(pst: PSTTicket, policy: SLAPolicy | None) -> None:
 def _evaluate_online(
     pst: PSTTicket, now: dt.datetime, policy: SLAPolicy | None, calendar: WorkingCalendar
 ) -> None:
+    complaint = _complaint_of(pst)
+    if complaint is not None:  # a complaint filed online runs on the complaint clock
+        _evaluate_complaint(pst, now, complaint, calendar)
+        return
     if pst.sla_state == SLAState.MET:
         return
     breached = pst.sla_state == SLAState.BREACHED and pst.sla_breached_at is not None
@@ -300,6 +314,145 @@ def _evaluate_online(
         pst.sla_at_risk_at = threshold
     elif now < threshold:
         pst.sla_at_risk_at = None
+
+
+# --- complaints --------------------------------------------------------------------------------
+
+
+def _complaint_of(pst: PSTTicket) -> Complaint | None:
+    """The complaint a PST ticket carries (None for every other ticket); read once per instance,
+    or preloaded for a batch by ``preload_complaints``."""
+    cache = pst.__dict__
+    if "_pst_complaint" not in cache and PSTTicket.ticket.is_cached(pst):
+        ticket = pst.ticket
+        if Ticket.pst_complaint.is_cached(ticket):  # select_related("ticket__pst_complaint")
+            cache["_pst_complaint"] = getattr(ticket, "pst_complaint", None)
+    if "_pst_complaint" not in cache:
+        cache["_pst_complaint"] = (
+            Complaint.objects.select_related("ticket").filter(ticket_id=pst.ticket_id).first()
+        )
+    return cache["_pst_complaint"]
+
+
+def preload_complaints(psts: Sequence[PSTTicket]) -> None:
+    """One query for the complaints among ``psts`` (a tick chunk)."""
+    wanted = [p for p in psts if "_pst_complaint" not in p.__dict__]
+    if not wanted:
+        return
+    found = {
+        c.ticket_id: c
+        for c in Complaint.objects.select_related("ticket").filter(
+            ticket_id__in=[p.ticket_id for p in wanted]
+        )
+    }
+    for pst in wanted:
+        pst.__dict__["_pst_complaint"] = found.get(pst.ticket_id)
+
+
+def complaint_of(pst: PSTTicket) -> Complaint | None:
+    """The complaint ``pst`` carries, or None (read once per instance)."""
+    return _complaint_of(pst)
+
+
+def is_complaint(pst: PSTTicket) -> bool:
+    """Whether ``pst`` is a complaint (its clock counts working days, docs/sla.md)."""
+    return _complaint_of(pst) is not None
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """What a complaint's clock is computed from (all read from helpdesk's own records)."""
+
+    filed: dt.datetime
+    settle_due: dt.datetime  # the tier's deadline
+    respond_due: dt.datetime  # the first answer to the complainant
+    responded: dt.datetime | None  # first public staff answer (or the settlement)
+    settled: dt.datetime | None  # resolved, closed or marked duplicate
+
+
+def complaint_facts(
+    pst: PSTTicket, complaint: Complaint, now: dt.datetime, calendar: WorkingCalendar
+) -> ComplaintFacts:
+    """A complaint's deadlines and what happened, as of ``now``.
+
+    Filed: the ticket's creation (when the complainant filed it; a kiosk complaint keeps the
+    branch's time). Settlement due: ``Complaint.due_at`` (the tier's working days, the complaint
+    code stores it at filing), or computed from the tier when it is not stored yet (a kiosk
+    complaint before ``fill_deadline``). First answer due: ``COMPLAINT_FIRST_RESPONSE_DAYS``
+    working days after filing. The first answer is the first public follow-up with text written
+    by helpdesk staff; settling the complaint answers it too.
+    """
+    from helpdesk.decorators import is_helpdesk_staff
+
+    ticket = complaint.ticket
+    filed = ticket.created
+    settle_due = complaint.due_at or complaint_due_at(pst.branch, complaint.tier, filed)
+    respond_due = calendar.add_working_days(filed, int(pst_settings.COMPLAINT_FIRST_RESPONSE_DAYS))
+    settled = pst.sla_stopped_at
+    if settled is None and ticket.status in STOP_STATUSES:
+        settled = (
+            FollowUp.objects.filter(ticket_id=ticket.pk, new_status__in=STOP_STATUSES)
+            .order_by("-date")
+            .values_list("date", flat=True)
+            .first()
+        ) or ticket.modified
+        settled = min(settled, now)
+    responded = None
+    answers = (
+        FollowUp.objects.filter(ticket_id=ticket.pk, public=True, user__isnull=False)
+        .exclude(comment="")
+        .select_related("user")
+        .order_by("date", "pk")
+    )
+    for answer in answers:
+        if (answer.comment or "").strip() and is_helpdesk_staff(answer.user):
+            responded = answer.date
+            break
+    if settled is not None and (responded is None or settled < responded):
+        responded = settled
+    return ComplaintFacts(filed, settle_due, respond_due, responded, settled)
+
+
+def _evaluate_complaint(
+    pst: PSTTicket, now: dt.datetime, complaint: Complaint, calendar: WorkingCalendar
+) -> None:
+    """A complaint's clock (DOMAIN.md "Complaints"): started when filed, in working time on the
+    branch's calendar; due at the first answer's deadline until the complainant is answered, then
+    at the tier's deadline; stopped when the complaint is settled (resolved, closed, duplicate).
+    ``met`` when both deadlines were kept, ``breached`` at the first deadline missed. Complaint
+    deadlines do not pause."""
+    if pst.sla_state == SLAState.MET:
+        return
+    facts = complaint_facts(pst, complaint, now, calendar)
+    if facts.settled is not None:
+        pst.sla_stopped_at = facts.settled
+        worked = calendar.working_time_between(facts.filed, facts.settled)
+        pst.sla_elapsed_seconds = _seconds(worked)
+    if pst.sla_state == SLAState.BREACHED and pst.sla_breached_at is not None:
+        return  # final; only its stop (the settlement) is still recorded
+    _set_policy(pst, None)
+    pst.complete_at = None
+    pst.sla_started_at = facts.filed
+    pst.sla_paused_since, pst.sla_paused_seconds, pst.sla_at_risk_at = None, 0, None
+    # The next deadline owed: the first answer until it is given, then the settlement.
+    pst.sla_due_at = (
+        min(facts.settle_due, facts.respond_due) if facts.responded is None else facts.settle_due
+    )
+    missed = sorted(
+        due
+        for due, done in (
+            (facts.respond_due, facts.responded),
+            (facts.settle_due, facts.settled),
+        )
+        if (done is not None and done > due) or (done is None and now >= due)
+    )
+    if missed:
+        pst.sla_state, pst.sla_breached_at = SLAState.BREACHED, missed[0]
+        pst.sla_due_at = missed[0]
+    elif facts.settled is not None:
+        pst.sla_state = SLAState.MET
+    else:
+        pst.sla_state = SLAState.RUNNING
 
 
 def _submitted_complete(pst: PSTTicket) -> bool:
@@ -395,14 +548,19 @@ def _evaluate(
 ) -> list[str]:
     """Bring ``pst``'s clock up to date in memory; the names of the fields that changed."""
     before = _snapshot(pst)
-    if pst.channel.online:
+    complaint = _complaint_of(pst)
+    if complaint is not None:
+        _evaluate_complaint(pst, now, complaint, calendar_for(pst.branch))
+    elif pst.channel.online:
         _evaluate_online(pst, now, policies.for_ticket(pst), calendar_for(pst.branch))
     else:
         visit = _visit_of(pst)
-        if finishes is None and visit is not None:
-            finishes = _queue_finishes([visit])
-        queue = (finishes or {}).get((visit.branch_id, visit.service_id, visit.service_day), [])
-        desk_free = _desk_free_at(visit, queue) if visit is not None else None
+        desk_free = None
+        if visit is not None:
+            if finishes is None:
+                finishes = _queue_finishes([visit])
+            queue = finishes.get((visit.branch_id, visit.service_id, visit.service_day), [])
+            desk_free = _desk_free_at(visit, queue)
         _evaluate_walkin(pst, policies.for_ticket(pst), visit, desk_free)
     return _changed(pst, before)
 
@@ -434,6 +592,23 @@ def recompute(pst_ticket: PSTTicket, now: dt.datetime | None = None) -> list[str
     return changed
 
 
+def evaluated_now(pst: PSTTicket, now: dt.datetime | None = None) -> PSTTicket:
+    """``pst`` with its clock brought up to ``now`` in memory, exactly as the next ``pst_sla_tick``
+    will store it; nothing is saved. A page that shows one ticket (its panel) shows this, so what
+    it says about the clock agrees with the visit's own times even before cron has run (a call
+    synced a minute ago is a met clock, not an overdue one). A clock that cannot be evaluated is
+    shown as stored (the tick logs it)."""
+    if pst.sla_state in FINAL_STATES:
+        return pst
+    before = _snapshot(pst)
+    try:
+        _evaluate(pst, _now(now), PolicyTable.load())
+    except Exception as exc:
+        _restore(pst, before)
+        logger.warning("ticket #%s: clock shown as stored: %s", pst.ticket_id, exc)
+    return pst
+
+
 def walkin_visits_changed(visit_ids: Iterable[int], now: dt.datetime | None = None) -> int:
     """Evaluate the walk-in clocks of these visits now (the intake may call this after commit;
     ``pst_sla_tick`` does the same for every visit whose clock is still open). Returns the number
@@ -446,31 +621,72 @@ def walkin_visits_changed(visit_ids: Iterable[int], now: dt.datetime | None = No
     return _save_evaluated(psts, _now(now), PolicyTable.load())
 
 
-def recompute_all(now: dt.datetime | None = None, queryset: Any = None) -> int:
+def recompute_all(
+    now: dt.datetime | None = None, queryset: Any = None, report: TickReport | None = None
+) -> int:
     """Re-evaluate the clocks of ``queryset`` (default: every PST ticket) in batches; the number
-    whose clock changed. Final clocks (met, breached) stay as they are."""
+    whose clock changed. Final clocks (met, breached) stay as they are. With ``report``, a ticket
+    that fails is counted there and the others are still done."""
     now = _now(now)
     policies = PolicyTable.load()
     rows = PSTTicket.objects.all() if queryset is None else queryset
     changed = 0
     for chunk in _chunks(_clocks_to_evaluate(rows), pst_settings.SLA_TICK_BATCH_SIZE):
-        changed += _save_evaluated(chunk, now, policies)
+        changed += _save_evaluated(chunk, now, policies, report)
     return changed
 
 
-def _save_evaluated(psts: list[PSTTicket], now: dt.datetime, policies: PolicyTable) -> int:
+def _save_evaluated(
+    psts: list[PSTTicket],
+    now: dt.datetime,
+    policies: PolicyTable,
+    report: TickReport | None = None,
+) -> int:
+    """Evaluate ``psts`` and write the clocks that changed; the number written.
+
+    With a ``report`` (the tick, ``recompute_all``) a ticket that cannot be evaluated or saved is
+    logged with its id and reason, counted in ``report.errors`` and left as it was; the others
+    are still done. Without one the error is raised (a caller acting on its own tickets)."""
     walkins = [v for v in (_visit_of(p) for p in psts if not p.channel.online) if v is not None]
     finishes = _queue_finishes(walkins) if walkins else {}
+    preload_complaints(psts)
     changed_rows: list[PSTTicket] = []
     changed_fields: set[str] = set()
     for pst in psts:
-        changed = _evaluate(pst, now, policies, finishes)
+        before = _snapshot(pst)
+        try:
+            changed = _evaluate(pst, now, policies, finishes)
+        except Exception as exc:
+            if report is None:
+                raise
+            _restore(pst, before)
+            report.failed(pst, exc)
+            continue
         if changed:
             changed_rows.append(pst)
             changed_fields.update(changed)
-    if changed_rows:
+    if not changed_rows:
+        return 0
+    try:
         _write_clocks(changed_rows, sorted(changed_fields))
+    except Exception:
+        if report is None:
+            raise
+        # One row the database refuses must not lose the others: write them one by one.
+        written = 0
+        for pst in changed_rows:
+            try:
+                _write_clocks([pst], sorted(changed_fields))
+                written += 1
+            except Exception as exc:
+                report.failed(pst, exc)
+        return written
     return len(changed_rows)
+
+
+def _restore(pst: PSTTicket, before: tuple[Any, ...]) -> None:
+    for name, value in zip(CLOCK_FIELDS, before, strict=True):
+        setattr(pst, "sla_policy_id" if name == "sla_policy" else name, value)
 
 
 def _write_clocks(rows: Sequence[PSTTicket], names: Sequence[str]) -> None:
@@ -585,6 +801,15 @@ def mark_request_complete(
     with transaction.atomic():
         pst = _locked(pst_ticket)
         _require_online(pst)
+        if is_complaint(pst):
+            raise SLAActionError(
+                _(
+                    "Ticket #%(ticket)s is a complaint: its clock runs from filing, to the "
+                    "first answer and to its tier's deadline."
+                ),
+                code="complaint",
+                params={"ticket": pst.ticket_id},
+            )
         if pst.sla_started_at is not None:
             raise SLAActionError(
                 _("The request of ticket #%(ticket)s was already marked complete on %(at)s."),
@@ -797,7 +1022,21 @@ def followup_recorded(followup: FollowUp, *, sender: Any = None) -> None:
         .select_related("channel", "branch", "ticket", "ticket__queue", "sla_policy")
         .first()
     )
-    if pst is None or not pst.channel.online:
+    if pst is None:
+        return
+    if is_complaint(pst):
+        # A complaint's clock is computed from its history (first answer, settlement).
+        with transaction.atomic():
+            locked = _locked(pst)
+            before = _snapshot(locked)
+            _evaluate_complaint(
+                locked, followup.date, _complaint_of(locked), calendar_for(locked.branch)
+            )
+            changed = _changed(locked, before)
+            if changed:
+                locked.save(update_fields=changed)
+        return
+    if not pst.channel.online:
         return
     at = followup.date
     if followup.is_from_submitter:
@@ -850,6 +1089,12 @@ class TickReport:
     closed: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def failed(self, pst: PSTTicket, exc: BaseException) -> None:
+        """One ticket could not be processed: log its id and the reason, count it, go on."""
+        reason = f"{type(exc).__name__}: {exc}"
+        logger.error("SLA tick: ticket #%s skipped: %s", pst.ticket_id, reason, exc_info=exc)
+        self.errors.append(f"#{pst.ticket_id}: {reason}")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "now": self.now.isoformat(),
@@ -891,10 +1136,11 @@ def tick(now: dt.datetime | None = None, *, batch_size: int | None = None) -> Ti
         Q(sla_state__in=OPEN_CLOCK_STATES)
         | Q(sla_state=SLAState.PENDING, channel__online=False)
         | Q(sla_state=SLAState.PENDING, sla_started_at__isnull=True, complete_at__isnull=False)
+        | Q(sla_state=SLAState.PENDING, ticket__pst_complaint__isnull=False)
     )
     for chunk in _chunks(_clocks_to_evaluate(open_clocks), size):
         report.evaluated += len(chunk)
-        report.changed += _save_evaluated(chunk, now, policies)
+        report.changed += _save_evaluated(chunk, now, policies, report)
     unnoted = PSTTicket.objects.filter(
         sla_state=SLAState.BREACHED, sla_breach_noted_at__isnull=True
     )
@@ -930,40 +1176,50 @@ def _chunks(queryset: Any, size: int) -> Iterator[list[PSTTicket]]:
 
 
 def _guarded(report: TickReport, pst: PSTTicket, action: Any) -> None:
-    """One ticket's failure is logged and counted, and does not stop the others."""
+    """One ticket's failure is logged and counted, and does not stop the others (its own
+    changes are rolled back: the action runs in a savepoint)."""
     try:
-        action()
+        with transaction.atomic():
+            action()
     except Exception as exc:  # one bad ticket must not stop the tick
-        logger.exception("SLA tick: ticket %s failed", pst.ticket_id)
-        report.errors.append(f"#{pst.ticket_id}: {exc}")
+        report.failed(pst, exc)
 
 
 def _stop_unsignalled(now: dt.datetime, policies: PolicyTable, report: TickReport) -> None:
     """Tickets resolved or closed by a path that sends no helpdesk signal (helpdesk's API PATCH,
     kanban): their clock stops at the follow-up that set the status, else the last change."""
-    rows = PSTTicket.objects.filter(
-        channel__online=True,
-        sla_stopped_at__isnull=True,
-        ticket__status__in=STOP_STATUSES,
-    ).exclude(sla_state__in=(SLAState.MET, SLAState.NONE))
+    rows = (
+        PSTTicket.objects.filter(
+            Q(channel__online=True) | Q(ticket__pst_complaint__isnull=False),
+            sla_stopped_at__isnull=True,
+            ticket__status__in=STOP_STATUSES,
+        )
+        .exclude(sla_state__in=(SLAState.MET, SLAState.NONE))
+        .distinct()
+    )
     for pst in _tick_psts(rows):
-        at = (
-            FollowUp.objects.filter(ticket_id=pst.ticket_id, new_status__in=STOP_STATUSES)
-            .order_by("-date")
-            .values_list("date", flat=True)
-            .first()
-        ) or pst.ticket.modified
-        at = min(at, now)
-        with transaction.atomic():
-            locked = _locked(pst)
-            if locked.sla_stopped_at is not None:
-                continue
-            calendar = calendar_for(locked.branch)
-            before = _snapshot(locked)
-            _stop(locked, at, calendar)
-            _evaluate_online(locked, now, policies.for_ticket(locked), calendar)
-            locked.save(update_fields=_changed(locked, before))
-        report.stopped_without_signal += 1
+        _guarded(report, pst, lambda p=pst: _stop_one_unsignalled(p, now, policies, report))
+
+
+def _stop_one_unsignalled(
+    pst: PSTTicket, now: dt.datetime, policies: PolicyTable, report: TickReport
+) -> None:
+    at = (
+        FollowUp.objects.filter(ticket_id=pst.ticket_id, new_status__in=STOP_STATUSES)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    ) or pst.ticket.modified
+    at = min(at, now)
+    locked = _locked(pst)
+    if locked.sla_stopped_at is not None:
+        return
+    calendar = calendar_for(locked.branch)
+    before = _snapshot(locked)
+    _stop(locked, at, calendar)
+    _evaluate_online(locked, now, policies.for_ticket(locked), calendar)
+    locked.save(update_fields=_changed(locked, before))
+    report.stopped_without_signal += 1
 
 
 def _note_breach(pst: PSTTicket, now: dt.datetime, report: TickReport) -> None:
@@ -1014,6 +1270,21 @@ def _note_breach(pst: PSTTicket, now: dt.datetime, report: TickReport) -> None:
 
 def _breach_comment(pst: PSTTicket, calendar: WorkingCalendar) -> str:
     policy = pst.sla_policy
+    complaint = _complaint_of(pst)
+    if complaint is not None:
+        facts = complaint_facts(pst, complaint, pst.sla_breached_at or timezone.now(), calendar)
+        if pst.sla_breached_at == facts.respond_due and facts.respond_due < facts.settle_due:
+            return _(
+                "Complaint standard breached: no answer to the complainant by %(due)s "
+                "(standard: first answer within %(days)s working days)."
+            ) % {
+                "due": local_label(facts.respond_due, calendar),
+                "days": pst_settings.COMPLAINT_FIRST_RESPONSE_DAYS,
+            }
+        return _("Complaint standard breached: not settled by %(due)s (%(tier)s).") % {
+            "due": local_label(facts.settle_due, calendar),
+            "tier": complaint.get_tier_display(),
+        }
     if not pst.channel.online:
         waited = (pst.sla_elapsed_seconds or 0) // 60
         return _(

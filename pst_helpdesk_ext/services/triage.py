@@ -18,8 +18,8 @@ Rules:
   and not yet marked by ``pst_sla_tick``), then running and at-risk clocks by due time, then
   paused ones, clocks not started, met, and tickets without a standard; ties by due time, then
   ticket number. Due times are absolute, so this is the order in which deadlines fall.
-- Time left is *working* time on the branch's calendar for online standards (they are counted
-  in working days) and plain time for walk-in standards (minutes of waiting).
+- Time left is *working* time on the branch's calendar for online standards and complaints
+  (they are counted in working days) and plain time for walk-in standards (minutes of waiting).
 - Wait picture percentiles use the nearest-rank method on the measured waits of called visitors
   (``Visit.wait_seconds``; the branch measures them as durations, so branch clock errors do not
   enter): median = value at rank ceil(n/2), p90 = value at rank ceil(0.9 n).
@@ -55,7 +55,7 @@ from pst_helpdesk_ext.services.queries import (
     filter_pst_tickets,
     pst_tickets_for,
 )
-from pst_helpdesk_ext.services.sla import calendar_for
+from pst_helpdesk_ext.services.sla import calendar_for, complaint_facts, complaint_of, is_complaint
 
 User = Any
 
@@ -146,10 +146,9 @@ def rows_in_order(user: User, ids: Sequence[int]) -> list[PSTTicket]:
     """
     if not ids:
         return []
-    by_id = {
-        pst.pk: pst
-        for pst in pst_tickets_for(user).filter(pk__in=list(ids)).select_related("sla_policy")
-    }
+    # ``ticket__pst_complaint``: which rows are complaints (working-day clocks), in the same query.
+    rows = pst_tickets_for(user).filter(pk__in=list(ids))
+    by_id = {pst.pk: pst for pst in rows.select_related("sla_policy", "ticket__pst_complaint")}
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
@@ -178,6 +177,8 @@ def counts_working_time(pst: PSTTicket) -> bool:
     policy = pst.sla_policy
     if policy is not None:
         return policy.kind != "walk_in"
+    if is_complaint(pst):  # complaint deadlines are working days, whatever the channel
+        return True
     return bool(pst.channel.online)
 
 
@@ -367,6 +368,7 @@ TIMELINE_KINDS = (
     "due",
     "breached",
     "escalated",
+    "answered",
     "stopped",
 )
 
@@ -408,7 +410,21 @@ def sla_timeline(pst: PSTTicket, now: datetime.datetime) -> list[TimelineEvent]:
             else _("Clock stopped")
         )
         events.append(TimelineEvent(pst.sla_stopped_at, "stopped", label))
-    if pst.sla_due_at and not pst.sla_stopped_at:
+    complaint = complaint_of(pst)
+    if complaint is not None and pst.sla_started_at is not None:
+        # A complaint owes two things: the first answer and the settlement (docs/sla.md).
+        facts = complaint_facts(pst, complaint, now, calendar_of(pst))
+        if facts.responded is not None and facts.responded != facts.settled:
+            events.append(TimelineEvent(facts.responded, "answered", _("Complainant answered")))
+        events.append(TimelineEvent(facts.respond_due, "due", _("First answer due")))
+        events.append(
+            TimelineEvent(
+                facts.settle_due,
+                "due",
+                _("Settlement due (%(tier)s)") % {"tier": complaint.get_tier_display()},
+            )
+        )
+    elif pst.sla_due_at and not pst.sla_stopped_at:
         events.append(TimelineEvent(pst.sla_due_at, "due", _("Due")))
     elif pst.sla_due_at:
         events.append(TimelineEvent(pst.sla_due_at, "due", _("Was due")))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import urllib.error
@@ -39,7 +40,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
@@ -483,6 +484,10 @@ class CloudApiSender:
             raise SendError(f"HTTP {exc.code}: {_api_error(exc)}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise SendError(f"cannot reach the WhatsApp API: {exc}") from None
+        except http.client.HTTPException as exc:  # e.g. the answer cut off (IncompleteRead)
+            raise SendError(
+                f"the WhatsApp API answer was broken off: {type(exc).__name__}"
+            ) from None
         except ValueError:
             raise SendError("the WhatsApp API answered with something that is not JSON") from None
         try:
@@ -530,7 +535,8 @@ def send_to_visitor(pst_ticket: PSTTicket, text: str, *, followup: FollowUp | No
         return False
     sender = get_sender()
     ok = True
-    for part in _parts(text):
+    parts = _parts(text)
+    for number, part in enumerate(parts, start=1):
         row = WhatsAppMessage(
             thread=thread,
             direction=WhatsAppMessage.Direction.OUT,
@@ -541,18 +547,31 @@ def send_to_visitor(pst_ticket: PSTTicket, text: str, *, followup: FollowUp | No
         try:
             if sender is None:
                 raise SendError("no WhatsApp sender configured (PST_HELPDESK WHATSAPP_SENDER)")
-            row.message_id = sender.send_text(thread.wa_id, part)[:128]
-        except SendError as exc:
+            row.message_id = str(sender.send_text(thread.wa_id, part))[:128]
+        except Exception as exc:  # one part that fails never stops the others
             ok = False
+            reason = str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
             row.status = WhatsAppMessage.Status.FAILED
-            row.error = str(exc)[:300]
+            row.message_id = ""
+            row.error = reason[:300]
             logger.error(
-                "WhatsApp reply to %s on ticket %s failed: %s",
+                "WhatsApp reply to %s on ticket %s, part %d of %d, failed: %s",
                 thread.masked_phone,
                 pst_ticket.ticket_id,
+                number,
+                len(parts),
+                reason,
+            )
+        try:
+            row.save()
+        except DatabaseError as exc:
+            ok = False
+            logger.error(
+                "WhatsApp reply on ticket %s, part %d: could not be recorded: %s",
+                pst_ticket.ticket_id,
+                number,
                 exc,
             )
-        row.save()
     return ok
 
 

@@ -19,11 +19,7 @@ from django import template
 from django.utils.translation import gettext, gettext_noop, ngettext
 from helpdesk import settings as helpdesk_settings
 
-from pst_helpdesk_ext.services.queries import (
-    WALK_IN_WAIT_STANDARD,
-    pst_ticket_for_panel,
-    wait_exceeds_standard,
-)
+from pst_helpdesk_ext.services.queries import WALK_IN_WAIT_STANDARD, pst_ticket_for_panel
 
 register = template.Library()
 
@@ -48,13 +44,32 @@ HELPDESK_TERMS = (
 def pst_ticket_panel(ticket: Any) -> dict[str, Any]:
     pst = pst_ticket_for_panel(ticket.pk) if ticket is not None and ticket.pk else None
     visit = getattr(pst, "visit", None) if pst is not None else None
+    verdict, minutes = wait_verdict(pst, visit)
     return {
         "pst": pst,
         "visit": visit,
         "branch_timezone": pst.branch.timezone if pst and pst.branch else None,
-        "wait_over_standard": wait_exceeds_standard(visit) if visit else None,
-        "wait_standard_minutes": int(WALK_IN_WAIT_STANDARD.total_seconds() // 60),
+        "wait_verdict": verdict,
+        "wait_standard_minutes": minutes,
     }
+
+
+def wait_verdict(pst: Any, visit: Any) -> tuple[str | None, int]:
+    """Whether a walk-in wait was within its standard, and the standard in minutes, as the
+    ticket's service clock says (the clock of the SLA timeline below, evaluated now): one verdict
+    on the page, never a second reading of the wait against a fixed 10 minutes. ``None`` while
+    the clock is open (the visitor not called yet)."""
+    default = int(WALK_IN_WAIT_STANDARD.total_seconds() // 60)
+    if pst is None or visit is None:
+        return None, default
+    from pst_helpdesk_ext.services.sla import evaluated_now
+
+    pst = evaluated_now(pst)
+    policy = pst.sla_policy
+    minutes = policy.target if policy is not None and policy.kind == "walk_in" else default
+    if pst.sla_state in ("met", "breached"):
+        return str(pst.sla_state), minutes
+    return None, minutes
 
 
 @register.filter

@@ -20,8 +20,10 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import SLAState
 from pst_helpdesk_ext.services.queries import pst_ticket_for_panel
+from pst_helpdesk_ext.services.sla import complaint_of, evaluated_now
 from pst_helpdesk_ext.services.triage import (
     BranchWaits,
     WaitPicture,
@@ -113,6 +115,8 @@ def pst_span(value: datetime.timedelta | int | float | None) -> str:
     if value is None or value == "":
         return ""
     seconds = abs(value.total_seconds() if isinstance(value, datetime.timedelta) else value)
+    if seconds < 60:
+        return gettext("less than a minute")
     total_minutes = int(seconds // 60)
     days, rest = divmod(total_minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
@@ -225,6 +229,8 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
     if pst is None:
         return {"pst": None}
     now = timezone.now()
+    # The clock as the facts give it now (the panel's wait verdict reads the same evaluation).
+    pst = evaluated_now(pst, now)
     left = time_left(pst, now)
     events = sla_timeline(pst, now)
     request = context.get("request")
@@ -239,6 +245,8 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
         "time_left": left,
         "overdue": is_overdue(pst, now),
         "working_time": counts_working_time(pst),
+        "complaint": complaint_of(pst),
+        "first_answer_days": pst_settings.COMPLAINT_FIRST_RESPONSE_DAYS,
         "branch_timezone": pst.branch.timezone if pst.branch else None,
         "complete_url": _reverse_or_empty("pst:sla_mark_complete", pst.ticket_id),
         "waiting_url": _reverse_or_empty("pst:sla_wait_for_visitor", pst.ticket_id),
@@ -251,7 +259,7 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
 
 
 TIMELINE_WIDTH = 600
-TIMELINE_HEIGHT = 40
+TIMELINE_HEIGHT = 28
 
 
 def timeline_svg(pst: Any, events: list[Any], now: datetime.datetime) -> SafeString:
@@ -287,23 +295,71 @@ def timeline_svg(pst: Any, events: list[Any], now: datetime.datetime) -> SafeStr
         ticks.append((x(due), "#212529", gettext("due")))
     if pst.sla_stopped_at is None:
         ticks.append((x(now), "#6c757d", gettext("now")))
-
-    def anchor(tx: float) -> str:  # labels stay inside the chart at its edges
-        return "start" if tx < 40 else "end" if tx > TIMELINE_WIDTH - 40 else "middle"
-
     tick_html = format_html_join(
         "",
-        '<rect x="{}" y="2" width="2" height="24" fill="{}"/>'
-        '<text x="{}" y="36" font-size="10" text-anchor="{}" fill="{}">{}</text>',
-        ((max(tx - 1, 0), colour, tx, anchor(tx), colour, text) for tx, colour, text in ticks),
+        '<rect x="{}" y="2" width="2" height="24" fill="{}"/>',
+        ((max(tx - 1, 0), colour) for tx, colour, _text in ticks),
+    )
+    placed = place_labels([(tx / TIMELINE_WIDTH * 100, colour, text) for tx, colour, text in ticks])
+    rows = 1 + max((row for *_rest, row in placed), default=0)
+    # The labels are HTML under the chart, not SVG text: they keep the page's font size on a
+    # phone (SVG text shrinks with the chart) and are placed so that they never overlap.
+    labels = format_html_join(
+        "",
+        '<span class="pst-tick-label" style="position:absolute;white-space:nowrap;left:{}%;'
+        "line-height:1.2;top:{}rem;transform:translateX({});"
+        'color:{}">{}</span>',
+        (
+            (f"{left:.2f}", f"{row * LABEL_ROW_REM:.2f}", SHIFT[anchor], colour, text)
+            for left, colour, text, anchor, row in placed
+        ),
     )
     return format_html(
-        '<svg id="pst-sla-chart" width="100%" viewBox="0 0 {w} {h}" '
-        'role="img" aria-label="{label}"><title>{label}</title>'
-        '<rect x="0" y="8" width="{w}" height="12" fill="#e9ecef"/>{bars}{ticks}</svg>',
+        '<div class="pst-sla-chart-wrap"><svg id="pst-sla-chart" width="100%" '
+        'viewBox="0 0 {w} {h}" preserveAspectRatio="none" style="height:{h}px" role="img" '
+        'aria-label="{label}"><title>{label}</title>'
+        '<rect x="0" y="8" width="{w}" height="12" fill="#e9ecef"/>{bars}{ticks}</svg>'
+        '<div class="pst-tick-labels small" style="position:relative;height:{height}rem">'
+        "{labels}</div></div>",
         w=TIMELINE_WIDTH,
         h=TIMELINE_HEIGHT,
         label=gettext("Service clock from its start to its due time"),
         bars=bars,
         ticks=tick_html,
+        height=f"{rows * LABEL_ROW_REM:.2f}",
+        labels=labels,
     )
+
+
+#: Label rows under the chart, in rem.
+LABEL_ROW_REM = 1.4
+#: Label width estimate, in percent of the chart, for the narrowest chart (a 390 px phone: about
+#: 300 px of chart) at the page's small font: generous, so labels never touch on any screen.
+LABEL_CHAR_PERCENT = 7.5 / 300 * 100
+SHIFT = {"start": "0", "middle": "-50%", "end": "-100%"}
+
+
+def place_labels(
+    ticks: list[tuple[float, str, str]],
+) -> list[tuple[float, str, str, str, int]]:
+    """Where each tick's label goes, ticks at ``x`` percent of the chart: (x, colour, text,
+    anchor, row). A label stays inside the chart at its edges; a label that would overlap one
+    already placed (due and now close together: "tenggat" and "sekarang" ran into one word)
+    goes one row lower."""
+    placed: list[tuple[float, str, str, str, int]] = []
+    taken: list[tuple[float, float, int]] = []  # (left, right, row), percent
+    for tx, colour, text in sorted(ticks):
+        width = len(text) * LABEL_CHAR_PERCENT
+        if tx < width / 2:
+            anchor, left = "start", tx
+        elif tx > 100 - width / 2:
+            anchor, left = "end", tx - width
+        else:
+            anchor, left = "middle", tx - width / 2
+        right = left + width
+        row = 0
+        while any(r == row and left < b + 2 and a < right + 2 for a, b, r in taken):
+            row += 1
+        taken.append((left, right, row))
+        placed.append((tx, colour, text, anchor, row))
+    return placed

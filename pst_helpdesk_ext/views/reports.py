@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext import charts
+from pst_helpdesk_ext.dates import MAX_REPORT_DAYS
 from pst_helpdesk_ext.forms import PSTFilterForm
 from pst_helpdesk_ext.models import ServiceCategory
 from pst_helpdesk_ext.services import reports
@@ -27,6 +28,7 @@ class ReportFilterForm(PSTFilterForm):
 
     field_order = ("branch", "service", "channel")
     category = None
+    period_max_days = MAX_REPORT_DAYS
     service = forms.ModelChoiceField(
         label=_("Service"),
         queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),

@@ -355,7 +355,7 @@ def test_report_by_period_and_category_and_filters(client, admin_user, report_da
     ("params", "field", "text"),
     [
         ({"from": "2026-03-31", "to": "2026-03-01"}, "to", "before the start date"),
-        ({"from": "31-03-2026"}, "from", "Date has wrong format"),
+        ({"from": "31-03-2026"}, "from", "YYYY-MM-DD"),
         ({"group_by": "province"}, "group_by", "Unknown grouping province"),
         ({"group_by": "day,month"}, "group_by", "one period only"),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "from", "longer than"),

@@ -441,7 +441,7 @@ def test_filters_by_branch_channel_category_and_state(client, admin_user, ladder
         ({"channel": "fax"}, "fax"),
         ({"category": "astrologi"}, "astrologi"),
         ({"state": "late"}, "late"),
-        ({"wait_from": "2026-13-01"}, "tanggal yang valid"),
+        ({"wait_from": "2026-13-01"}, "YYYY-MM-DD"),
         ({"wait_from": "2026-03-20", "wait_to": "2026-03-01"}, "2026-03-01"),
         ({"wait_from": "2026-01-01", "wait_to": "2026-03-01"}, "31"),
         ({"page": "x", "state": "bogus"}, "bogus"),

@@ -10,9 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from pst_helpdesk_ext.dates import validate_day
 from pst_helpdesk_ext.models import Branch, Channel, ServiceCategory
 from pst_helpdesk_ext.services import reports
 
@@ -23,12 +25,17 @@ def iso_date(option: str, value: str | None) -> datetime.date | None:
     if value is None:
         return None
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except ValueError:
         raise CommandError(
             _("%(option)s must be a date as YYYY-MM-DD, not %(value)r.")
             % {"option": option, "value": value}
         ) from None
+    try:
+        validate_day(day)  # the same days as every report filter (``dates``)
+    except ValidationError as exc:
+        raise CommandError(f"{option}: {' '.join(exc.messages)}") from None
+    return day
 
 
 def by_code(model: Any, option: str, code: str | None) -> Any:

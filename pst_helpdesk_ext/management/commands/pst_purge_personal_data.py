@@ -36,7 +36,9 @@ class Command(BaseCommand):
         return _(
             "Erase visitor personal data (name, e-mail, phone, ID hash and last digits, "
             "guest-book purpose, rating comment) older than "
-            "PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], keeping the anonymous statistics."
+            "PST_HELPDESK['PERSONAL_DATA_RETENTION_DAYS'], keeping the anonymous statistics. "
+            "A record that cannot be erased is logged with its id and skipped; everything else "
+            "is erased and the exit status is 1."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -90,3 +92,15 @@ class Command(BaseCommand):
         self.stdout.write(
             _("  rating comments erased: %(count)d") % {"count": result.rating_comments}
         )
+        self.stdout.write(
+            _("  records skipped after an error: %(count)d") % {"count": result.failed}
+        )
+        if result.failed:
+            # Exit status 1 for cron's mail; every other record was erased.
+            raise CommandError(
+                _(
+                    "%(count)d records could not be erased (their ids and the reasons are in the "
+                    "log); everything else was erased. Fix them and run the command again."
+                )
+                % {"count": result.failed}
+            )

@@ -43,8 +43,10 @@ class Command(BaseCommand):
         return _(
             "Update the SLA clocks of PST tickets: mark at-risk and breached tickets, note "
             "breaches in the ticket history (raising the priority where the policy says so) and "
-            "close online conversations whose visitor has not answered for 7 days. Safe to run "
-            "as often as you like."
+            "close online conversations whose visitor has not answered for 7 days; complaints "
+            "run on their own clock (first answer, tier deadline). Safe to run as often as you "
+            "like. A ticket that cannot be evaluated is logged with its id and reason and "
+            "skipped; the others are processed and the exit status is 1."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,11 +67,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now = aware_datetime(options["now"]) if options["now"] else timezone.now()
         recomputed = 0
+        recompute_report = sla.TickReport(now=now)
         if options["recompute"]:
             recomputed = sla.recompute_all(
-                now, PSTTicket.objects.filter(sla_state__in=(SLAState.PENDING, SLAState.NONE))
+                now,
+                PSTTicket.objects.filter(sla_state__in=(SLAState.PENDING, SLAState.NONE)),
+                report=recompute_report,
             )
         report = sla.tick(now)
+        report.errors[:0] = recompute_report.errors
         if options["json"]:
             self.stdout.write(json.dumps({**report.as_dict(), "recomputed": recomputed}))
         else:
@@ -77,7 +83,8 @@ class Command(BaseCommand):
                 _(
                     "SLA tick at %(now)s: %(evaluated)d clocks evaluated, %(changed)d changed, "
                     "%(breaches)d breaches noted (%(escalated)d escalated), %(closed)d "
-                    "conversations closed for inactivity."
+                    "conversations closed for inactivity, %(failed)d tickets skipped after an "
+                    "error."
                 )
                 % {
                     "now": now.isoformat(),
@@ -86,12 +93,17 @@ class Command(BaseCommand):
                     "breaches": report.breaches_noted,
                     "escalated": report.escalated,
                     "closed": report.closed,
+                    "failed": len(report.errors),
                 }
             )
         for error in report.errors:
             self.stderr.write(_("Ticket %(error)s") % {"error": error})
         if report.errors:
+            # Exit status 1 for cron's mail; every other ticket was processed.
             raise CommandError(
-                _("%(count)d tickets could not be updated; see the log.")
+                _(
+                    "%(count)d tickets could not be updated (listed above, with the reason, and "
+                    "in the log); every other ticket was processed."
+                )
                 % {"count": len(report.errors)}
             )
