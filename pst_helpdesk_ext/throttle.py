@@ -73,14 +73,14 @@ class Refused:
             "(and spam folder), or try again in %(wait)s."
         ) % {"wait": wait}
 
-    def both_languages(self) -> str:
-        """The message in Indonesian, then English (the rating and complaint pages are shown in
-        both languages, whatever the browser asks for)."""
+    def both_languages(self) -> list[str]:
+        """The message in Indonesian and in English (the rating and complaint pages are shown
+        in both languages, whatever the browser asks for)."""
         texts = []
         for language in ("id", "en"):
             with translation.override(language):
                 texts.append(self.message())
-        return " / ".join(texts)
+        return texts
 
 
 def _hash(value: str) -> str:

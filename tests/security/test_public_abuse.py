@@ -130,6 +130,7 @@ def test_complaint_floods_are_limited_keeping_the_text(limits, client):
     assert flooded.status_code == 429
     html = flooded.content.decode()
     assert "Terlalu banyak permintaan" in html and "Too many requests" in html  # both languages
+    assert "Periksa isian yang ditandai" not in html  # no field is marked: only the wait
     assert text + " (lagi)" in html and 'value="p99@example.org"' in html
     assert Complaint.objects.count() == 10
 
