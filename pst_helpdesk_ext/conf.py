@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     # actions that send an e-mail or open a ticket) and how many e-mails one address may get, as
     # (count, seconds); and e-mails to one address in 24 hours. Counted in Django's cache.
     "PUBLIC_LIMIT_PER_CLIENT": (10, 600),
-    "PUBLIC_LIMIT_PER_EMAIL": (3, 600),
+    "PUBLIC_LIMIT_PER_EMAIL": (5, 3600),
     "PUBLIC_DAILY_SENDS_PER_EMAIL": 10,
     # Addresses or networks (CIDR) of your reverse proxies: behind them the client address is
     # read from X-Forwarded-For. Empty: REMOTE_ADDR (a site served directly).

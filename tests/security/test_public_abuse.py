@@ -320,3 +320,20 @@ def test_the_example_sites_sqlite_file_and_directory_are_private(tmp_path):
     assert (data.stat().st_mode & 0o777) == 0o700
     for file in data.glob("db.sqlite3*"):
         assert (file.stat().st_mode & 0o777) == 0o600, file
+
+
+def test_online_requests_count_as_sends_to_the_visitors_address(limits, client):
+    from pst_helpdesk_ext.services.branches import create_branch
+    from tests.central.test_online import COMPLETE_DATA_REQUEST
+
+    create_branch("1222", "Labuhanbatu Selatan")
+    start(client, "siti@example.org")  # the verification e-mail: one send
+    client.get(re.search(r"https?://\S+", mail.outbox[-1].body).group(0))
+    for _ in range(2):  # each request: helpdesk e-mails the visitor its ticket link
+        assert client.post(reverse("pst:online_ask"), COMPLETE_DATA_REQUEST).status_code == 302
+    flooded = client.post(reverse("pst:online_ask"), COMPLETE_DATA_REQUEST)
+    assert flooded.status_code == 429
+    html = flooded.content.decode()
+    assert "sudah mengirim beberapa e-mail" in html
+    assert COMPLETE_DATA_REQUEST["question"] in html  # what was typed is kept
+    assert Ticket.objects.count() == 2
