@@ -337,3 +337,21 @@ def test_online_requests_count_as_sends_to_the_visitors_address(limits, client):
     assert "sudah mengirim beberapa e-mail" in html
     assert COMPLETE_DATA_REQUEST["question"] in html  # what was typed is kept
     assert Ticket.objects.count() == 2
+
+
+def test_limit_settings_that_cannot_work_are_named(settings):
+    from pst_helpdesk_ext.checks import check_settings
+
+    def ids(**pst: Any) -> list[str]:
+        settings.PST_HELPDESK = pst
+        return [e.id for e in check_settings()]
+
+    assert ids(PUBLIC_LIMIT_PER_CLIENT=(0, 600)) == ["pst_helpdesk_ext.E201"]
+    assert ids(PUBLIC_LIMIT_PER_EMAIL="5/hour") == ["pst_helpdesk_ext.E201"]
+    assert ids(PUBLIC_DAILY_SENDS_PER_EMAIL=True) == ["pst_helpdesk_ext.E201"]
+    assert ids(PUBLIC_TRUSTED_PROXIES=["proxy.local"]) == ["pst_helpdesk_ext.E202"]
+    assert ids(PUBLIC_TRUSTED_PROXIES=["10.0.0.0/8", "::1"]) == []
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if not m.endswith("PublicThrottleMiddleware")
+    ]
+    assert ids() == ["pst_helpdesk_ext.W202"]
