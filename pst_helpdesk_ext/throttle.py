@@ -14,17 +14,19 @@ Rules:
   the default ``LocMemCache`` each server process counts alone: a site with several processes
   needs a shared cache (``DatabaseCache``, Redis); ``manage.py check --deploy`` warns
   (``pst_helpdesk_ext.W301``).
-- Keys hold no personal data in clear: the e-mail address and the client address are hashed.
+- Keys hold no personal data in clear: the e-mail address and the client address are hashed
+  with a key (HMAC with ``SECRET_KEY``).
 - The client address is ``REMOTE_ADDR``. Behind a reverse proxy, list the proxy's addresses in
   ``PUBLIC_TRUSTED_PROXIES``: the address is then the right-most ``X-Forwarded-For`` entry that is
   not a trusted proxy (a client cannot forge its way past the proxy that appended it).
+- Not atomic: two requests at the same instant may both pass the last free place (a limit can be
+  exceeded by the number of concurrent requests, never by a flood).
 - A refusal says how long to wait; it is logged (logger ``pst.throttle``) with the limit's name and
   the hashed key, never the e-mail address.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import math
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, ngettext
 
 from pst_helpdesk_ext.conf import pst_settings
@@ -84,7 +87,9 @@ class Refused:
 
 
 def _hash(value: str) -> str:
-    return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    """A keyed hash (HMAC with SECRET_KEY): the cache and the log never hold the address, nor a
+    plain hash of it that a list of addresses could be tried against."""
+    return salted_hmac("pst.throttle", value.strip().lower()).hexdigest()[:32]
 
 
 def client_address(request: HttpRequest) -> str:
@@ -104,7 +109,14 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(str(n), strict=False) for n in pst_settings.PUBLIC_TRUSTED_PROXIES]
+    """The trusted proxies; an entry that is not an address is skipped (check E202 names it)."""
+    networks = []
+    for entry in pst_settings.PUBLIC_TRUSTED_PROXIES or ():
+        try:
+            networks.append(ipaddress.ip_network(str(entry), strict=False))
+        except ValueError:
+            continue
+    return networks
 
 
 def _valid_ip(value: str) -> bool:

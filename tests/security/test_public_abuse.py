@@ -118,6 +118,9 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(limits, settings, 
     )
     assert start(client, "e@example.org", HTTP_X_FORWARDED_FOR="192.0.2.11").status_code == 200
     assert start(client, "f@example.org", HTTP_X_FORWARDED_FOR="not-an-ip").status_code == 429
+    # A misconfigured entry (check E202 names it) is skipped, never a 500.
+    settings.PST_HELPDESK = {**limits, "PUBLIC_TRUSTED_PROXIES": ["proxy.local", "127.0.0.1"]}
+    assert start(client, "g@example.org", HTTP_X_FORWARDED_FOR="192.0.2.12").status_code == 200
 
 
 def test_complaint_floods_are_limited_keeping_the_text(limits, client):
