@@ -1,6 +1,7 @@
 """``PublicThrottleMiddleware``: the public rate limits (``throttle``) on helpdesk's own public
 forms, which the plugin does not own: the generic public ticket form (``helpdesk:home``,
-``helpdesk:submit``, ``helpdesk:submit_iframe``) and the password reset. A POST over a limit gets
+``helpdesk:submit``, ``helpdesk:submit_iframe``), the password reset and a visitor's comment
+on their ticket (``helpdesk:update``). A POST over a limit gets
 a 429 page in Indonesian and English naming the wait; helpdesk's view is not run, so no ticket is
 opened and no e-mail is sent. Signed-in staff are not limited.
 
@@ -26,6 +27,9 @@ LIMITED_VIEWS = {
     "helpdesk:submit": "submitter_email",
     "helpdesk:submit_iframe": "submitter_email",
     "helpdesk:password_reset": "email",
+    # A visitor's comment on their ticket (from the public view, with the ticket's key): e-mails
+    # the staff and the ticket's CCs, so it counts per client (no address of its own).
+    "helpdesk:update": "",
 }
 
 
@@ -45,11 +49,13 @@ class PublicThrottleMiddleware:
         field = LIMITED_VIEWS.get(match.view_name if match else "")
         if field is None:
             return None
+        from helpdesk.decorators import is_helpdesk_staff
+
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_staff:
+        if user is not None and user.is_authenticated and is_helpdesk_staff(user):
             return None
-        email = str(request.POST.get(field, "")).strip() or None
-        limited = throttle.hit(match.view_name, request, email)
+        email = str(request.POST.get(field, "")).strip() if field else ""
+        limited = throttle.hit(match.view_name, request, email or None)
         if limited is None:
             return None
         return too_many(request, limited)

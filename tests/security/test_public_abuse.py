@@ -358,3 +358,16 @@ def test_limit_settings_that_cannot_work_are_named(settings):
         m for m in settings.MIDDLEWARE if not m.endswith("PublicThrottleMiddleware")
     ]
     assert ids() == ["pst_helpdesk_ext.W202"]
+
+
+def test_visitor_comments_through_helpdesk_are_limited_but_staff_are_not(limits, client):
+    from tests.central.test_ui import make_staff
+
+    queue = Queue.objects.create(title="Q", slug="q-upd")
+    ticket = Ticket.objects.create(queue=queue, title="t", submitter_email="v@example.org")
+    url = reverse("helpdesk:update", args=[ticket.pk])
+    for _ in range(10):
+        client.post(url, {"comment": "Halo?", "key": ticket.secret_key, "mail": "v@example.org"})
+    assert client.post(url, {"comment": "Halo lagi?"}).status_code == 429
+    client.force_login(make_staff("petugas"))
+    assert client.post(url, {"comment": "Sudah kami jawab."}).status_code != 429
