@@ -72,7 +72,7 @@ def test_one_address_gets_few_emails_whoever_asks(limits, client):
         assert start(client, "victim@example.org", REMOTE_ADDR=f"198.51.100.{n}").status_code == 200
     flooded = start(client, "Victim@Example.org", REMOTE_ADDR="198.51.100.99")
     assert flooded.status_code == 429
-    assert "sudah mengirim beberapa e-mail" in flooded.content.decode()
+    assert "sudah mengirim beberapa surel" in flooded.content.decode()
     assert len(mail.outbox) == 3
 
 
@@ -337,7 +337,7 @@ def test_online_requests_count_as_sends_to_the_visitors_address(limits, client):
     flooded = client.post(reverse("pst:online_ask"), COMPLETE_DATA_REQUEST)
     assert flooded.status_code == 429
     html = flooded.content.decode()
-    assert "sudah mengirim beberapa e-mail" in html
+    assert "sudah mengirim beberapa surel" in html
     assert COMPLETE_DATA_REQUEST["question"] in html  # what was typed is kept
     assert Ticket.objects.count() == 2
 
