@@ -38,14 +38,14 @@ def webhook(request: HttpRequest) -> HttpResponse:
             return HttpResponseForbidden("verify token mismatch")
         return HttpResponse(challenge, content_type="text/plain")
     header = (request.META.get("CONTENT_LENGTH") or "0").strip()
-    if not header.isdigit():
+    if not (header.isascii() and header.isdigit()):
         logger.warning("WhatsApp webhook: Content-Length %r is not a number; refused", header[:40])
         return HttpResponseBadRequest(
             "Content-Length must be the body's size in bytes (a whole number).",
             content_type="text/plain",
         )
-    if int(header) > MAX_BODY_BYTES:
-        logger.warning("WhatsApp webhook: body of %s bytes; refused", header)
+    if len(header) > 12 or int(header) > MAX_BODY_BYTES:
+        logger.warning("WhatsApp webhook: body of %s bytes; refused", header[:40])
         return HttpResponse(
             f"Body too large: at most {MAX_BODY_BYTES} bytes.",
             status=413,

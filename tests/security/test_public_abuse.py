@@ -220,7 +220,10 @@ def test_a_content_length_that_is_not_a_number_is_a_400(limits):
     response = webhook_post(client, raw, CONTENT_LENGTH="abc")
     assert response.status_code == 400
     assert b"Content-Length" in response.content
-    assert webhook_post(client, raw, CONTENT_LENGTH="-5").status_code == 400
+    for odd in ("-5", "²", "1e3", "0x10", " "):
+        assert webhook_post(client, raw, CONTENT_LENGTH=odd).status_code == 400, odd
+    # Longer than Python converts to an int (4300 digits): refused as too large, not a 500.
+    assert webhook_post(client, raw, CONTENT_LENGTH="9" * 5000).status_code == 413
 
 
 def test_a_huge_body_is_refused_before_it_is_read(limits):
