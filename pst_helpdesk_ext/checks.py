@@ -219,8 +219,8 @@ def _public_value(value: Any) -> bool:
 
 
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
-    """``manage.py check --deploy``: secrets that are public or too short, DEBUG on, a per-process
-    cache under the rate limits, a database file others can read (ids E3xx / W3xx)."""
+    """``manage.py check --deploy``: secrets that are public or too short, DEBUG on, a database
+    file others can read (ids E3xx)."""
     errors: list[Error | Warning] = []
     user = getattr(settings, "PST_HELPDESK", {})
     user = user if isinstance(user, dict) else {}
@@ -269,6 +269,14 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
                 id="pst_helpdesk_ext.E304",
             )
         )
+    errors.extend(_check_database_file())
+    return errors
+
+
+def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The public rate limits count in the default cache: with DEBUG off (a real site), one that
+    each server process keeps for itself lets a flood through N times (W301)."""
+    errors: list[Warning] = []
     backend = str(getattr(settings, "CACHES", {}).get("default", {}).get("BACKEND", ""))
     if not getattr(settings, "DEBUG", False) and backend.endswith(
         ("locmem.LocMemCache", "dummy.DummyCache")
@@ -280,11 +288,12 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
                 + (" (DummyCache: not at all)." if "Dummy" in backend else "."),
                 hint="Use a shared cache: CACHES = {'default': {'BACKEND': "
                 "'django.core.cache.backends.db.DatabaseCache', 'LOCATION': 'pst_cache'}}, "
-                "then python manage.py createcachetable (README, Settings).",
+                "then python manage.py createcachetable (README, Install). A site served by "
+                "one process only may silence this: "
+                "SILENCED_SYSTEM_CHECKS = ['pst_helpdesk_ext.W301'].",
                 id="pst_helpdesk_ext.W301",
             )
         )
-    errors.extend(_check_database_file())
     return errors
 
 

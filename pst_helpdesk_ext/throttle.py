@@ -12,7 +12,7 @@ password reset, through ``PublicThrottleMiddleware``). Three limits, in ``PST_HE
 Rules:
 - Counters live in Django's cache (a sliding log of times per key), so no table is needed. With
   the default ``LocMemCache`` each server process counts alone: a site with several processes
-  needs a shared cache (``DatabaseCache``, Redis); ``manage.py check --deploy`` warns
+  needs a shared cache (``DatabaseCache``, Redis); ``manage.py check`` warns when DEBUG is off
   (``pst_helpdesk_ext.W301``).
 - Keys hold no personal data in clear: the e-mail address and the client address are hashed
   with a key (HMAC with ``SECRET_KEY``).

@@ -282,8 +282,22 @@ def test_check_deploy_is_quiet_with_real_secrets_and_a_shared_cache(settings):
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}
     }
     assert check_deploy() == []
+
+
+def test_a_per_process_cache_is_a_warning_when_debug_is_off(settings):
+    from pst_helpdesk_ext.checks import check_shared_cache
+
+    settings.DEBUG = False
+    assert [e.id for e in check_shared_cache()] == ["pst_helpdesk_ext.W301"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert "not at all" in check_shared_cache()[0].msg
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}
+    }
+    assert check_shared_cache() == []
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert [e.id for e in check_deploy()] == ["pst_helpdesk_ext.W301"]
+    settings.DEBUG = True  # a developer's machine: one process
+    assert check_shared_cache() == []
 
 
 def test_the_example_sites_fallbacks_are_all_known_public_values():
