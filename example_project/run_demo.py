@@ -112,6 +112,34 @@ def prepare_agent(server_key: str) -> None:
     manage("pst_branch", "enrol", "1222", f"--public-key={public_key}")
 
 
+#: The example site's secrets, and DEBUG: without these variables it uses public demo values.
+DEMO_SECRET_VARIABLES = (
+    "DJANGO_SECRET_KEY",
+    "PST_ID_HASH_KEY",
+    "PST_WHATSAPP_APP_SECRET",
+    "PST_WHATSAPP_VERIFY_TOKEN",
+)
+
+
+def demo_secrets_notice(env: dict[str, str]) -> str:
+    """The warning printed with the banner while the demo runs on public demo secrets."""
+    unset = [name for name in DEMO_SECRET_VARIABLES if not env.get(name)]
+    debug = env.get("DJANGO_DEBUG", "1") == "1"
+    if not unset and not debug:
+        return ""
+    lines = [
+        "",
+        "!" * 78,
+        "DEMO SECRETS: this site is for trying out only, never for real visitors.",
+    ]
+    if unset:
+        lines.append(f"  Public demo values in use (not set): {', '.join(unset)}.")
+    if debug:
+        lines.append("  DEBUG is on (DJANGO_DEBUG=0 turns it off).")
+    lines += ["  `python example_project/manage.py check --deploy` lists each fix.", "!" * 78]
+    return "\n".join(lines)
+
+
 def main() -> int:
     server_key = prepare_central()
     prepare_agent(server_key)
@@ -147,6 +175,7 @@ def main() -> int:
         "production).\nPress Ctrl-C to stop.\n",
         flush=True,
     )
+    print(demo_secrets_notice(dict(os.environ)), flush=True)
     next_tick = time.monotonic()
     try:
         while procs["central web"].poll() is None and procs["branch agent"].poll() is None:

@@ -14,6 +14,8 @@ class PstHelpdeskConfig(AppConfig):
             online_receivers,
             receivers,
         )
-        from pst_helpdesk_ext.checks import check_settings
+        from pst_helpdesk_ext.checks import check_deploy, check_settings, check_shared_cache
 
         checks.register(check_settings, checks.Tags.compatibility)
+        checks.register(check_shared_cache, checks.Tags.caches)
+        checks.register(check_deploy, checks.Tags.security, deploy=True)

@@ -135,6 +135,189 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     errors.extend(check_online_settings(user))
+    errors.extend(check_public_limits(user))
+    return errors
+
+
+def check_public_limits(user: dict[str, Any]) -> list[Error | Warning]:
+    """The public rate limits (ids E2xx / W2xx; ``throttle``)."""
+    import ipaddress
+
+    errors: list[Error | Warning] = []
+    for name in ("PUBLIC_LIMIT_PER_CLIENT", "PUBLIC_LIMIT_PER_EMAIL"):
+        value = user.get(name, DEFAULTS[name])
+        if not (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value)
+        ):
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] must be (count, seconds), two positive whole "
+                    f"numbers, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[name]!r}.",
+                    id="pst_helpdesk_ext.E201",
+                )
+            )
+    value = user.get("PUBLIC_DAILY_SENDS_PER_EMAIL", DEFAULTS["PUBLIC_DAILY_SENDS_PER_EMAIL"])
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        errors.append(
+            Error(
+                "PST_HELPDESK['PUBLIC_DAILY_SENDS_PER_EMAIL'] must be a positive whole number, "
+                f"not {value!r}.",
+                hint=f"The default is {DEFAULTS['PUBLIC_DAILY_SENDS_PER_EMAIL']}.",
+                id="pst_helpdesk_ext.E201",
+            )
+        )
+    proxies = user.get("PUBLIC_TRUSTED_PROXIES", DEFAULTS["PUBLIC_TRUSTED_PROXIES"])
+    bad = []
+    if not isinstance(proxies, list | tuple):
+        bad = [repr(proxies)]
+    else:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(str(proxy), strict=False)
+            except ValueError:
+                bad.append(repr(proxy))
+    if bad:
+        errors.append(
+            Error(
+                "PST_HELPDESK['PUBLIC_TRUSTED_PROXIES'] must be a list of IP addresses or "
+                f"networks; not understood: {', '.join(bad)}.",
+                hint='For example ["127.0.0.1", "10.0.0.0/8"]; empty when no proxy is in front.',
+                id="pst_helpdesk_ext.E202",
+            )
+        )
+    middleware = "pst_helpdesk_ext.middleware.PublicThrottleMiddleware"
+    if middleware not in getattr(settings, "MIDDLEWARE", []):
+        errors.append(
+            Warning(
+                "helpdesk's public ticket form and password reset are not rate-limited: "
+                f"{middleware} is not in MIDDLEWARE.",
+                hint=f"Add {middleware!r} to MIDDLEWARE after AuthenticationMiddleware.",
+                id="pst_helpdesk_ext.W202",
+            )
+        )
+    return errors
+
+
+#: Values the example site falls back to when its environment sets none. They are public (in this
+#: repository): a site using one lets anyone forge session cookies, rating links, ID hashes or
+#: WhatsApp webhook calls. Anything starting "demo-" or containing "change-me" counts as well.
+PUBLIC_EXAMPLE_VALUES = frozenset(
+    {
+        "demo-only-insecure-key-change-me-in-production-0123456789",
+        "demo-only-id-hash-key-change-me-0123456789abcdef0123456789",
+        "demo-verify-token",
+        "demo-app-secret",
+    }
+)
+GENERATE = "python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _public_value(value: Any) -> bool:
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return text in PUBLIC_EXAMPLE_VALUES or text.startswith("demo-") or "change-me" in text
+
+
+def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    """``manage.py check --deploy``: secrets that are public or too short, DEBUG on, a database
+    file others can read (ids E3xx)."""
+    errors: list[Error | Warning] = []
+    user = getattr(settings, "PST_HELPDESK", {})
+    user = user if isinstance(user, dict) else {}
+    secret_key = getattr(settings, "SECRET_KEY", "")
+    if not secret_key or len(secret_key) < 50 or _public_value(secret_key):
+        errors.append(
+            Error(
+                "SECRET_KEY is the example site's public value, empty or shorter than 50 "
+                "characters: anyone can forge sessions, verification and rating links.",
+                hint=f"Set your own (example site: DJANGO_SECRET_KEY=$({GENERATE})) and keep it "
+                "secret.",
+                id="pst_helpdesk_ext.E301",
+            )
+        )
+    id_hash_key = user.get("ID_HASH_KEY")
+    if id_hash_key is not None and (len(id_hash_key) < 32 or _public_value(id_hash_key)):
+        errors.append(
+            Error(
+                "PST_HELPDESK['ID_HASH_KEY'] is the example site's public value or shorter than "
+                "32 characters: anyone can test ID numbers against the stored hashes.",
+                hint=f"Set your own (example site: PST_ID_HASH_KEY=$({GENERATE})), the same at "
+                "central and at every branch (pst-branch-agent init --id-hash-key).",
+                id="pst_helpdesk_ext.E302",
+            )
+        )
+    for name, env in (
+        ("WHATSAPP_APP_SECRET", "PST_WHATSAPP_APP_SECRET"),
+        ("WHATSAPP_VERIFY_TOKEN", "PST_WHATSAPP_VERIFY_TOKEN"),
+    ):
+        value = user.get(name, DEFAULTS[name])
+        if value and (len(str(value)) < 16 or _public_value(value)):
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] is the example site's public value or shorter "
+                    "than 16 characters: anyone can forge WhatsApp webhook calls.",
+                    hint=f"Use the value of your Meta app (example site: {env}); or leave it "
+                    "empty, which turns the WhatsApp webhook off.",
+                    id="pst_helpdesk_ext.E303",
+                )
+            )
+    if getattr(settings, "DEBUG", False):
+        errors.append(
+            Error(
+                "DEBUG is on: an error shows visitors a debug page with settings and data.",
+                hint="Set DEBUG = False (example site: DJANGO_DEBUG=0).",
+                id="pst_helpdesk_ext.E304",
+            )
+        )
+    errors.extend(_check_database_file())
+    return errors
+
+
+def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The public rate limits count in the default cache: with DEBUG off (a real site), one that
+    each server process keeps for itself lets a flood through N times (W301)."""
+    errors: list[Warning] = []
+    backend = str(getattr(settings, "CACHES", {}).get("default", {}).get("BACKEND", ""))
+    if not getattr(settings, "DEBUG", False) and backend.endswith(
+        ("locmem.LocMemCache", "dummy.DummyCache")
+    ):
+        errors.append(
+            Warning(
+                f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between server "
+                "processes: each process counts the public rate limits alone"
+                + (" (DummyCache: not at all)." if "Dummy" in backend else "."),
+                hint="Use a shared cache: CACHES = {'default': {'BACKEND': "
+                "'django.core.cache.backends.db.DatabaseCache', 'LOCATION': 'pst_cache'}}, "
+                "then python manage.py createcachetable (README, Install). A site served by "
+                "one process only may silence this: "
+                "SILENCED_SYSTEM_CHECKS = ['pst_helpdesk_ext.W301'].",
+                id="pst_helpdesk_ext.W301",
+            )
+        )
+    return errors
+
+
+def _check_database_file() -> list[Error]:
+    import os
+    import stat
+
+    errors: list[Error] = []
+    for alias, database in getattr(settings, "DATABASES", {}).items():
+        name = str(database.get("NAME") or "")
+        if not database.get("ENGINE", "").endswith("sqlite3") or not os.path.isfile(name):
+            continue
+        mode = stat.S_IMODE(os.stat(name).st_mode)
+        if mode & 0o077:
+            errors.append(
+                Error(
+                    f"The SQLite database {name} ({alias}) can be read by other users of this "
+                    f"machine (mode {mode:04o}).",
+                    hint=f"chmod 600 {name} (and 700 its directory).",
+                    id="pst_helpdesk_ext.E305",
+                )
+            )
     return errors
 
 

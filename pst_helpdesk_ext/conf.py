@@ -81,6 +81,15 @@ DEFAULTS: dict[str, Any] = {
     "SLA_BREACH_NOTE_MAX_AGE_DAYS": 7,
     # Tickets `pst_sla_tick` evaluates per query and bulk update.
     "SLA_TICK_BATCH_SIZE": 500,
+    # Public pages (SECURITY.md, "The public boundary"): what one client address may do (public
+    # actions that send an e-mail or open a ticket) and how many e-mails one address may get, as
+    # (count, seconds); and e-mails to one address in 24 hours. Counted in Django's cache.
+    "PUBLIC_LIMIT_PER_CLIENT": (10, 600),
+    "PUBLIC_LIMIT_PER_EMAIL": (5, 3600),
+    "PUBLIC_DAILY_SENDS_PER_EMAIL": 10,
+    # Addresses or networks (CIDR) of your reverse proxies: behind them the client address is
+    # read from X-Forwarded-For. Empty: REMOTE_ADDR (a site served directly).
+    "PUBLIC_TRUSTED_PROXIES": [],
 }
 
 

@@ -17,3 +17,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PST_HELPDESK = {"ID_HASH_KEY": "test-id-hash-key-0123456789abcdef0123456789"}
 # The live test server shares one in-memory SQLite connection between its threads.
 MIDDLEWARE = ["tests.serial_requests.serial_requests", *MIDDLEWARE]  # noqa: F405
+# The suite runs one process with DEBUG off and the local-memory cache on purpose.
+SILENCED_SYSTEM_CHECKS = ["pst_helpdesk_ext.W301"]

@@ -59,3 +59,12 @@ def _serialized_rows_on_every_connection(django_db_setup, django_db_blocker):
     rows = getattr(connection, "_test_serialized_contents", None)
     if rows is not None:
         type(connection)._test_serialized_contents = rows
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the public rate limits count in it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

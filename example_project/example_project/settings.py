@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Rate limits on helpdesk's own public forms (the plugin's pages count in their views).
+    "pst_helpdesk_ext.middleware.PublicThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "example_project.urls"
@@ -72,6 +74,26 @@ DATABASES = {
         default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+
+
+def _private_sqlite_file(name: str) -> None:
+    """The SQLite file holds visitors' personal data: readable by this user only (0600; SQLite
+    gives its -wal and -shm files the same mode), in a new data directory of mode 0700."""
+    path = Path(name)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] not in (
+    "",
+    ":memory:",
+):
+    _private_sqlite_file(DATABASES["default"]["NAME"])
 # helpdesk's views use no transactions: this makes a staff change and its down-feed row commit
 # together (the plugin writes the feed row in the same transaction as the change).
 DATABASES["default"]["ATOMIC_REQUESTS"] = True

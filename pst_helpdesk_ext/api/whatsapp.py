@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 import logging
 
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -31,14 +37,32 @@ def webhook(request: HttpRequest) -> HttpResponse:
         if challenge is None:
             return HttpResponseForbidden("verify token mismatch")
         return HttpResponse(challenge, content_type="text/plain")
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > MAX_BODY_BYTES:
-        return HttpResponse("body too large", status=413)
+    header = (request.META.get("CONTENT_LENGTH") or "0").strip()
+    if not (header.isascii() and header.isdigit()):
+        logger.warning("WhatsApp webhook: Content-Length %r is not a number; refused", header[:40])
+        return HttpResponseBadRequest(
+            "Content-Length must be the body's size in bytes (a whole number).",
+            content_type="text/plain",
+        )
+    if len(header) > 12 or int(header) > MAX_BODY_BYTES:
+        logger.warning("WhatsApp webhook: body of %s bytes; refused", header[:40])
+        return HttpResponse(
+            f"Body too large: at most {MAX_BODY_BYTES} bytes.",
+            status=413,
+            content_type="text/plain",
+        )
     raw = request.body
     secret = pst_settings.WHATSAPP_APP_SECRET
     if not whatsapp.signature_is_valid(raw, request.headers.get(whatsapp.SIGNATURE_HEADER), secret):
         logger.warning("WhatsApp webhook: bad or missing signature; refused")
         return HttpResponseForbidden("bad signature")
+    depth = whatsapp.json_depth(raw)
+    if depth > whatsapp.MAX_JSON_DEPTH:
+        logger.warning("WhatsApp webhook: signed body nested %d deep; refused", depth)
+        return HttpResponseBadRequest(
+            f"JSON body nested too deeply: at most {whatsapp.MAX_JSON_DEPTH} levels.",
+            content_type="text/plain",
+        )
     try:
         payload = json.loads(raw)
     except ValueError:

@@ -25,11 +25,13 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -97,18 +99,31 @@ def read_verify_token(token: str) -> dict[str, str]:
     return {"email": str(data["email"]), "name": str(data.get("name", ""))}
 
 
+def claim_verify_token(token: str) -> bool:
+    """Use a (valid) verification link up: True the first time, False ever after. The mark lives
+    in Django's cache for the link's whole life (a shared cache on a multi-process site, README)."""
+    key = "pst:verify-used:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    timeout = pst_settings.ONLINE_VERIFY_MAX_AGE_HOURS * 3600 + 60
+    return cache.add(key, 1, timeout=timeout)
+
+
 def send_verify_link(email: str, name: str, link_for: callable) -> None:  # type: ignore[valid-type]
-    """E-mail the verification link (``link_for(token)`` makes it absolute)."""
+    """E-mail the verification link (``link_for(token)`` makes it absolute).
+
+    Nothing the visitor typed is in the e-mail: anyone can make the office send it to any
+    address, so a name such as "your account is blocked, call ..." must not become the
+    opening of an e-mail from BPS (phishing)."""
     link = link_for(make_verify_token(email, name))
     hours = pst_settings.ONLINE_VERIFY_MAX_AGE_HOURS
     send_mail(
         gettext("Confirm your e-mail address for the PST consultation"),
         gettext(
-            "Hello %(name)s,\n\nOpen this link to continue your statistical consultation "
-            "request:\n\n%(link)s\n\nThe link is valid for %(hours)d hours. If you did not ask "
-            "for it, ignore this e-mail.\n\nPST BPS"
+            "Hello,\n\nSomeone (we hope you) asked to send a statistical consultation request "
+            "to BPS from this address. To continue, open this link:\n\n%(link)s\n\nThe link "
+            "works once and is valid for %(hours)d hours. If you did not ask for it, ignore "
+            "this e-mail: nothing happens without the link.\n\nPST BPS"
         )
-        % {"name": name or email, "link": link, "hours": hours},
+        % {"link": link, "hours": hours},
         None,
         [email],
     )

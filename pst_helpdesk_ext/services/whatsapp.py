@@ -31,6 +31,7 @@ import hmac
 import http.client
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 import uuid
@@ -90,6 +91,26 @@ def handshake_challenge(params: dict[str, str]) -> str | None:
 
 
 # --- reading the payload -------------------------------------------------------------------------
+
+#: Far deeper than Meta's payload (about 6 levels), far shallower than what exhausts the parser's
+#: recursion (a RecursionError, i.e. a 500, at about 1000).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply ``raw`` nests arrays and objects (brackets inside strings do not count), read
+    without parsing it: a body too deep for ``json.loads`` is refused before it is parsed."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from helpdesk.models import Ticket
 
+from pst_helpdesk_ext import throttle
 from pst_helpdesk_ext.models import Branch, ServiceCategory
 from pst_helpdesk_ext.services import online
 
@@ -181,8 +182,13 @@ def start(request: HttpRequest) -> HttpResponse:
     if _verified(request):
         return redirect("pst:online_search")
     form = VerifyForm(request.POST or None)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         email, name = form.cleaned_data["email"], form.cleaned_data["name"]
+        refused = throttle.hit("verify_link", request, email)
+        if refused is not None:
+            form.add_error(None, refused.message())
+            return render(request, "pst_helpdesk_ext/online/start.html", {"form": form}, status=429)
         online.send_verify_link(
             email,
             name,
@@ -190,10 +196,7 @@ def start(request: HttpRequest) -> HttpResponse:
         )
         return render(request, "pst_helpdesk_ext/online/check_email.html", {"email": email})
     return render(
-        request,
-        "pst_helpdesk_ext/online/start.html",
-        {"form": mark_invalid(form)},
-        status=400 if form.is_bound else 200,
+        request, "pst_helpdesk_ext/online/start.html", {"form": mark_invalid(form)}, status=status
     )
 
 
@@ -208,6 +211,21 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             status=400,
         )
     state = _state(request)
+    if not online.claim_verify_token(token):
+        if state.get("email") == data["email"]:
+            return redirect("pst:online_search")  # the same visitor opening it again
+        return render(
+            request,
+            "pst_helpdesk_ext/online/start.html",
+            {
+                "form": VerifyForm(),
+                "link_error": gettext(
+                    "This verification link has already been used. Enter your e-mail address "
+                    "again to get a new one."
+                ),
+            },
+            status=400,
+        )
     state.update(email=data["email"], name=data["name"])
     _save_state(request, state)
     return redirect("pst:online_search")
@@ -254,7 +272,15 @@ def ask(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     initial = {"title": state.get("query", "")[:150]}
     form = RequestForm(request.POST or None, initial=initial)
+    status = 400 if form.is_bound else 200
+    refused = None
     if request.method == "POST" and form.is_valid():
+        # helpdesk e-mails the visitor the new ticket's link: counted like any public send.
+        refused = throttle.hit("online_request", request, visitor["email"])
+        if refused is not None:
+            form.add_error(None, refused.message())
+            status = 429
+    if request.method == "POST" and form.is_valid() and refused is None:
         data = form.cleaned_data
         request_data = online.RequestData(
             email=visitor["email"],
@@ -292,7 +318,7 @@ def ask(request: HttpRequest) -> HttpResponse:
             "query": state.get("query", ""),
             "rules": _completeness_rules(),
         },
-        status=400 if form.is_bound else 200,
+        status=status,
     )
 
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from pst_helpdesk_ext import throttle
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import Branch, Complaint, Rating
 from pst_helpdesk_ext.services import complaints, ratings
@@ -230,7 +231,11 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
     form = RatingForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        limited = throttle.hit("rating", request) if form.is_valid() else None
+        if limited is not None:
+            form.add_error(None, limited.both_languages())
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             complaint = None
             if data.get("complaint_text"):
@@ -250,7 +255,9 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 done = signing.dumps({"r": rating.pk}, salt=DONE_SALT)
                 return redirect("pst:rate_done", done=done)
-        status = 400
+            status = 400
+        else:
+            status = 400
     return render(
         request,
         "pst_helpdesk_ext/ratings/form.html",
@@ -316,8 +323,16 @@ class ComplaintForm(forms.Form):
 def complain(request: HttpRequest) -> HttpResponse:
     """A complaint on its own (not after a rating)."""
     form = ComplaintForm(request.POST or None)
+    status = 400
     if request.method == "POST":
+        limited = None
         if form.is_valid():
+            # A complaint opens a ticket and helpdesk e-mails the address given.
+            limited = throttle.hit("complaint", request, form.cleaned_data["email"])
+        if limited is not None:
+            form.add_error(None, limited.both_languages())
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 complaint = complaints.file_complaint(
@@ -334,6 +349,6 @@ def complain(request: HttpRequest) -> HttpResponse:
                     request, "pst_helpdesk_ext/ratings/done.html", {"complaint": complaint}
                 )
         return render(
-            request, "pst_helpdesk_ext/ratings/complaint.html", {"form": form}, status=400
+            request, "pst_helpdesk_ext/ratings/complaint.html", {"form": form}, status=status
         )
     return render(request, "pst_helpdesk_ext/ratings/complaint.html", {"form": form})

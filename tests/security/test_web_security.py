@@ -146,8 +146,9 @@ REFERENCE = {"pst_api:category-detail", "pst_api:channel-detail", "pst_api:schem
 # objects see none of its data, POST forms keep CSRF (the webhook alone is exempt, see CSRF_EXEMPT).
 PUBLIC: dict[str, str] = {
     "pst_api:schema": "OpenAPI description of the API: documentation, holds no data",
+    "favicon": "the site's icon, a fixed image: holds no data",
     "pst:online_start": "online request, step 1: asks name and e-mail, sends a verification "
-    "link; shows nothing",
+    "link (rate-limited per client and per address, test_public_abuse.py); shows nothing",
     "pst:online_verify": "opens the request steps for an e-mail only with a signed, expiring "
     "verification token (services.online.read_verify_token)",
     "pst:online_search": "knowledge-base search; redirects to step 1 without a verified e-mail "
@@ -157,7 +158,8 @@ PUBLIC: dict[str, str] = {
     "pst:online_done": "confirmation of a request, only for the session that submitted it",
     "pst:rate": "rating form: signed, single-use, expiring link (services.ratings)",
     "pst:rate_done": "thanks page: signed token naming the rating, valid one hour",
-    "pst:complain": "anyone may file a complaint; the page shows back only the complaint filed",
+    "pst:complain": "anyone may file a complaint (rate-limited per client and per address, "
+    "test_public_abuse.py); the page shows back only the complaint filed",
     "pst_api:whatsapp-webhook": "called by Meta's servers: POST needs the X-Hub-Signature-256 "
     "HMAC of the body with WHATSAPP_APP_SECRET, GET the verify token",
 }
@@ -283,7 +285,7 @@ def test_anonymous_users_are_sent_to_login_or_refused_everywhere(client, world):
         assert got.status_code < 500, (url, got.status_code)
         if route.name in PUBLIC:
             # Open by design (see PUBLIC); what protects each is tested below.
-            assert not visitor_leaks(got.content.decode(), world), url
+            assert not visitor_leaks(got.content.decode(errors="replace"), world), url
             continue
         for response in (got, client.post(url, {"comment": "x"})):
             if route.kind == "page":
@@ -312,7 +314,9 @@ def test_public_routes_show_strangers_nothing_of_another_visitor(client, world):
         assert response.status_code == 302 and response["Location"] == start, name
     assert client.get(urls["pst:online_article"])["Location"] == reverse("pst:online_search")
     for name in PUBLIC:
-        assert not visitor_leaks(client.get(urls[name]).content.decode(), world), name
+        assert not visitor_leaks(client.get(urls[name]).content.decode(errors="replace"), world), (
+            name
+        )
 
 
 def test_the_webhook_refuses_unsigned_posts_and_creates_nothing(world, settings):
