@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "SLA_BREACH_NOTE_MAX_AGE_DAYS": 7,
     # Tickets `pst_sla_tick` evaluates per query and bulk update.
     "SLA_TICK_BATCH_SIZE": 500,
+    # The site's public address (scheme and host, optionally a port: "https://pst.example.go.id")
+    # for the links in e-mails and WhatsApp messages. `migrate` writes its host into the Sites
+    # framework, where helpdesk builds its own links; "" leaves the Site as the admin set it.
+    "PUBLIC_BASE_URL": "",
 }
 
 
