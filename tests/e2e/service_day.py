@@ -34,10 +34,18 @@ from tests.e2e.test_branch_to_central import (
     Browser,
     World,
     wait_until,
+    walk_in,
 )
 
 VALID_NIK = "1222014708950002"
 TYPO_NIK = "1222014708950O02"  # a letter O for a zero: refused, then corrected
+
+
+def nik(n: int) -> str:
+    """The ID number of the n-th walk-in: regency 1222, born 15-08-1990, serial n."""
+    return f"122201150890{n:04d}"
+
+
 CENTRAL_STAFF = ("provinsi", "provinsi-demo-1222")
 KIOSK_SCORES = {f"U{n}": 4 for n in range(1, 10)}
 ONLINE_SCORES = {"U1": 4, "U2": 4, "U3": 3, "U4": 4, "U5": 2, "U6": 3, "U7": 4, "U8": 4, "U9": 3}
@@ -171,7 +179,7 @@ class PageLog:
                 else None
             ),
         )
-        page.on("pageerror", lambda exc: self.console_errors.append((name, str(exc))))
+        page.on("pageerror", lambda exc: self.console_errors.append((name, f"{exc} @ {page.url}")))
         page.on(
             "response",
             lambda r: self.server_errors.append((r.status, r.url)) if r.status >= 500 else None,
@@ -202,8 +210,15 @@ class PageLog:
         return [
             e
             for e in self.console_errors
-            if "favicon" not in e[1] and not (e[0] in ("front", "desk") and "status of 400" in e[1])
+            if "favicon" not in e[1]
+            and not (e[0] in ("front", "desk") and "status of 400" in e[1])
+            and e not in self.helpdesk_login_errors()
         ]
+
+    def helpdesk_login_errors(self) -> list[tuple[str, str]]:
+        """helpdesk's stock login page runs sb-admin.js, which looks for a sidebar toggle the
+        page does not have (found by this scenario; not one of issue 13's items)."""
+        return [e for e in self.console_errors if "addEventListener" in e[1] and "/login/" in e[1]]
 
 
 class DayWorld(World):
@@ -280,7 +295,37 @@ class DayWorld(World):
         return re.findall(pattern, text)
 
 
-def build_world(tmp: Path, *, branches: int = 1) -> DayWorld:
+#: The other offices of ``make day`` (driven over HTTP, as the e2e harness drives a branch).
+OTHER_BRANCHES = [("1201", "Nias"), ("1271", "Kota Sibolga"), ("1207", "Labuhanbatu")]
+
+
+def add_branch(world: DayWorld, code: str, name: str) -> World:
+    """Another office of the same central: added, its agent initialised, enrolled and running
+    (its processes stop with ``world``)."""
+    other = World.__new__(World)
+    other.tmp = world.tmp / f"branch-{code}"
+    other.central_env = world.central_env
+    other.agent_home = other.tmp / "agent" / "data"
+    other.sync_port = world.sync_port
+    other.web_port = free_port()
+    other.processes = world.processes
+    other.server = None
+    world.manage("pst_branch", "add", code, name)
+    server_key = world.manage("pst_sync_keys", "--show").strip()
+    out = other.agent(
+        "init", "--branch", code, "--central", f"tcp://127.0.0.1:{world.sync_port}",
+        f"--server-key={server_key}", "--id-hash-key", HASH_KEY, "--password", PASSWORD,
+    )  # fmt: skip
+    match = re.search(r"Branch public key: (\S{40})", out)
+    assert match, out
+    world.manage("pst_branch", "enrol", code, f"--public-key={match.group(1)}")
+    other.agent("createuser", "fo", "--role", "front_office", "--password", PASSWORD)
+    other.agent("createuser", "meja", "--role", "desk_officer", "--password", PASSWORD)
+    other.start_agent()
+    return other
+
+
+def build_world(tmp: Path) -> DayWorld:
     world = DayWorld(tmp)
     world.manage("migrate", "-v0")
     world.manage("pst_demo_data", "--quiet-logins", "--without-day")
@@ -380,7 +425,9 @@ def rate_at_kiosk(rating: Any, base: str, number: str, complaint: str) -> None:
     rating.wait_for_url(re.compile(r"/rating/1/thanks/"))
 
 
-def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
+def live_day(
+    world: DayWorld, chromium: Any, *, extra_walkins: int = 0, other_branches: int = 0
+) -> Day:
     """The day; returns what it saw (asserting only what the scenario needs to go on)."""
     log = PageLog()
     day = Day(world, log)
@@ -404,8 +451,8 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     siti = Walkin("Siti Aminah")
     siti.number = take_number(kiosk, base)
     log.read(kiosk, "kiosk-ticket", "id")
-    assert guest_book(front, base, siti.name, VALID_NIK)
-    seen["nik_on_front_page"] = VALID_NIK in front.content()
+    assert guest_book(front, base, siti.name, nik(1))
+    seen["nik_on_front_page"] = nik(1) in front.content()
     call_and_start(desk, base, siti.number)
     board.goto(f"{base}/board/")
     board.wait_for_function(
@@ -433,7 +480,7 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     seen["front_refused_keeps_name"] = front.input_value("input[name=name]") == rudi.name
     seen["front_refused_keeps_nik"] = front.input_value("input[name=id_number]") == TYPO_NIK
     assert refused, "a NIK with a letter in it was accepted"
-    assert guest_book(front, base, rudi.name, VALID_NIK)  # corrected
+    assert guest_book(front, base, rudi.name, VALID_NIK)  # corrected (VALID_NIK is Rudi's)
     call_and_start(desk, base, rudi.number)
     desk.get_by_role("button", name="Pengunjung hadir: mulai").click()
     # The desk officer's slip: "referred" without saying where. Refused; then corrected.
@@ -455,14 +502,14 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     rudi.outcome = "referred"
 
     dewi.number = take_number(kiosk, base)
-    assert guest_book(front, base, dewi.name, VALID_NIK)
+    assert guest_book(front, base, dewi.name, nik(3))
     call_and_start(desk, base, dewi.number)
     desk.get_by_role("button", name="Pengunjung hadir: mulai").click()
     finish(desk, "escalated", notes="PDRB triwulanan belum tersedia di meja", follow_up="online")
     dewi.outcome = "escalated"
 
     ahmad.number = take_number(kiosk, base)
-    assert guest_book(front, base, ahmad.name, VALID_NIK)
+    assert guest_book(front, base, ahmad.name, nik(4))
     call_and_start(desk, base, ahmad.number)
     desk.get_by_role("button", name="Tidak hadir").click()
     desk.wait_for_load_state()
@@ -471,12 +518,18 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     for n in range(extra_walkins):  # make day: a busier office
         extra = Walkin(f"Pengunjung {n + 1}")
         extra.number = take_number(kiosk, base)
-        assert guest_book(front, base, extra.name, VALID_NIK)
+        assert guest_book(front, base, extra.name, nik(100 + n))
         call_and_start(desk, base, extra.number)
         desk.get_by_role("button", name="Pengunjung hadir: mulai").click()
         finish(desk, "resolved")
         extra.outcome = "resolved"
         day.visitors.append(extra)
+
+    others = [add_branch(world, *office) for office in OTHER_BRANCHES[:other_branches]]
+    seen["other_branches"] = {
+        code: walk_in(other, 3 + extra_walkins)
+        for (code, _name), other in zip(OTHER_BRANCHES, others, strict=False)
+    }  # served while central is away, as at 1222
 
     status = world.status()
     seen["offline_status"] = {"online": status["online"], "pending": status["pending_ops"]}
@@ -490,6 +543,8 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     # 3. Central comes back: everything queued arrives.
     world.start_server()
     wait_until(lambda: world.status()["pending_ops"] == 0, 90, "the outbox to drain")
+    for other in others:
+        wait_until(lambda o=other: o.status()["pending_ops"] == 0, 120, "the offices to drain")
     desk.locator(".sync-badge.online").wait_for(timeout=30_000)
 
     # 4. The online visitor: search, request, answer, rating.
@@ -609,7 +664,12 @@ def live_day(world: DayWorld, chromium: Any, *, extra_walkins: int = 0) -> Day:
     en_staff = log.watch(english.new_page(), "central-en")
     helpdesk_login(en_staff, central, *CENTRAL_STAFF)
     en_staff.goto(f"{central}/pst/triage/")
-    log.read(en_staff, "central-triage-en", "en")
+    titles = world.sql(
+        "import json\nfrom helpdesk.models import Ticket\n"
+        "out = ' '.join(Ticket.objects.values_list('title', flat=True))"
+    )
+    data_words = {w.lower() for w in WORD.findall(titles)}  # titles are data, in the queue's
+    log.read(en_staff, "central-triage-en", "en", data_words)  # language: not the page's
     en_kiosk = log.watch(english.new_page(), "kiosk-en")
     en_kiosk.goto(f"{base}/kiosk/")
     switch = en_kiosk.locator("form[action*='i18n'] button[value=en], a[hreflang=en]")
@@ -648,6 +708,8 @@ def central_facts(world: DayWorld) -> dict:
         " and c.ticket.pst.visitor else ''), due=bool(c.due_at),"
         " sla=c.ticket.pst.sla_state if getattr(c.ticket, 'pst', None) else None)"
         " for c in Complaint.objects.select_related('ticket')],\n"
+        " by_branch={c: sorted(Visit.objects.filter(branch__code=c)"
+        ".values_list('origin_id', flat=True)) for c in ('1201', '1271', '1207')},\n"
         " online_status=[t.status for t in"
         " Ticket.objects.filter(pst__online_request__isnull=False)],\n"
         ")"

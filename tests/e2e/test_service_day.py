@@ -30,13 +30,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 chromium = chromium_fixture(scope="module")
 EXTRA = int(os.environ.get("PST_DAY_EXTRA_WALKINS", "0"))
+BRANCHES = int(os.environ.get("PST_DAY_OTHER_BRANCHES", "0"))
 
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory, chromium) -> Iterator[Day]:
     world = build_world(tmp_path_factory.mktemp("service-day"))
     try:
-        yield live_day(world, chromium, extra_walkins=EXTRA)
+        yield live_day(world, chromium, extra_walkins=EXTRA, other_branches=BRANCHES)
     finally:
         world.stop()
 
@@ -58,6 +59,13 @@ def test_every_visit_reaches_central_once_with_its_outcome(day: Day) -> None:
         assert by_number[person.number]["outcome"] == person.outcome, person
     referred = [v for v in visits if v["outcome"] == "referred"]
     assert [v["referred"] for v in referred] == ["penjualan"]
+
+
+@pytest.mark.skipif(not BRANCHES, reason="make day: PST_DAY_OTHER_BRANCHES offices")
+def test_every_other_office_reaches_central_once(day: Day) -> None:
+    by_branch = day.seen["central"]["by_branch"]
+    for code, visits in day.seen["other_branches"].items():
+        assert by_branch[code] == sorted(visits), code  # each visit once, none lost
 
 
 def test_the_office_kept_serving_while_central_was_away(day: Day) -> None:
@@ -96,25 +104,21 @@ def test_the_online_request_is_answered_and_rated_through_its_links(day: Day) ->
 # --- clocks, reports and their agreement ---------------------------------------------------------
 
 
+@pytest.mark.xfail(strict=True, reason="issue 13 item 1: pst_sla_tick dies on a complaint")
 def test_the_clock_job_survives_the_day(day: Day) -> None:
-    pytest.xfail("issue 13 item 1: pst_sla_tick dies on a complaint") if day.seen["tick"][
-        "code"
-    ] and "branch_id" in day.seen["tick"]["err"] else None
     assert day.seen["tick"]["code"] == 0, day.seen["tick"]
 
 
+@pytest.mark.xfail(strict=True, reason="issue 13 item 1: the tick dies, no walk-in clock is run")
 def test_every_walk_in_clock_is_met_as_the_rules_give(day: Day) -> None:
     """Hand-computed: each visitor was called seconds after the desk became free (10-minute
     standard), the no-show too (its clock stops at the call): all met, none breached."""
-    if day.seen["tick"]["code"]:
-        pytest.xfail("issue 13 item 1: the clock job died, so no walk-in clock was evaluated")
     states = {v["number"]: v["sla"] for v in walkins(day)}
     assert set(states.values()) == {"met"}, states
 
 
+@pytest.mark.xfail(strict=True, reason="issue 13 item 1: the tick dies; triage and SLA disagree")
 def test_triage_panels_and_reports_agree(day: Day) -> None:
-    if day.seen["tick"]["code"]:
-        pytest.xfail("issue 13 item 1: the clock job died; triage and the SLA table disagree")
     n = len(day.visitors)
     clocks = {int(k): v for k, v in day.seen["central"]["clocks"].items()}
     for ticket, state in day.seen["triage_rows"]:
@@ -126,8 +130,18 @@ def test_triage_panels_and_reports_agree(day: Day) -> None:
     branch_wait = wait[("branch", "1222")]
     assert branch_wait[1] == str(n) and branch_wait[4] in ("100", "100,0", "100.0")
     sla = {(level, code, kind): cells for level, code, kind, cells in day.seen["sla_rows"]}
-    walkin_sla = sla[("branch", "1222", "walkin")]
+    walkin_sla = sla[("branch", "1222", "walk_in")]
     assert walkin_sla[2:7] == [str(n), str(n), "0", "0", "100"]
+
+
+def test_the_wait_table_counts_every_walk_in_within_the_standard(day: Day) -> None:
+    """The wait table reads the visits' own call times (no clock job needed): every visitor
+    called within 10 minutes, so 100 %."""
+    n = len(day.visitors)
+    wait = {(level, code): cells for level, code, cells in day.seen["wait_rows"]}
+    branch_wait = wait[("branch", "1222")]
+    assert branch_wait[1] == str(n), branch_wait
+    assert branch_wait[4] in ("100", "100,0", "100.0"), branch_wait
 
 
 def test_ikm_equals_the_hand_computed_value(day: Day) -> None:
@@ -158,6 +172,15 @@ def test_no_page_answered_500(day: Day) -> None:
 def test_no_browser_console_error(day: Day) -> None:
     errors = day.log.other_console_errors()
     assert errors == [], "\n".join(map(str, errors))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by the service day, not yet an issue item: helpdesk's login page runs "
+    "sb-admin.js, which throws on its missing #sidebarToggle",
+)
+def test_helpdesk_login_page_has_no_script_error(day: Day) -> None:
+    assert day.log.helpdesk_login_errors() == []
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13 item 6: every page logs a favicon 404")
