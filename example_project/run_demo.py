@@ -192,7 +192,8 @@ def run_ticks(procs: dict[str, subprocess.Popen]) -> None:
                     if line.startswith("mail to "):  # e-mails the tick sent, one line each
                         print(line, flush=True)
             except subprocess.CalledProcessError as exc:
-                print(f"pst_sla_tick failed: {exc.stderr}", file=sys.stderr, flush=True)
+                last = (exc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+                print(f"pst_sla_tick failed: {last[0]}", file=sys.stderr, flush=True)
             next_tick = time.monotonic() + TICK_EVERY_S
         time.sleep(0.5)
 
