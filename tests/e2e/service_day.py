@@ -686,6 +686,7 @@ def live_day(
     for context in (office, kiosk_ctx, board_ctx, front_ctx, phone, laptop, english):
         context.close()
     seen["central"] = central_facts(world)
+    seen["mail_links"] = world.mail_links(r"https?://[^\s<>\"')]+")
     return day
 
 

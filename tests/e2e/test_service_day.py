@@ -101,6 +101,15 @@ def test_the_online_request_is_answered_and_rated_through_its_links(day: Day) ->
     ]  # resolved (3), or closed (4) after rating
 
 
+def test_every_email_link_names_this_site(day: Day) -> None:
+    """helpdesk's ticket e-mails and the plugin's verify and rating links: PUBLIC_BASE_URL."""
+    links = day.seen["mail_links"]
+    assert any("/pst/request/verify/" in u for u in links)
+    assert any("/pst/rate/" in u for u in links)
+    assert any("/view/?ticket=" in u for u in links)  # helpdesk's own link, from the Site
+    assert [u for u in links if not u.startswith(day.world.central + "/")] == []
+
+
 # --- clocks, reports and their agreement ---------------------------------------------------------
 
 
