@@ -13,7 +13,7 @@ PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tes
 PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser tools e2e bench soak chaos messages clean
+        browser tools e2e day bench soak chaos messages clean
 
 install: $(VENV)/.installed
 
@@ -59,6 +59,14 @@ test-agent: install browser tools
 # Real processes: central site, sync server and branch agents on loopback (also part of make test).
 e2e: install browser
 	$(PY) -m pytest tests/e2e --ds=tests.central_settings -q
+
+# The service day (DESIGN.md): central web, sync server and branch agents as processes, Chromium
+# for every page, a busier office and more offices than the bounded run in `make test`.
+DAY_WALKINS ?= 12
+DAY_BRANCHES ?= 3
+day: install browser
+	PST_DAY_EXTRA_WALKINS=$(DAY_WALKINS) PST_DAY_OTHER_BRANCHES=$(DAY_BRANCHES) \
+	  $(PY) -m pytest tests/e2e/test_service_day.py --ds=tests.central_settings -q -p no:xdist
 
 test-postgres: install
 	PST_TEST_DATABASE_URL=$(PG_URL) $(PYTEST_CENTRAL) -m "not browser"

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
     from tests.central.test_intake import WalkinOps
 
     call_command("migrate", verbosity=0)
-    call_command("pst_demo_data", "--quiet-logins", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     store = DjangoCentralStore()
     batch_ops = int(pst_settings.SYNC_MAX_BATCH_OPS)

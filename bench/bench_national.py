@@ -379,7 +379,10 @@ def prepare(data: Path, codes: list[str], db_url: str | None) -> tuple[dict, dic
     manage = [sys.executable, str(MANAGE)]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
     subprocess.run(
-        [*manage, "pst_demo_data", "--quiet-logins"], env=env, check=True, capture_output=True
+        [*manage, "pst_demo_data", "--quiet-logins", "--without-day"],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     subprocess.run([*manage, "pst_sync_keys", "--create"], env=env, check=True, capture_output=True)
     keys = {code: generate_keypair() for code in codes}

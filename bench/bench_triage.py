@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> None:
 
     setup_test_environment()  # the test client's response.context, and testserver allowed
     call_command("migrate", verbosity=0)
-    call_command("pst_demo_data", "--quiet-logins", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
     # The setting helpdesk reads at import time (see tests/central/test_ui.py).
     helpdesk_settings.HELPDESK_ENABLE_PER_QUEUE_STAFF_PERMISSION = True
 

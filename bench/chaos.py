@@ -328,7 +328,7 @@ def build_template(base: Path, branches: int, db_url: str | None) -> Template:
     env = tmpl.central_env(tmpl.central_dir, url)
     manage = [sys.executable, str(MANAGE)]
     run_cmd([*manage, "migrate", "-v0"], env, 600)
-    run_cmd([*manage, "pst_demo_data", "--quiet-logins"], env)
+    run_cmd([*manage, "pst_demo_data", "--quiet-logins", "--without-day"], env)
     run_cmd([*manage, "pst_sync_keys", "--create"], env)
     server_key = run_cmd([*manage, "pst_sync_keys", "--show"], env).strip()
     keys: dict[str, str] = {}

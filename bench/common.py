@@ -51,7 +51,7 @@ def prepare_central(data_dir: Path) -> dict[str, str]:
         )
     subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True)
     subprocess.run(
-        [sys.executable, str(MANAGE), "pst_demo_data", "--quiet-logins"],
+        [sys.executable, str(MANAGE), "pst_demo_data", "--quiet-logins", "--without-day"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,

@@ -3,13 +3,17 @@
 Central helpdesk (with the plugin), the central sync server, and one enrolled branch agent for
 branch 1222 Labuhanbatu Selatan. Runs in the foreground; Ctrl-C stops everything it started.
 Stop the sync server alone (its PID is printed) to see the branch keep working offline and catch
-up when it is started again with `make demo-sync`.
+up when it is started again with the command the banner prints. Every printed URL and command
+uses the demo's ports (PST_DEMO_PORT, PST_DEMO_AGENT_PORT, PST_DEMO_SYNC_PORT) and data folder.
+E-mails print one line each (recipient, subject, links); their full text goes to var/demo-mail.log.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,8 +34,15 @@ DEMO_STAFF = [
     ("fo", "front_office", "fo-demo-1222"),
 ]
 AGENT_ADMIN_PASSWORD = "kepala-demo-1222"
+MAIL_LOG = Path(os.environ.get("PST_DEMO_MAIL_LOG", ROOT / "var" / "demo-mail.log"))
+SYNC_BIND = f"tcp://{HOST}:{SYNC_PORT}"
 
-os.environ.setdefault("PST_SYNC_BIND", f"tcp://{HOST}:{SYNC_PORT}")
+# Every process the demo starts (and `manage` below) sees these: the sync server's address, the
+# address e-mail links name (migrate writes it into the Sites framework), the short mail lines.
+os.environ["PST_SYNC_BIND"] = SYNC_BIND
+os.environ["PST_PUBLIC_BASE_URL"] = f"http://{HOST}:{CENTRAL_PORT}"
+os.environ["PST_DEMO_MAIL_LOG"] = str(MAIL_LOG)
+os.environ.setdefault("DJANGO_EMAIL_BACKEND", "example_project.demo_mail.EmailBackend")
 
 
 #: How often the demo runs pst_sla_tick (production: cron every 5 minutes).
@@ -58,6 +69,7 @@ def setting(expression: str) -> str:
 
 
 def prepare_central() -> str:
+    DATA.mkdir(parents=True, exist_ok=True)
     manage("migrate", "--noinput", "-v0")
     manage("pst_demo_data")
     keys = DATA / "keys" / "server.key_secret"
@@ -140,29 +152,53 @@ def demo_secrets_notice(env: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    server_key = prepare_central()
-    prepare_agent(server_key)
-    env_agent = dict(os.environ, PST_AGENT_HOME=str(AGENT_HOME))
-    procs = {
-        "central web": subprocess.Popen(
-            [PY, str(HERE / "manage.py"), "runserver", f"{HOST}:{CENTRAL_PORT}", "--noreload"]
-        ),
-        "sync server": subprocess.Popen([PY, str(HERE / "manage.py"), "pst_sync_server"]),
-        "branch agent": subprocess.Popen([AGENT, "run"], env=env_agent),
+def sync_server_command() -> str:
+    """The command that starts the sync server again as the demo started it, to paste in a shell
+    (any directory): its data folder, address and e-mail settings spelled out."""
+    env = {
+        name: os.environ[name]
+        for name in (
+            "PST_DATA_DIR",
+            "PST_PUBLIC_BASE_URL",
+            "DJANGO_EMAIL_BACKEND",
+            "PST_DEMO_MAIL_LOG",
+        )
+        if name in os.environ
     }
+    env.setdefault("PST_DATA_DIR", str(DATA))
+    words = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+    words += [shlex.quote(PY), shlex.quote(str(HERE / "manage.py")), "pst_sync_server"]
+    return " ".join([*words, "--bind", SYNC_BIND])
+
+
+def wait_for(proc: subprocess.Popen, port: int, timeout: float = 120.0) -> None:
+    """Until something answers on HOST:port (the process still running), or SystemExit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answers on {HOST}:{port}; see the messages above")
+
+
+def print_banner(procs: dict[str, subprocess.Popen]) -> None:
+    """Once the web servers answer: every URL, login and command, each working as printed."""
     central = f"http://{HOST}:{CENTRAL_PORT}"
     branch = f"http://{HOST}:{AGENT_PORT}"
-    time.sleep(2)
+    for name, port in (("central web", CENTRAL_PORT), ("branch agent", AGENT_PORT)):
+        wait_for(procs[name], port)  # the banner's URLs answer when it is printed
     staff = "\n".join(f"    {u:<10} {p:<20} ({r})" for u, r, p in DEMO_STAFF)
     print(
         "\nPST demo is running:\n"
         f"  central helpdesk   {central}/  (log in at {central}/login/)\n"
         f"  PST pages          {central}/pst/   PST API {central}/api/pst/\n"
         f"  triage, IKM report {central}/pst/triage/   {central}/pst/reports/ikm/\n"
-        f"  online request     {central}/pst/request/  (verification links print here)\n"
+        f"  online request     {central}/pst/request/  (e-mail links print here, one line each)\n"
+        f"  e-mails in full    {MAIL_LOG}\n"
         f"  Django admin       {central}/admin/\n"
-        f"  sync server        tcp://{HOST}:{SYNC_PORT}  (pid {procs['sync server'].pid})\n"
+        f"  sync server        {SYNC_BIND}  (pid {procs['sync server'].pid})\n"
         f"  branch 1222 kiosk  {branch}/kiosk/\n"
         f"  front office       {branch}/front/\n"
         f"  desk               {branch}/desk/\n"
@@ -170,22 +206,51 @@ def main() -> int:
         f"  rating kiosk       {branch}/rating/\n"
         f"  branch logins:\n    kepala     {AGENT_ADMIN_PASSWORD:<20} (branch_admin)\n{staff}\n"
         f"To see offline work: kill {procs['sync server'].pid} (the sync server), use the branch, "
-        f"then start it again with: {PY} {HERE / 'manage.py'} pst_sync_server\n"
+        f"then start it again with:\n  {sync_server_command()}\n"
         f"Service clocks: pst_sla_tick runs every {TICK_EVERY_S} s here (cron every 5 min in "
         "production).\nPress Ctrl-C to stop.\n",
         flush=True,
     )
     print(demo_secrets_notice(dict(os.environ)), flush=True)
+
+
+def run_ticks(procs: dict[str, subprocess.Popen]) -> None:
+    """The demo's stand-in for the cron job, until central's web or the agent stops."""
     next_tick = time.monotonic()
+    while procs["central web"].poll() is None and procs["branch agent"].poll() is None:
+        if time.monotonic() >= next_tick:
+            try:
+                for line in manage("pst_sla_tick", capture=True).splitlines():
+                    if line.startswith("mail to "):  # e-mails the tick sent, one line each
+                        print(line, flush=True)
+            except subprocess.CalledProcessError as exc:
+                last = (exc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+                print(f"pst_sla_tick failed: {last[0]}", file=sys.stderr, flush=True)
+            next_tick = time.monotonic() + TICK_EVERY_S
+        time.sleep(0.5)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo as Ctrl-C does: its processes with it
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    server_key = prepare_central()
+    prepare_agent(server_key)
+    env_agent = dict(os.environ, PST_AGENT_HOME=str(AGENT_HOME))
+    procs = {
+        "central web": subprocess.Popen(
+            [PY, str(HERE / "manage.py"), "runserver", f"{HOST}:{CENTRAL_PORT}", "--noreload"]
+        ),
+        "sync server": subprocess.Popen(
+            [PY, str(HERE / "manage.py"), "pst_sync_server", "--bind", SYNC_BIND]
+        ),
+        "branch agent": subprocess.Popen([AGENT, "run"], env=env_agent),
+    }
     try:
-        while procs["central web"].poll() is None and procs["branch agent"].poll() is None:
-            if time.monotonic() >= next_tick:  # the demo's stand-in for the cron job
-                try:
-                    manage("pst_sla_tick", capture=True)
-                except subprocess.CalledProcessError as exc:
-                    print(f"pst_sla_tick failed: {exc.stderr}", file=sys.stderr, flush=True)
-                next_tick = time.monotonic() + TICK_EVERY_S
-            time.sleep(0.5)
+        print_banner(procs)
+        run_ticks(procs)
     except KeyboardInterrupt:
         pass
     finally:

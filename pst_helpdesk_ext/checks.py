@@ -490,3 +490,87 @@ def check_branch_calendars(
                     )
                 )
     return errors
+
+
+def check_public_base_url(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    """PST_HELPDESK['PUBLIC_BASE_URL'] (ids E040, W042): a usable address whose scheme agrees
+    with the one helpdesk puts in its e-mail links."""
+    from pst_helpdesk_ext.site_url import parse_base_url
+
+    user = getattr(settings, "PST_HELPDESK", {})
+    value = user.get("PUBLIC_BASE_URL", "") if isinstance(user, dict) else ""
+    if not value:
+        return []
+    try:
+        scheme, _domain = parse_base_url(value)
+    except ValueError as exc:
+        return [
+            Error(
+                f"PST_HELPDESK['PUBLIC_BASE_URL'] {exc}.",
+                hint="Give the address visitors open, e.g. 'https://pst.example.go.id' or "
+                "'http://10.1.2.3:8000', or '' to keep the Site the admin set.",
+                id="pst_helpdesk_ext.E040",
+            )
+        ]
+    # Read as helpdesk.settings reads it (there once, at import).
+    https = bool(
+        getattr(settings, "HELPDESK_USE_HTTPS_IN_EMAIL_LINK", settings.SECURE_SSL_REDIRECT)
+    )
+    if https != (scheme == "https"):
+        return [
+            Warning(
+                f"PST_HELPDESK['PUBLIC_BASE_URL'] is {scheme}:// but helpdesk's e-mail links "
+                f"use {'https' if https else 'http'}://.",
+                hint=f"Set HELPDESK_USE_HTTPS_IN_EMAIL_LINK = {scheme == 'https'} (helpdesk "
+                "builds its links from the Site's domain and that setting).",
+                id="pst_helpdesk_ext.W042",
+            )
+        ]
+    return []
+
+
+@register(Tags.database)
+def check_public_links(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Warning]:
+    """Links in e-mails and WhatsApp messages must reach the site (ids W040, W041): helpdesk
+    builds them from the current Site, whose domain is example.com until someone sets it. Runs
+    with the database checks (``migrate``, ``check --database default``)."""
+    from pst_helpdesk_ext.site_url import PLACEHOLDER_DOMAINS, configured_domain
+
+    if "django.contrib.sites" not in getattr(settings, "INSTALLED_APPS", []):
+        return []
+    from django.contrib.sites.models import Site
+
+    wanted = configured_domain()
+    errors: list[Warning] = []
+    for alias in databases or ():
+        try:
+            site = Site.objects.using(alias).filter(pk=getattr(settings, "SITE_ID", 1)).first()
+        except DatabaseError:
+            continue  # not migrated yet
+        domain = site.domain if site is not None else "configure-django-sites.com"
+        if wanted and domain != wanted:
+            errors.append(
+                Warning(
+                    f"E-mail and WhatsApp links point to http://{domain}/, not to "
+                    f"PST_HELPDESK['PUBLIC_BASE_URL'] ({wanted}).",
+                    hint="Run `manage.py migrate`: it writes PUBLIC_BASE_URL's host into the "
+                    "Sites framework.",
+                    obj=f"Site {getattr(settings, 'SITE_ID', 1)}",
+                    id="pst_helpdesk_ext.W041",
+                )
+            )
+        elif not wanted and domain in PLACEHOLDER_DOMAINS:
+            errors.append(
+                Warning(
+                    f"E-mail and WhatsApp links point to http://{domain}/, which is not this "
+                    "site: visitors cannot open their ticket, verification or rating links.",
+                    hint="Set PST_HELPDESK['PUBLIC_BASE_URL'] to the address visitors open "
+                    "(e.g. 'https://pst.example.go.id') and run `manage.py migrate`, or set the "
+                    "domain in the admin (Sites > Sites).",
+                    obj=f"Site {getattr(settings, 'SITE_ID', 1)}",
+                    id="pst_helpdesk_ext.W040",
+                )
+            )
+    return errors

@@ -90,6 +90,10 @@ DEFAULTS: dict[str, Any] = {
     # Addresses or networks (CIDR) of your reverse proxies: behind them the client address is
     # read from X-Forwarded-For. Empty: REMOTE_ADDR (a site served directly).
     "PUBLIC_TRUSTED_PROXIES": [],
+    # The site's public address (scheme and host, optionally a port: "https://pst.example.go.id")
+    # for the links in e-mails and WhatsApp messages. `migrate` writes its host into the Sites
+    # framework, where helpdesk builds its own links; "" leaves the Site as the admin set it.
+    "PUBLIC_BASE_URL": "",
 }
 
 

@@ -157,6 +157,8 @@ PST_HELPDESK = {
     ),
     "SYNC_KEY_DIR": str(DATA_DIR / "keys"),
     "SYNC_BIND": os.environ.get("PST_SYNC_BIND", "tcp://127.0.0.1:5555"),
+    # The address in e-mail and WhatsApp links (`make demo` sets it to its own host:port).
+    "PUBLIC_BASE_URL": os.environ.get("PST_PUBLIC_BASE_URL", ""),
     # WhatsApp (docs/online.md): the demo logs replies instead of sending them. For the real
     # Cloud API use pst_helpdesk_ext.services.whatsapp.CloudApiSender with the phone number id
     # and access token of your Meta app, and your own verify token and app secret.

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from helpdesk.models import KBCategory, KBItem
 
+from pst_helpdesk_ext.management.commands._demo_day import day_summary, load_demo_day
 from pst_helpdesk_ext.models import Branch
 from pst_helpdesk_ext.services.branches import create_branch, ensure_complaints_queue
 
@@ -87,11 +88,17 @@ class Command(BaseCommand):
     def help(self) -> str:  # translated when shown, not at import (argparse needs a real str)
         return _(
             "Load the PST demo data (branch 1222, staff users with demo passwords, a few public"
-            " knowledge-base articles)."
+            " knowledge-base articles) and a service day so far: walk-ins of branch 1207 in"
+            " every state, online requests waiting and answered, complaints and ratings."
         )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet-logins", action="store_true", help=_("do not print passwords"))
+        parser.add_argument(
+            "--without-day",
+            action="store_true",
+            help=_("load no service day (branch 1207's walk-ins, online requests, complaints)"),
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -112,7 +119,11 @@ class Command(BaseCommand):
                 user.is_superuser = superuser
                 user.set_password(password)
                 user.save()
+        if not options["without_day"]:
+            load_demo_day()
         self.stdout.write(f"Demo branch {branch.code} {branch.name}, queue {branch.queue.slug}.")
+        if not options["without_day"]:
+            self.stdout.write(day_summary())
         if not options["quiet_logins"]:
             self.stdout.write("Demo logins (change them before real use):")
             for username, password, superuser, _name in DEMO_USERS:
