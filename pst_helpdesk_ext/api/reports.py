@@ -5,8 +5,9 @@ in the site's TIME_ZONE), i.e. the requests that became complete (online) or who
 (walk-in) then, among the queues the user may open (helpdesk's per-queue permissions). Each row
 says how many of them met or breached the standard, how many are still open (running, at risk,
 paused), and the compliance: met / (met + breached), null when none ended yet. Rows are split by
-kind (walk-in / online) too, because their elapsed times are in different units (real seconds /
-working seconds) and a mixed average would mean nothing.
+kind (walk-in / online / complaint) too, because their elapsed times are in different units (real
+seconds / working seconds) against different standards, and a mixed average would mean nothing. A
+complaint is its own kind whatever its channel.
 
 One aggregate query per request, whatever the number of tickets (indexes: state and branch,
 channel, category with state).
@@ -108,7 +109,7 @@ class SLAReportQuerySerializer(BranchScopedSerializer):
 
 
 class SLAReportRowSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=("walk_in", "online"))
+    kind = serializers.ChoiceField(choices=("walk_in", "online", "complaint"))
     branch = serializers.CharField(allow_null=True, required=False)
     channel = serializers.CharField(allow_null=True, required=False)
     category = serializers.CharField(allow_null=True, required=False)

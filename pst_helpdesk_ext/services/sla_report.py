@@ -4,8 +4,10 @@ channel, category with state). Used by ``/api/pst/reports/sla/`` and the report 
 
 Which tickets count: PST tickets whose clock *started* in the period (whole days in the site's
 TIME_ZONE), among those the caller passes (already limited to the queues the user may open).
-Rows are split by kind (walk-in / online): their elapsed times are in different units (real
-seconds / working seconds), so a mixed average would mean nothing. Compliance is
+Rows are split by kind (walk-in / online / complaint): their elapsed times are in different units
+(real seconds / working seconds) against different standards, so a mixed average would mean
+nothing. A complaint is its own kind whatever its channel (a kiosk complaint is a walk-in-channel
+ticket, but runs on the complaint clock, not the 10-minute one). Compliance is
 met / (met + breached), None while none ended.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Case, CharField, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -37,8 +39,15 @@ def sla_report(
     zone = timezone.get_current_timezone()
     lower = dt.datetime.combine(start, dt.time(), zone)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    rows = tickets.filter(sla_started_at__gte=lower, sla_started_at__lt=upper)
-    columns = {"kind": "channel__online"}
+    rows = tickets.filter(sla_started_at__gte=lower, sla_started_at__lt=upper).annotate(
+        sla_kind=Case(
+            When(ticket__pst_complaint__isnull=False, then=Value("complaint")),
+            When(channel__online=True, then=Value("online")),
+            default=Value("walk_in"),
+            output_field=CharField(),
+        )
+    )
+    columns = {"kind": "sla_kind"}
     for group in groups:
         if group in PERIODS:
             rows = rows.annotate(period=PERIODS[group]("sla_started_at", tzinfo=zone))
@@ -59,7 +68,6 @@ def sla_report(
     totals: dict[str, dict[str, Any]] = {}
     for value in values:
         row = {name: value[column] for name, column in columns.items()}
-        row["kind"] = "online" if row["kind"] else "walk_in"
         if "period" in row and isinstance(row["period"], dt.datetime):
             row["period"] = row["period"].astimezone(zone).date()
         for key in ("total", "met", "breached", "open"):

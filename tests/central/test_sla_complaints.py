@@ -242,3 +242,21 @@ def test_with_a_complaint_and_a_bad_ticket_breaches_and_the_seven_day_close_stil
     assert late_clock.sla_state == SLAState.BREACHED and late_clock.sla_breach_noted_at
     assert Ticket.objects.get(pk=online.ticket_id).status == Ticket.CLOSED_STATUS
     assert complaint_clock().sla_state == SLAState.BREACHED  # no answer within 3 working days
+
+
+def test_the_sla_report_counts_a_kiosk_complaint_as_a_complaint_not_a_walk_in(branch):
+    """A kiosk complaint is a walk-in-channel ticket on the complaint clock: the SLA report gives
+    it its own kind, so the walk-in row counts walk-ins only and agrees with the wait table."""
+    from pst_helpdesk_ext.services.sla_report import sla_report
+
+    walkins_and_a_complaint(branch)
+    run_tick(wib(2026, 3, 17, 8, 31))
+    report = sla_report(PSTTicket.objects.all(), dt.date(2026, 3, 17), dt.date(2026, 3, 17), [])
+    kinds = {row["kind"]: row for row in report["totals"]}
+    assert set(kinds) == {"walk_in", "complaint"}
+    assert (kinds["walk_in"]["total"], kinds["walk_in"]["met"], kinds["walk_in"]["open"]) == (
+        2,
+        1,
+        1,
+    )
+    assert (kinds["complaint"]["total"], kinds["complaint"]["open"]) == (1, 1)

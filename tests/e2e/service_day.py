@@ -385,8 +385,15 @@ def guest_book(front: Any, base: str, name: str, nik: str) -> bool:
     front.fill("textarea[name=purpose]", "Data kemiskinan kecamatan 2024")
     front.check("input[name=consent]")
     front.click("main button[type=submit]")
+    # The guest book is sent in the background: saved, the page goes to /front/; refused, the
+    # form stays with its errors (and the typed ID number, kept by the browser only).
+    saved = re.compile(r"/front/$")
+    front.wait_for_function(
+        "() => /\\/front\\/$/.test(location.pathname)"
+        " || !!document.querySelector('form[data-keep-typed]:not([data-sent])')"
+    )
     front.wait_for_load_state()
-    return bool(re.search(r"/front/$", front.url))
+    return bool(saved.search(front.url))
 
 
 def call_and_start(desk: Any, base: str, number: str) -> None:

@@ -106,7 +106,6 @@ def fetch(url: str, data: dict | None = None, opener=None) -> tuple[int, str, st
 
 
 #: Printed URLs that another part of issue 13 makes work (the lead flips it after merging).
-PENDING = {"/rating/": "issue 13 item 4: the /rating/ desk chooser is built at the branch"}
 
 
 def printed_urls(banner: str) -> list[str]:
@@ -122,8 +121,6 @@ def test_every_printed_url_answers_on_the_changed_ports(demo: Demo) -> None:
     assert ":8000" not in banner and ":8080" not in banner and ":5555" not in banner
     failures = {}
     for url in urls:
-        if urllib.parse.urlsplit(url).path in PENDING:
-            continue
         status, final, page = fetch(url)  # staff pages redirect to their login page
         if urllib.parse.urlsplit(url).path.startswith("/api/") and status == 403:
             assert '"detail"' in page  # the API answers, asking for credentials
@@ -132,7 +129,6 @@ def test_every_printed_url_answers_on_the_changed_ports(demo: Demo) -> None:
     assert failures == {}
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["/rating/"])
 def test_the_printed_rating_kiosk_url_answers(demo: Demo) -> None:
     (url,) = [u for u in printed_urls(demo.banner()) if u.endswith("/rating/")]
     assert fetch(url)[0] == 200
