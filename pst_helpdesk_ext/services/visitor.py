@@ -47,7 +47,7 @@ from helpdesk.validators import validate_file_extension
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import PSTTicket, SLAState
 from pst_helpdesk_ext.services import sla
-from pst_helpdesk_ext.services.conversation import STAFF, VISITOR, thread_of
+from pst_helpdesk_ext.services.conversation import thread_of
 
 logger = logging.getLogger("pst.visitor")
 
@@ -172,13 +172,12 @@ def resend_links(email: str, client: str) -> bool:
 
 
 def public_thread(ticket: Ticket) -> list[Any]:
-    """The conversation as the visitor sees it: public follow-ups with text or files."""
+    """The conversation as the visitor sees it: public follow-ups with text or files (the
+    visitor's, the officers' and the system's, e.g. the inactivity close); never internal notes."""
     return [
         message
         for message in thread_of(ticket)
-        if message.public
-        and message.author in (VISITOR, STAFF)
-        and ((message.followup.comment or "").strip() or message.attachments)
+        if message.public and ((message.followup.comment or "").strip() or message.attachments)
     ]
 
 
