@@ -284,6 +284,8 @@ def test_an_appointment_shows_with_its_ics(
         ),
         user=staff,
     )
+    ticket.refresh_from_db()
+    assert ticket.title == "[Data] Data kemiskinan kecamatan"  # not renamed by the appointment
     html = client.get(page_url(ticket)).content.decode()
     section = re.search(r'id="pst-appointments".*?</section>', html, re.S).group(0)
     assert "https://zoom.us/j/123456789" in section
