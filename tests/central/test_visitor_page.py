@@ -354,3 +354,40 @@ def test_send_me_my_link_again_goes_to_the_tickets_address_only_and_is_limited(
     limited = client.post(url, {"email": EMAIL})
     assert limited.status_code == 429
     assert len(mail.outbox) == visitor.RESEND_PER_ADDRESS
+
+
+def test_a_whatsapp_appointment_links_the_page_that_has_its_ics(
+    client: Client, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A WhatsApp text cannot carry the .ics: the message links the visitor's page, which opens
+    for a WhatsApp ticket too (no e-mail address on it)."""
+    from pst_helpdesk_ext.models import WhatsAppMessage
+    from tests.central import test_whatsapp as wa
+
+    settings.PST_HELPDESK = {
+        **settings.PST_HELPDESK,
+        "WHATSAPP_APP_SECRET": wa.SECRET,
+        "WHATSAPP_SENDER": "pst_helpdesk_ext.services.whatsapp.LoggingSender",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = wa.post(
+            client, wa.envelope([wa.text_message("Halo, mau tanya KBLI", wamid="wamid.V1")])
+        )
+    assert response.status_code == 200
+    ticket = Ticket.objects.get()
+    assert not ticket.submitter_email
+    with django_capture_on_commit_callbacks(execute=True):
+        appointments.record_appointment(
+            ticket,
+            appointments.Appointment(
+                kind=appointments.ZOOM,
+                start=timezone.now() + dt.timedelta(days=1),
+                duration=dt.timedelta(minutes=30),
+                meeting_url="https://zoom.us/j/987654321",
+            ),
+            user=make_staff("petugas", superuser=True),
+        )
+    out = WhatsAppMessage.objects.get(direction="out")
+    link = LINK.search(out.text).group(0)
+    page = client.get("/" + link.split("://", 1)[1].split("/", 1)[1]).content.decode()
+    assert 'id="pst-ics"' in page and "zoom.us/j/987654321" in page
