@@ -391,3 +391,38 @@ def test_a_whatsapp_appointment_links_the_page_that_has_its_ics(
     link = LINK.search(out.text).group(0)
     page = client.get("/" + link.split("://", 1)[1].split("/", 1)[1]).content.decode()
     assert 'id="pst-ics"' in page and "zoom.us/j/987654321" in page
+
+
+def test_the_done_page_says_when_a_running_clock_started_and_its_deadline(
+    client: Client, branch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Under an "at submission" policy a complete request's clock runs: the done page gives its
+    start and deadline as staff's clock has them, and links the visitor's own page."""
+    SLAPolicy.objects.filter(kind=SLAPolicy.Kind.ONLINE).update(
+        start_rule=SLAPolicy.StartRule.ON_SUBMISSION
+    )
+    client.post(reverse("pst:online_start"), {"name": "Siti Aminah", "email": EMAIL})
+    client.get(re.search(r"https?://\S+", mail.outbox[-1].body).group(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("pst:online_ask"),
+            {
+                "branch": "1222",
+                "subject": "data",
+                "title": "Kemiskinan per kecamatan",
+                "question": "Saya membutuhkan persentase penduduk miskin per kecamatan.",
+                "indicator": "Persentase penduduk miskin",
+                "region": "Kecamatan Kotapinang",
+                "period": "2020-2024",
+                "purpose": "Skripsi S1",
+            },
+        )
+    done = client.get(response["Location"]).content.decode()
+    pst = PSTTicket.objects.get()
+    calendar = sla.calendar_for(branch)
+    with translation.override("id"):
+        started = visitor.when_words(pst.sla_started_at, calendar)
+        due = visitor.when_words(pst.sla_due_at, calendar)
+    complete = re.search(r'id="pst-complete"[^>]*>(.*?)</p>', done, re.S).group(1)
+    assert started in complete and f"paling lambat {due}" in complete
+    assert visitor.link_path(pst.ticket) in done
