@@ -199,10 +199,27 @@ def test_a_visitor_from_request_to_answer_reply_appointment_and_rating(
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == other
 
+    # A forged link: a clear page with no data, and the form that sends the links again.
+    forged = page.url.split("?")[0].rstrip("/")
+    forged = forged[:-4] + "abcd/"
+    page.goto(forged)
+    assert page.get_attribute("#pst-refused", "data-code") == "forged"
+    assert "kopi" not in page.inner_text("body").lower()
+    assert no_sideways_scroll(page)
+    shot(page, f"{language}-7-refused")
+    mail.outbox.clear()
+    page.fill("#pst-resend input[name=email]", email)
+    page.click("#pst-resend button[type=submit]")
+    page.wait_for_selector("#pst-resent")
+    page.goto(latest_visitor_link(email))
+    page.wait_for_selector("#pst-rated")
+    shot(page, f"{language}-8-resent")
+
     # No login, no console error, never helpdesk's stock public UI, nothing off the site.
     # helpdesk's frame (the request pages) links no icon, so Chromium's automatic /favicon.ico
     # request 404s there; the office branding (issue 15's other half) gives the site its icon.
-    assert [p for p in problems if "/favicon.ico" not in p] == []
+    # The forged link's page answers 400 on purpose (Chromium logs that status as an error).
+    assert [p for p in problems if "/favicon.ico" not in p and forged not in p] == []
     paths = [url[len(base) :] for url in requested]
     assert not [p for p in paths if p.startswith(("/login", "/view/", "/tickets/submit"))]
     phone.close()
