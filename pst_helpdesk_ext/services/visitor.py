@@ -124,7 +124,9 @@ def open_link(ticket_id: int, token: str, now: dt.datetime | None = None) -> Tic
 
 def allow(scope: str, key: str, limit: int, window: int = RESEND_WINDOW_SECONDS) -> bool:
     """A fixed-window counter in Django's cache: False once ``key`` was seen ``limit`` times in
-    ``scope`` this window. (The one place to point at a shared public-form limiter later.)"""
+    ``scope`` this window. The one place to point at the shared public-form limiter when it is
+    merged (``pst_helpdesk_ext.throttle.hit`` on another branch, with its per-client and
+    per-address limits and trusted proxies)."""
     name = f"pst:limit:{scope}:{salted_hmac(SALT, key).hexdigest()[:24]}"
     cache.add(name, 0, timeout=window)
     try:

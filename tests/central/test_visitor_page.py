@@ -426,3 +426,14 @@ def test_the_done_page_says_when_a_running_clock_started_and_its_deadline(
     complete = re.search(r'id="pst-complete"[^>]*>(.*?)</p>', done, re.S).group(1)
     assert started in complete and f"paling lambat {due}" in complete
     assert visitor.link_path(pst.ticket) in done
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"VISITOR_LINK_INACTIVE_DAYS": 0}, {"VISITOR_ATTACHMENT_MAX_BYTES": "5MB"}],
+)
+def test_the_visitor_page_settings_are_checked(bad: dict) -> None:
+    from pst_helpdesk_ext.checks import check_online_settings
+
+    (error,) = check_online_settings(bad)
+    assert error.id == "pst_helpdesk_ext.E101" and next(iter(bad)) in error.msg
