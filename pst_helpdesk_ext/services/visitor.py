@@ -219,7 +219,7 @@ def when_words(at: dt.datetime | None, calendar: Any) -> str:
 
 @dataclass
 class State:
-    code: str  # ended, waiting_visitor, answered, running, pending, none
+    code: str  # ended, waiting_visitor, answered, replied, running, pending, none
     text: str
     started: str = ""
     due: str = ""
@@ -248,6 +248,19 @@ def state_of(ticket: Ticket, missing_labels: dict[str, str] | None = None) -> St
             due,
         )
     if pst.sla_stopped_at is not None:
+        last = (
+            FollowUp.objects.filter(ticket=ticket, public=True)
+            .exclude(comment="")
+            .select_related("user")
+            .order_by("-date", "-id")
+            .first()
+        )
+        if last is not None and last.is_from_submitter:
+            return State(
+                "replied",
+                gettext("Your reply was sent; the officer will answer here and by e-mail."),
+                started,
+            )
         return State("answered", gettext("The officer answered; you can reply below."), started)
     if pst.sla_started_at is not None and pst.sla_due_at is not None:
         return State(

@@ -203,6 +203,7 @@ def test_a_visitor_reply_goes_through_helpdesks_update_ticket(
     assert any(staff.email in m.to for m in mail.outbox)  # helpdesk told the officer
     html = client.get(page_url(ticket)).content.decode()
     assert "Tahun 2024, terima kasih." in html
+    assert 'data-state="replied"' in html  # not "the officer answered" any more
     attachment = followup.followupattachment_set.get()
     download = client.get(
         reverse("pst:visitor_file", args=[ticket.pk, visitor.link_token(ticket), attachment.pk])

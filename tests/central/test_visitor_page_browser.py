@@ -157,7 +157,7 @@ def test_a_visitor_from_request_to_answer_reply_appointment_and_rating(
     page.wait_for_selector(".bubble.visitor >> nth=1")
     reply = FollowUp.objects.filter(ticket=ticket).order_by("-id").first()
     assert reply.comment == "Terima kasih, apakah ada data 2022?" and reply.is_from_submitter
-    assert page.locator("#pst-state[data-state=answered]").count() == 1
+    assert page.locator("#pst-state[data-state=replied]").count() == 1
 
     # An appointment by Zoom, recorded by staff; the page shows it with its .ics.
     appointments.record_appointment(
