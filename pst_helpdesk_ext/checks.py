@@ -332,6 +332,8 @@ def check_online_settings(user: dict[str, Any]) -> list[Error | Warning]:
         "WHATSAPP_MAX_MESSAGE_CHARS",
         "WHATSAPP_REOPEN_DAYS",
         "ONLINE_VERIFY_MAX_AGE_HOURS",
+        "VISITOR_LINK_INACTIVE_DAYS",
+        "VISITOR_ATTACHMENT_MAX_BYTES",
     ):
         value = get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

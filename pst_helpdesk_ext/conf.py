@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "ONLINE_QUEUE": "pst-online",
     # The e-mail verification link of the public request page stays valid this long.
     "ONLINE_VERIFY_MAX_AGE_HOURS": 24,
+    # The visitor's own consultation page (docs/online.md): its signed link stops working after
+    # this many days in which neither the link was issued nor the consultation had a follow-up
+    # (every helpdesk e-mail carries a fresh link; "send me my link again" issues one too).
+    "VISITOR_LINK_INACTIVE_DAYS": 30,
+    # Largest file a visitor may attach to a reply on that page (helpdesk has no upload limit of
+    # its own; its HELPDESK_VALID_EXTENSIONS decides the types).
+    "VISITOR_ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
     # WhatsApp Business Cloud API. Webhook handshake token (GET hub.verify_token) and the app
     # secret that signs every POST (X-Hub-Signature-256); the webhook refuses all without them.
     "WHATSAPP_VERIFY_TOKEN": "",

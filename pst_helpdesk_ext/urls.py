@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from pst_helpdesk_ext.views import conversation, online, ratings, reports, sla, staff, triage
+from pst_helpdesk_ext.views import (
+    conversation,
+    online,
+    ratings,
+    reports,
+    sla,
+    staff,
+    triage,
+    visitor,
+)
 
 app_name = "pst"
 urlpatterns = [
@@ -20,6 +29,14 @@ urlpatterns = [
     path("request/article/<int:item_id>/", online.article, name="online_article"),
     path("request/ask/", online.ask, name="online_ask"),
     path("request/done/<int:ticket_id>/", online.done, name="online_done"),
+    # Public: the visitor's own page of a consultation, behind its signed link.
+    path("consultation/link/", visitor.resend, name="visitor_resend"),
+    path("consultation/<int:ticket_id>/<str:token>/", visitor.page, name="visitor_page"),
+    path(
+        "consultation/<int:ticket_id>/<str:token>/file/<int:attachment_id>/",
+        visitor.attachment,
+        name="visitor_file",
+    ),
     path("reports/ikm/", reports.ikm_report, name="report_ikm"),
     # Public: the satisfaction survey and complaints.
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),

@@ -189,14 +189,10 @@ def record_appointment(ticket: Ticket, appointment: Appointment, *, user: object
         files = (
             [SimpleUploadedFile(ICS_NAME, ics, content_type="text/calendar")] if attach else None
         )
-        followup = update_ticket(
-            user,
-            ticket,
-            title=gettext("Follow-up appointment"),
-            comment=text,
-            public=True,
-            files=files,
-        )
+        # No ``title`` for update_ticket: helpdesk takes a new title as a rename of the ticket.
+        followup = update_ticket(user, ticket, comment=text, public=True, files=files)
+        followup.title = gettext("Follow-up appointment")
+        followup.save(update_fields=["title"])
     if not attach and ticket.submitter_email:
         transaction.on_commit(lambda: _mail_ics_separately(ticket, summary, text, ics))
     return followup

@@ -611,7 +611,17 @@ def deliver_followup(followup_id: int) -> bool:
     followup = FollowUp.objects.select_related("ticket__pst").filter(pk=followup_id).first()
     if followup is None:
         return False
-    return send_to_visitor(followup.ticket.pst, followup.comment, followup=followup)
+    text = followup.comment
+    if followup.followupattachment_set.exists():
+        # A text message cannot carry files (an appointment's .ics, a table): the visitor's own
+        # page has them, behind its signed link (services.visitor).
+        from pst_helpdesk_ext.services import visitor
+
+        with translation.override(followup.ticket.queue.locale or settings.LANGUAGE_CODE):
+            text += "\n\n" + gettext("Files and the whole conversation: %(url)s") % {
+                "url": visitor.link_url(followup.ticket)
+            }
+    return send_to_visitor(followup.ticket.pst, text, followup=followup)
 
 
 def send_rating_link(pst_ticket: PSTTicket, url: str) -> bool:

@@ -115,3 +115,32 @@ def pst_ticket_priority(priority: int | str | None) -> str:
         if int(value) == wanted:
             return str(label)
     return str(priority)
+
+
+@register.simple_tag
+def pst_visitor_url(ticket: Any) -> str:
+    """The visitor's link to a ticket, for helpdesk's e-mail templates (whose ``ticket`` is
+    helpdesk's ``safe_template_context`` dict, or a Ticket): the plugin's own consultation page
+    with its signed link (helpdesk sends the first e-mail of a new ticket before the plugin has
+    given it its PST row, so every ticket gets the page); helpdesk's ``ticket_url`` only when
+    the dict names no ticket."""
+    from helpdesk.models import Ticket
+
+    from pst_helpdesk_ext.services import visitor
+
+    if isinstance(ticket, Ticket):
+        found: Ticket | None = ticket
+        fallback = ticket.ticket_url
+    else:
+        fallback = str((ticket or {}).get("ticket_url") or "")
+        _queue, ticket_id = Ticket.queue_and_id_from_query(
+            str((ticket or {}).get("ticket_for_url") or "")
+        )
+        found = (
+            Ticket.objects.select_related("queue").filter(pk=ticket_id).first()
+            if ticket_id.isdigit()
+            else None
+        )
+    if found is None:
+        return fallback
+    return visitor.link_url(found)

@@ -9,7 +9,6 @@ ticket records the search; the visitor can go back to searching at any time.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -270,7 +269,8 @@ def ask(request: HttpRequest) -> HttpResponse:
     if visitor is None:
         return redirect("pst:online_start")
     state = _state(request)
-    initial = {"title": state.get("query", "")[:150]}
+    # "carry": the text a visitor wrote on a closed consultation (views/visitor.py)
+    initial = {"title": state.get("query", "")[:150], "question": state.get("carry", "")}
     form = RequestForm(request.POST or None, initial=initial)
     status = 400 if form.is_bound else 200
     refused = None
@@ -306,6 +306,7 @@ def ask(request: HttpRequest) -> HttpResponse:
             state.pop("query", None)
             state.pop("results", None)
             state.pop("opened", None)
+            state.pop("carry", None)
             state["submitted"] = [*state.get("submitted", []), pst.ticket_id][-20:]
             _save_state(request, state)
             return redirect("pst:online_done", ticket_id=pst.ticket_id)
@@ -331,27 +332,18 @@ def done(request: HttpRequest, ticket_id: int) -> HttpResponse:
         pk=ticket_id,
     )
     online_request = ticket.pst.online_request
-    labels = {name: RequestForm.base_fields[name].label for name in RequestForm.base_fields}
-    # helpdesk's public view, relative to this site (helpdesk's own ticket_url names the Sites
-    # framework's domain, which the e-mails need and a page does not).
-    follow_url = (
-        reverse("helpdesk:public_view")
-        + "?"
-        + urlencode(
-            {
-                "ticket": ticket.ticket_for_url,
-                "email": ticket.submitter_email,
-                "key": ticket.secret_key,
-            }
-        )
-    )
+    labels = {name: str(field.label) for name, field in RequestForm.base_fields.items()}
+    from pst_helpdesk_ext.services import visitor
+
     return render(
         request,
         "pst_helpdesk_ext/online/done.html",
         {
             "ticket": ticket,
-            "follow_url": follow_url,
+            # the visitor's own page (views/visitor.py), the link the e-mails carry too
+            "follow_url": visitor.link_path(ticket),
             "online_request": online_request,
-            "missing": [labels.get(name, name) for name in online_request.missing_fields],
+            # the clock as staff see it (services/sla.py), in words
+            "state": visitor.state_of(ticket, labels),
         },
     )

@@ -235,8 +235,12 @@ def test_a_complete_request_becomes_a_helpdesk_ticket_recording_the_search(
     assert len(submitted) == 1
     assert submitted[0]["pst_ticket"] == pst and submitted[0]["complete"] is True
     done = verified.get(response["Location"]).content.decode()
-    assert ticket.ticket_for_url in done and 'id="pst-complete"' in done
-    assert ticket.secret_key in done  # the link to helpdesk's public ticket view
+    # The default policy starts the clock when staff confirm the request is complete: the page
+    # says so (it used to promise "3 working days" from now), and links the visitor's own page.
+    assert ticket.ticket_for_url in done and 'id="pst-incomplete"' in done
+    assert 'id="pst-complete"' not in done
+    assert reverse("pst:visitor_page", args=[ticket.pk, "x"]).rsplit("x/", 1)[0] in done
+    assert ticket.secret_key not in done  # not helpdesk's stock public view
 
 
 def test_an_incomplete_request_is_accepted_and_says_what_is_missing(

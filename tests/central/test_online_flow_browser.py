@@ -5,8 +5,8 @@
    request; staff on a laptop mark it complete in the SLA timeline (the clock runs), then ask the
    visitor a question with "Waiting for the visitor" (the clock pauses). The visitor never
    answers: ``pst_sla_tick`` at a frozen instant eight days later closes the conversation with a
-   public follow-up saying why and how to reopen, which the visitor reads on helpdesk's public
-   ticket view and receives by e-mail; the close e-mails a rating link, the visitor rates (nine
+   public follow-up saying why and how to reopen, which the visitor reads on the plugin's visitor
+   page and receives by e-mail; the close e-mails a rating link, the visitor rates (nine
    elements, overall, comment), the rating is stored and the spent link is refused.
 2. WhatsApp: a signed webhook opens a ticket; staff answer and resolve it on helpdesk's ticket
    page; the answer and the rating link go out through the logging sender; the visitor opens the
@@ -43,7 +43,6 @@ from pst_helpdesk_ext.models import (
     SLAState,
     WhatsAppMessage,
 )
-from pst_helpdesk_ext.services.ratings import invitation_for_token
 from tests.central import test_online_browser as online
 from tests.central.test_online_browser import (
     EMAIL,
@@ -172,7 +171,7 @@ def test_web_request_waits_for_the_visitor_closes_after_7_days_and_is_rated(
     assert pst.sla_state == SLAState.PAUSED and pst.waiting_for_visitor_since is not None
     assert any(EMAIL in m.to and QUESTION in m.body for m in mail.outbox)
 
-    # The visitor reads the question on helpdesk's public view and does not answer.
+    # The visitor reads the question on the plugin's visitor page and does not answer.
     visitor.click("#pst-follow")
     visitor.wait_for_load_state()
     assert QUESTION in visitor.content()
@@ -200,15 +199,15 @@ def test_web_request_waits_for_the_visitor_closes_after_7_days_and_is_rated(
     assert close.title in staff.inner_text("body")  # helpdesk's history on the staff page
     visitor.goto(public_view)
     assert first_sentence in visitor.content()
-    # The public page offers the same link (signed afresh on each page: same invitation).
-    prompt = visitor.locator("#pst-rating-prompt a").get_attribute("href")
-    assert invitation_for_token(prompt.split("/")[-2]) == invitation_for_token(link.split("/")[-2])
+    # The visitor's own page offers the rating in place too.
+    assert visitor.locator("#pst-rating-form").is_visible()
 
     # The visitor rates from the e-mailed link; the spent link is refused.
     rate(visitor, link, "Pertanyaannya jelas, saya lupa membalas.")
     assert_rated_once(ticket, visitor, link, "Pertanyaannya jelas, saya lupa membalas.")
     visitor.goto(public_view)
-    assert visitor.locator("#pst-rating-prompt").count() == 0
+    assert visitor.locator("#pst-rating-form").count() == 0
+    assert visitor.locator("#pst-rated").is_visible()
     phone.close()
     laptop.close()
     assert_stayed_on_site(requested, base)

@@ -123,6 +123,13 @@ def kwargs_for(route: Route, world: World) -> dict[str, str]:
         "pst:online_verify": {"token": "eyJlIjoieW9oYW5hQGV4YW1wbGUub3JnIn0:forged:forged"},
         "pst:online_done": {"ticket_id": ticket_b},
         "pst:online_article": {"item_id": "999999"},
+        # the visitor page of 1201's ticket with a token not signed by us
+        "pst:visitor_page": {"ticket_id": ticket_b, "token": "eyJ0IjoxfQ:forged:forged"},
+        "pst:visitor_file": {
+            "ticket_id": ticket_b,
+            "token": "eyJ0IjoxfQ:forged:forged",
+            "attachment_id": "1",
+        },
     }
     wanted = [name for name in route.kwargs if name != "format"]
     values = dict(samples.get(route.name, {}))
@@ -160,6 +167,12 @@ PUBLIC: dict[str, str] = {
     "pst:rate_done": "thanks page: signed token naming the rating, valid one hour",
     "pst:complain": "anyone may file a complaint (rate-limited per client and per address, "
     "test_public_abuse.py); the page shows back only the complaint filed",
+    "pst:visitor_page": "the visitor's consultation page: a signed token bound to the ticket, its "
+    "address and helpdesk's secret key, expiring after VISITOR_LINK_INACTIVE_DAYS without news "
+    "(services.visitor.open_link)",
+    "pst:visitor_file": "an attachment of a public follow-up, behind the same signed token",
+    "pst:visitor_resend": "asks for an e-mail address; sends links only to that address, says the "
+    "same whether or not it has consultations, rate-limited",
     "pst_api:whatsapp-webhook": "called by Meta's servers: POST needs the X-Hub-Signature-256 "
     "HMAC of the body with WHATSAPP_APP_SECRET, GET the verify token",
 }
