@@ -74,6 +74,14 @@ DEFAULTS: dict[str, Any] = {
     "SLA_BREACH_NOTE_MAX_AGE_DAYS": 7,
     # Tickets `pst_sla_tick` evaluates per query and bulk update.
     "SLA_TICK_BATCH_SIZE": 500,
+    # The public frame (helpdesk's public home, knowledge base and the PST request pages):
+    # the office's name ("" = "BPS Integrated Statistical Services", translated) and its logo, a
+    # static file path or an absolute URL ("" = no logo).
+    "OFFICE_NAME": "",
+    "OFFICE_LOGO": "pst_helpdesk_ext/img/pst-logo.svg",
+    # Offer helpdesk's own public "Submit a Ticket" form to visitors. Off: every "ask" link
+    # (home, knowledge base, helpdesk's submit page) leads into the PST request flow instead.
+    "PUBLIC_TICKET_FORM": False,
 }
 
 
