@@ -160,8 +160,29 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="pst_helpdesk_ext.W001",
             )
         )
+    errors.extend(_check_helpdesk_locale())
     errors.extend(check_online_settings(user))
     return errors
+
+
+def _check_helpdesk_locale() -> list[Warning]:
+    """Indonesian staff pages need the plugin's catalogue of helpdesk's strings in LOCALE_PATHS."""
+    from pst_helpdesk_ext import HELPDESK_LOCALE_DIR
+
+    codes = {str(code).split("-")[0] for code, _ in getattr(settings, "LANGUAGES", [])}
+    codes.add(str(getattr(settings, "LANGUAGE_CODE", "")).split("-")[0])
+    paths = {str(path).rstrip("/") for path in getattr(settings, "LOCALE_PATHS", [])}
+    if "id" in codes and HELPDESK_LOCALE_DIR not in paths:
+        return [
+            Warning(
+                "helpdesk's own staff pages stay in English: the plugin's Indonesian catalogue of "
+                "helpdesk's strings is not in LOCALE_PATHS.",
+                hint="import pst_helpdesk_ext and add "
+                "LOCALE_PATHS = [pst_helpdesk_ext.HELPDESK_LOCALE_DIR] to settings.",
+                id="pst_helpdesk_ext.W030",
+            )
+        ]
+    return []
 
 
 def check_online_settings(user: dict[str, Any]) -> list[Error | Warning]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 
+import pst_helpdesk_ext
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PST_DATA_DIR", BASE_DIR))
 
@@ -86,6 +88,8 @@ LANGUAGE_CODE = "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
+# Indonesian for helpdesk's own staff pages, shipped by the plugin (helpdesk has no `id`).
+LOCALE_PATHS = [pst_helpdesk_ext.HELPDESK_LOCALE_DIR]
 USE_TZ = True
 
 STATIC_URL = "/static/"
