@@ -134,3 +134,10 @@ def test_the_checker_sees_helpdesks_english(client, staff_pages):
 def test_a_site_without_the_catalogue_is_warned():
     with override_settings(LOCALE_PATHS=[]):
         assert "pst_helpdesk_ext.W030" in [e.id for e in check_settings()]
+
+
+def test_the_ticket_tables_own_texts_are_indonesian(client, staff_pages):
+    """helpdesk's ticket table (DataTables, drawn by JavaScript) gets its texts from the page."""
+    html = client.get(reverse("helpdesk:list")).content.decode()
+    assert "Menampilkan _START_ sampai _END_ dari _TOTAL_ tiket" in html
+    assert "_MENU_ baris per halaman" in html and "Cari:" in html
