@@ -8,14 +8,18 @@ excluded on staff pages: its remaining violations are listed in docs/accessibili
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from helpdesk.models import KBCategory, KBItem, Queue
+from django.core import mail
+from helpdesk.models import KBCategory, KBItem, Queue, Ticket
+from helpdesk.update_ticket import update_ticket
 
-from pst_helpdesk_ext.models import Channel
+from pst_helpdesk_ext.models import Channel, RatingInvitation
+from pst_helpdesk_ext.services import ratings
 from pst_helpdesk_ext.services.branches import create_branch
 from tests.browser import chromium_fixture, helpdesk_login
 from tests.central.test_ui import make_pst_ticket
@@ -54,10 +58,20 @@ def site(live_server) -> dict[str, Any]:
         name="Inflasi", title="Inflasi", slug="inflasi", description="Inflasi bulanan", queue=queue
     )
     KBItem.objects.create(category=category, title="IHK", question="Apa itu IHK?", answer="IHK.")
-    get_user_model().objects.create_user(
+    staff = get_user_model().objects.create_user(
         "staf", "staf@example.bps.go.id", PASSWORD, is_staff=True, is_superuser=True
     )
-    return {"base": live_server.url, "online": online, "walk_in": walk_in}
+    # A second, resolved online consultation: its rating link.
+    rated = make_pst_ticket(branch, channel=Channel.WEB, title="Data IPM")
+    update_ticket(staff, rated.ticket, comment="Tabel 3.1", public=True, new_status=3)
+    invitation = RatingInvitation.objects.get(ticket=rated.ticket)
+    assert rated.ticket.status == Ticket.RESOLVED_STATUS
+    return {
+        "base": live_server.url,
+        "online": online,
+        "walk_in": walk_in,
+        "rate": ratings.link_path(invitation),
+    }
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -86,6 +100,26 @@ def test_no_serious_violation_on_the_plugins_pages(chromium, site, language):
     page.wait_for_load_state()
     check("", [])
     page.goto(base + "/pst/complaint/")
+    page.locator("form[method=post] button[type=submit]").first.click()
+    page.wait_for_load_state()
+    check("", [])
+    check(site["rate"], [])
+    page.locator("form[method=post] button[type=submit]").first.click()  # nothing chosen
+    page.wait_for_load_state()
+    check("", [])
+    # The request flow past step 1: "check your e-mail", search, ask (also with its errors).
+    mail.outbox.clear()
+    page.goto(base + "/pst/request/")
+    page.fill("input[name=name]", "Rina")
+    page.fill("input[name=email]", "rina@example.com")
+    page.locator("form[method=post] button[type=submit]").first.click()
+    page.wait_for_selector("#pst-check-email")
+    check("", [])
+    link = re.search(r"https?://\S+/pst/request/verify/\S+", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.wait_for_selector("#pst-search")
+    check("", [])
+    check("/pst/request/ask/", [])
     page.locator("form[method=post] button[type=submit]").first.click()
     page.wait_for_load_state()
     check("", [])
