@@ -142,3 +142,26 @@ def test_no_serious_violation_on_the_plugins_pages(chromium, site, language):
     )
     context.close()
     assert found == {}
+
+
+def test_public_pages_run_without_console_errors(chromium, site):
+    """The public frame loads jQuery before the pages' inline scripts and no staff-only script
+    (helpdesk's sidebar toggle): no error in the console, on a phone."""
+    base = site["base"]
+    ticket = site["online"].ticket
+    public_view = (
+        f"/view/?ticket={ticket.ticket_for_url}&email={ticket.submitter_email}"
+        f"&key={ticket.secret_key}"
+    )
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    for path in ("/", "/kb/", "/kb/inflasi/", "/tickets/submit/", "/pst/request/", public_view):
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+    context.close()
+    assert errors == []
