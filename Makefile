@@ -88,8 +88,8 @@ HELPDESK_DAILY = templates/helpdesk/navigation-header.html templates/helpdesk/na
 	templates/helpdesk/dashboard.html templates/helpdesk/ticket_list.html templates/helpdesk/ticket.html \
 	templates/helpdesk/ticket_desc_table.html templates/helpdesk/kb_index.html \
 	templates/helpdesk/kb_category_base.html templates/helpdesk/messages.html \
-	templates/helpdesk/edit_ticket.html templates/helpdesk/create_ticket.html \
-	templates/helpdesk/include templates/helpdesk/filters forms.py
+	templates/helpdesk/edit_ticket.html templates/helpdesk/create_ticket.html templates/helpdesk/base-head.html \
+	templates/helpdesk/include templates/helpdesk/filters forms.py models.py
 messages-helpdesk: install tools
 	rm -rf var/helpdesk-messages && mkdir -p var/helpdesk-messages/locale
 	cd $(HELPDESK_SRC) && cp -r --parents $(HELPDESK_DAILY) $(CURDIR)/var/helpdesk-messages/
