@@ -111,6 +111,8 @@ HELPDESK_USE_CDN = False  # every page must work with no internet
 HELPDESK_DEFAULT_SETTINGS = {"use_email_as_submitter": True, "email_on_ticket_change": True}
 HELPDESK_KB_ENABLED = True
 HELPDESK_PUBLIC_ENABLED = True
+# helpdesk's public submit form refuses posts unless PST_HELPDESK["PUBLIC_TICKET_FORM"] is on.
+HELPDESK_PUBLIC_TICKET_FORM_CLASS = "pst_helpdesk_ext.public_form.PublicTicketForm"
 # helpdesk's default attachment types plus .ics: follow-up appointments attach a calendar file.
 HELPDESK_VALID_EXTENSIONS = [
     ".txt", ".asc", ".pdf", ".doc", ".docx", ".odt", ".jpg", ".png", ".eml", ".ics",

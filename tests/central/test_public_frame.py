@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import override_settings
 from django.urls import reverse
-from helpdesk.models import KBCategory, KBItem, Queue
+from helpdesk.models import KBCategory, KBItem, Queue, Ticket
 
 from pst_helpdesk_ext.checks import check_settings
 
@@ -115,3 +115,21 @@ def test_language_switch_for_visitors_and_staff(client, admin_user):
 def test_frame_settings_are_checked():
     with override_settings(PST_HELPDESK={"OFFICE_NAME": 3, "PUBLIC_TICKET_FORM": "yes"}):
         assert [e.id for e in check_settings()] == ["pst_helpdesk_ext.E030"] * 2
+
+
+def test_a_post_to_helpdesks_closed_public_form_creates_nothing(client, kb_article):
+    queue = Queue.objects.create(title="PST 1222", slug="pst-1222", allow_public_submission=True)
+    data = {
+        "queue": queue.pk,
+        "title": "Data kemiskinan",
+        "body": "Mohon data kemiskinan 2024",
+        "submitter_email": "rina@example.com",
+        "priority": 3,
+    }
+    response = client.post(reverse("helpdesk:submit"), data)
+    assert response.status_code == 200
+    assert not Ticket.objects.filter(title="Data kemiskinan").exists()
+    with override_settings(PST_HELPDESK={**TEST_KEY, "PUBLIC_TICKET_FORM": True}):
+        response = client.post(reverse("helpdesk:submit"), data)
+    assert response.status_code == 302
+    assert Ticket.objects.filter(title="Data kemiskinan", queue=queue).exists()
