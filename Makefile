@@ -13,7 +13,7 @@ PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tes
 PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser tools e2e day bench soak chaos messages clean
+        browser tools e2e day bench soak chaos messages messages-helpdesk clean
 
 install: $(VENV)/.installed
 
@@ -87,6 +87,23 @@ migrations-check: install
 messages: install tools
 	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete --add-location file
 	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin compilemessages -l id
+
+# Refresh the msgids of the plugin's Indonesian catalogue of helpdesk's own staff strings
+# (pst_helpdesk_ext/locale_helpdesk, in LOCALE_PATHS) from the installed helpdesk's daily
+# templates and forms; then translate the new entries and compile.
+HELPDESK_SRC = $(shell $(PY) -c 'import helpdesk, os; print(os.path.dirname(helpdesk.__file__))' 2>/dev/null)
+HELPDESK_DAILY = templates/helpdesk/navigation-header.html templates/helpdesk/navigation-sidebar.html \
+	templates/helpdesk/dashboard.html templates/helpdesk/ticket_list.html templates/helpdesk/ticket.html \
+	templates/helpdesk/ticket_desc_table.html templates/helpdesk/kb_index.html \
+	templates/helpdesk/kb_category_base.html templates/helpdesk/messages.html \
+	templates/helpdesk/edit_ticket.html templates/helpdesk/create_ticket.html templates/helpdesk/base-head.html \
+	templates/helpdesk/include templates/helpdesk/filters forms.py models.py
+messages-helpdesk: install tools
+	rm -rf var/helpdesk-messages && mkdir -p var/helpdesk-messages/locale
+	cd $(HELPDESK_SRC) && cp -r --parents $(HELPDESK_DAILY) $(CURDIR)/var/helpdesk-messages/
+	cd var/helpdesk-messages && PYTHONPATH=$(CURDIR):$(CURDIR)/example_project DJANGO_SETTINGS_MODULE=example_project.settings $(CURDIR)/$(VENV)/bin/django-admin makemessages -l id --add-location file
+	msgmerge --quiet --update --backup=none --no-fuzzy-matching pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.po var/helpdesk-messages/locale/id/LC_MESSAGES/django.po
+	msgfmt --check -o pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.mo pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.po
 
 demo: install
 	$(PY) example_project/run_demo.py

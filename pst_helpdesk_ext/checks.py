@@ -94,6 +94,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 )
             )
     errors.extend(_check_rating_settings(user))
+    for name in ("OFFICE_NAME", "OFFICE_LOGO"):
+        if not isinstance(user.get(name, DEFAULTS[name]), str):
+            errors.append(
+                Error(
+                    f"PST_HELPDESK[{name!r}] must be a string, not {user[name]!r}.",
+                    hint="OFFICE_NAME: the office's name on the public pages, e.g. 'BPS Kabupaten "
+                    "Labuhanbatu Selatan'; OFFICE_LOGO: a static file path or an https:// URL "
+                    "('' for none).",
+                    id="pst_helpdesk_ext.E030",
+                )
+            )
+    if not isinstance(user.get("PUBLIC_TICKET_FORM", False), bool):
+        errors.append(
+            Error(
+                "PST_HELPDESK['PUBLIC_TICKET_FORM'] must be True or False, "
+                f"not {user['PUBLIC_TICKET_FORM']!r}.",
+                hint="False (the default) sends visitors into the PST request flow; True also "
+                "offers helpdesk's own public submit form.",
+                id="pst_helpdesk_ext.E030",
+            )
+        )
     days = user.get("SLA_INACTIVITY_CLOSE_DAYS", DEFAULTS["SLA_INACTIVITY_CLOSE_DAYS"])
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         errors.append(
@@ -105,14 +126,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="pst_helpdesk_ext.E011",
             )
         )
-    if getattr(settings, "HELPDESK_TEAMS_MODE_ENABLED", True) and "pinax.teams" not in getattr(
-        settings, "INSTALLED_APPS", []
+    # helpdesk's teams mode works with any team model (HELPDESK_TEAMS_MODEL); only its default,
+    # pinax-teams' model, is an app the site may have forgotten to install.
+    team_model = str(getattr(settings, "HELPDESK_TEAMS_MODEL", "pinax_teams.Team"))
+    if (
+        getattr(settings, "HELPDESK_TEAMS_MODE_ENABLED", True)
+        and team_model.split(".")[0] == "pinax_teams"
+        and "pinax.teams" not in getattr(settings, "INSTALLED_APPS", [])
     ):
         errors.append(
             Error(
-                "django-helpdesk teams mode is on but pinax-teams is not installed.",
+                f"django-helpdesk teams mode is on with the team model {team_model!r}, but "
+                "pinax-teams is not installed.",
                 hint="Set HELPDESK_TEAMS_MODE_ENABLED = False, or install pinax-teams and add "
-                "'pinax.teams' to INSTALLED_APPS.",
+                "'pinax.teams' to INSTALLED_APPS, or point HELPDESK_TEAMS_MODEL at your own "
+                "team model.",
                 id="pst_helpdesk_ext.E008",
             )
         )
@@ -134,6 +162,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id="pst_helpdesk_ext.W001",
             )
         )
+    errors.extend(_check_helpdesk_locale())
     errors.extend(check_online_settings(user))
     errors.extend(check_public_limits(user))
     return errors
@@ -319,6 +348,26 @@ def _check_database_file() -> list[Error]:
                 )
             )
     return errors
+
+
+def _check_helpdesk_locale() -> list[Warning]:
+    """Indonesian staff pages need the plugin's catalogue of helpdesk's strings in LOCALE_PATHS."""
+    from pst_helpdesk_ext import HELPDESK_LOCALE_DIR
+
+    codes = {str(code).split("-")[0] for code, _ in getattr(settings, "LANGUAGES", [])}
+    codes.add(str(getattr(settings, "LANGUAGE_CODE", "")).split("-")[0])
+    paths = {str(path).rstrip("/") for path in getattr(settings, "LOCALE_PATHS", [])}
+    if "id" in codes and HELPDESK_LOCALE_DIR not in paths:
+        return [
+            Warning(
+                "helpdesk's own staff pages stay in English: the plugin's Indonesian catalogue of "
+                "helpdesk's strings is not in LOCALE_PATHS.",
+                hint="import pst_helpdesk_ext and add "
+                "LOCALE_PATHS = [pst_helpdesk_ext.HELPDESK_LOCALE_DIR] to settings.",
+                id="pst_helpdesk_ext.W030",
+            )
+        ]
+    return []
 
 
 def check_online_settings(user: dict[str, Any]) -> list[Error | Warning]:

@@ -101,6 +101,14 @@ DEFAULTS: dict[str, Any] = {
     # for the links in e-mails and WhatsApp messages. `migrate` writes its host into the Sites
     # framework, where helpdesk builds its own links; "" leaves the Site as the admin set it.
     "PUBLIC_BASE_URL": "",
+    # The public frame (helpdesk's public home, knowledge base and the PST request pages):
+    # the office's name ("" = "BPS Integrated Statistical Services", translated) and its logo, a
+    # static file path or an absolute URL ("" = no logo).
+    "OFFICE_NAME": "",
+    "OFFICE_LOGO": "pst_helpdesk_ext/img/pst-logo.svg",
+    # Offer helpdesk's own public "Submit a Ticket" form to visitors. Off: every "ask" link
+    # (home, knowledge base, helpdesk's submit page) leads into the PST request flow instead.
+    "PUBLIC_TICKET_FORM": False,
 }
 
 

@@ -1,6 +1,7 @@
 """The plugin's pages, included by the site under a prefix of its choice (e.g. ``pst/``)."""
 
 from django.urls import path
+from django.views.i18n import set_language
 
 from pst_helpdesk_ext.views import (
     conversation,
@@ -37,6 +38,8 @@ urlpatterns = [
         visitor.attachment,
         name="visitor_file",
     ),
+    # The language switch of the PST bar and the public frame (Django's own view).
+    path("language/", set_language, name="set_language"),
     path("reports/ikm/", reports.ikm_report, name="report_ikm"),
     # Public: the satisfaction survey and complaints.
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),

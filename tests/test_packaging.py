@@ -21,3 +21,5 @@ def test_plugin_ships_templates_locale_and_migrations():
     assert (root / "templates" / "pst_helpdesk_ext").is_dir()
     assert (root / "migrations" / "0001_pst_domain_and_sync_state.py").is_file()
     assert (root / "py.typed").is_file()
+    assert (root / "locale_helpdesk" / "id" / "LC_MESSAGES" / "django.mo").is_file()
+    assert (root / "static" / "pst_helpdesk_ext" / "img" / "pst-logo.svg").is_file()

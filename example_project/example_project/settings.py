@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 
+import pst_helpdesk_ext
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PST_DATA_DIR", BASE_DIR))
 
@@ -108,6 +110,8 @@ LANGUAGE_CODE = "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
+# Indonesian for helpdesk's own staff pages, shipped by the plugin (helpdesk has no `id`).
+LOCALE_PATHS = [pst_helpdesk_ext.HELPDESK_LOCALE_DIR]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -129,6 +133,8 @@ HELPDESK_USE_CDN = False  # every page must work with no internet
 HELPDESK_DEFAULT_SETTINGS = {"use_email_as_submitter": True, "email_on_ticket_change": True}
 HELPDESK_KB_ENABLED = True
 HELPDESK_PUBLIC_ENABLED = True
+# helpdesk's public submit form refuses posts unless PST_HELPDESK["PUBLIC_TICKET_FORM"] is on.
+HELPDESK_PUBLIC_TICKET_FORM_CLASS = "pst_helpdesk_ext.public_form.PublicTicketForm"
 # helpdesk's default attachment types plus .ics: follow-up appointments attach a calendar file.
 HELPDESK_VALID_EXTENSIONS = [
     ".txt", ".asc", ".pdf", ".doc", ".docx", ".odt", ".jpg", ".png", ".eml", ".ics",

@@ -49,6 +49,14 @@ def test_positive_ints():
 
 def test_teams_mode_without_pinax():
     assert ids(HELPDESK_TEAMS_MODE_ENABLED=True) == ["pst_helpdesk_ext.E008"]
+    assert ids(HELPDESK_TEAMS_MODE_ENABLED=True, HELPDESK_TEAMS_MODEL="pinax_teams.Team") == [
+        "pst_helpdesk_ext.E008"
+    ]
+
+
+def test_teams_mode_with_another_team_model_is_supported():
+    """helpdesk's teams mode with the site's own team model needs no pinax-teams."""
+    assert ids(HELPDESK_TEAMS_MODE_ENABLED=True, HELPDESK_TEAMS_MODEL="auth.Group") == []
 
 
 def test_helpdesk_missing_and_order(settings):
