@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
 from helpdesk.signals import new_ticket_done, update_ticket_done
 
+from pst_helpdesk_ext.followup_titles import translate_status_suffix
 from pst_helpdesk_ext.models import Channel, ServiceCategory, Visit
 from pst_helpdesk_ext.services import complaints, feed, intake, ratings, sla
 
@@ -49,6 +50,14 @@ def offer_rating_after_visit(sender: Any, ticket: Ticket, **kwargs: Any) -> None
 def complaint_deadline(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
     if sender == intake.INTAKE_SENDER:  # complaints from a branch kiosk arrive without one
         complaints.fill_deadline(ticket)
+
+
+@receiver(pre_save, sender=FollowUp, dispatch_uid="pst_followup_status_title")
+def followup_title_in_language(
+    sender: Any, instance: FollowUp, raw: bool = False, **kw: Any
+) -> None:
+    if not raw:
+        translate_status_suffix(instance)
 
 
 def reference_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:

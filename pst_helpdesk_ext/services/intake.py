@@ -12,7 +12,8 @@ Rules:
 - The history reads as helpdesk's own ``update_ticket`` writes it, so the ticket page, reports and
   later staff updates see nothing unusual: a new ticket opens like helpdesk's ``TicketForm``
   (follow-up "Ticket Opened", public, the description as comment); every later step is a follow-up
-  titled with the ticket title, plus " and <Status>" with ``new_status`` and a ``TicketChange``
+  titled with the ticket title, plus " and <Status>" (in the active language, followup_titles.py)
+  with ``new_status`` and a ``TicketChange``
   (field "Status", old and new display strings) when the status changes, ``resolution`` set as
   ``update_ticket`` sets it, ``email_recipients`` an empty list. Strings are written in the
   queue's language, like helpdesk's e-mails. Branch text is never rendered as a template.
@@ -72,6 +73,7 @@ from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
 from helpdesk.signals import update_ticket_done
 
 from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.followup_titles import status_title
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -485,7 +487,7 @@ class _Intake:
             old_label = self.status_labels.get(ticket.status, str(ticket.status))
             new_label = self.status_labels.get(new_status, str(new_status))
             followup.new_status = new_status
-            followup.title = f"{ticket.title} and {new_label}"
+            followup.title = status_title(ticket.title, new_label)
             followup.change = (self.status_field, old_label, new_label)
             self._set(state, "ticket", status=new_status)
             self.told[id(state)] = state

@@ -675,8 +675,15 @@ def live_day(
         "import json\nfrom helpdesk.models import Ticket\n"
         "out = ' '.join(Ticket.objects.values_list('title', flat=True))"
     )
-    data_words = {w.lower() for w in WORD.findall(titles)}  # titles are data, in the queue's
-    log.read(en_staff, "central-triage-en", "en", data_words)  # language: not the page's
+    users = world.sql(
+        "import json\nfrom django.contrib.auth import get_user_model\n"
+        "out = ' '.join(' '.join(u) for u in get_user_model().objects.values_list("
+        "'username', 'first_name', 'last_name'))"
+    )
+    # Titles are data, in the queue's language, and so are staff names (helpdesk's header shows
+    # the user's first name, "Petugas Provinsi ..."): neither is the page's language.
+    data_words = {w.lower() for w in WORD.findall(f"{titles} {users}")}
+    log.read(en_staff, "central-triage-en", "en", data_words)
     en_kiosk = log.watch(english.new_page(), "kiosk-en")
     en_kiosk.goto(f"{base}/kiosk/")
     switch = en_kiosk.locator("form[action*='i18n'] button[value=en], a[hreflang=en]")
