@@ -3,8 +3,8 @@
 central web site, sync server and branch agent; each test below checks one thing it must prove.
 
 Every check passes: the defects the day first found (issue 13's items, helpdesk's own pages in
-English, its login page's script error) are fixed, each with its own regression test. ``make day`` runs the same module
-with a busier office (``PST_DAY_EXTRA_WALKINS``).
+English, its login page's script error) are fixed, each with its own regression test.
+``make day`` runs the same module with a busier office (``PST_DAY_EXTRA_WALKINS``).
 """
 
 from __future__ import annotations
