@@ -53,6 +53,9 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else 1)' \
   || die "$PYTHON is Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])'); this bundle has wheels for 3.11 and 3.12 (give --python python3.11)"
 [ -d "$HERE/wheels" ] || die "no wheels/ directory next to install.sh: unpack the whole bundle"
+if [ ! -f "$DATA_DIR/agent.toml" ] && [ ! -s "$INIT_ARGS_FILE" ]; then
+  die "no init options and $DATA_DIR is not set up: give --branch, --central, --server-key and --id-hash-key (./install.sh --help)"
+fi
 
 echo "== virtual environment in $PREFIX"
 "$PYTHON" -m venv "$PREFIX" || die "could not create $PREFIX (on Debian/Ubuntu: apt-get install python3-venv)"
@@ -68,8 +71,6 @@ elif [ -s "$INIT_ARGS_FILE" ]; then
   set --
   while IFS= read -r arg; do set -- "$@" "$arg"; done < "$INIT_ARGS_FILE"
   "$AGENT" init --data-dir "$DATA_DIR" "$@"
-else
-  die "no init options and $DATA_DIR is not set up: give --branch, --central, --server-key and --id-hash-key (./install.sh --help)"
 fi
 
 if [ "$SERVICE" = 0 ]; then

@@ -119,6 +119,15 @@ def test_linux_install_with_no_network(installed):
     assert importable(python) == [], f"central-only packages on the office PC: {CENTRAL_ONLY}"
     where = run([python, "-c", "import branch_agent; print(branch_agent.__file__)"]).stdout
     assert "site-packages" in where
+    # The central plugin in this environment stops with a message naming the extra to install.
+    plugin = run(
+        [python, "-c", "import django; from django.conf import settings; "
+         "settings.configure(INSTALLED_APPS=['pst_helpdesk_ext']); django.setup()"],
+        check=False,
+    )  # fmt: skip
+    assert plugin.returncode != 0
+    assert 'pip install "pst-helpdesk[central]"' in plugin.stderr, plugin.stderr[-2000:]
+    assert "django-helpdesk" in plugin.stderr
     status = run([prefix / "bin" / "pst-branch-agent", "status", "--json", "--data-dir", data])
     assert json.loads(status.stdout)["branch"] == "1222"
 
@@ -194,6 +203,7 @@ def test_install_sh_refuses_bad_input_naming_the_fix(bundle, tmp_path):
     )
     assert result.returncode == 2
     assert "--branch, --central, --server-key and --id-hash-key" in result.stderr
+    assert not (tmp_path / "p").exists(), "refused before it installs anything"
     result = run(["sh", bundle / "install.sh", "--prefix"], check=False)
     assert result.returncode == 2 and "--prefix needs a value" in result.stderr
 
