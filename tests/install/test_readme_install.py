@@ -31,7 +31,7 @@ SENDER = "PST BPS <pst@bps.test>"
 PLACEHOLDERS = {
     "<64 random hex characters>": secrets.token_hex(32),
     "<PST sender address>": SENDER,
-    "<your site domain>": DOMAIN,
+    "<site address>": f"https://{DOMAIN}",
     "<PST queue address>": "pst-pusat@bps.test",
 }
 #: What the site's own admin has set for production before installing anything (not the README's).
