@@ -9,11 +9,11 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 SEEDS ?= 10000
 RUNS ?= 50
-PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tests/agent -n 2
+PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tests/agent --ignore=tests/install -n 2
 PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser tools e2e day bench soak chaos messages messages-helpdesk clean
+        browser tools e2e day bench soak chaos messages messages-helpdesk clean agent-bundle test-install
 
 install: $(VENV)/.installed
 
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[agent,postgres,test]"
+	$(PY) -m pip install --quiet -e ".[central,agent,postgres,test]"
 	touch $@
 
 # Browser tests drive Debian's chromium (never a downloaded browser).
@@ -55,6 +55,11 @@ test-central: install browser tools
 
 test-agent: install browser tools
 	$(PYTEST_AGENT)
+
+# The install as an admin does it, each in a fresh venv (needs PyPI): the README's steps on a bare
+# django-helpdesk site, the agent-only environment, the offline bundle on a PC with no network.
+test-install: install
+	$(PY) -m pytest tests/install --ds=tests.central_settings -p no:xdist -q
 
 # Real processes: central site, sync server and branch agents on loopback (also part of make test).
 e2e: install browser
@@ -104,6 +109,12 @@ messages-helpdesk: install tools
 	cd var/helpdesk-messages && PYTHONPATH=$(CURDIR):$(CURDIR)/example_project DJANGO_SETTINGS_MODULE=example_project.settings $(CURDIR)/$(VENV)/bin/django-admin makemessages -l id --add-location file
 	msgmerge --quiet --update --backup=none --no-fuzzy-matching pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.po var/helpdesk-messages/locale/id/LC_MESSAGES/django.po
 	msgfmt --check -o pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.mo pst_helpdesk_ext/locale_helpdesk/id/LC_MESSAGES/django.po
+
+# The office PC's offline install: every wheel the agent needs (Linux x86_64, Windows amd64,
+# Python 3.11 and 3.12), install.sh + systemd unit, install.ps1 + scheduled task, in
+# dist/pst-branch-agent-<version>-offline.zip (needs PyPI here, none on the office PC).
+agent-bundle: install
+	$(PY) deploy/agent_bundle.py --out dist
 
 demo: install
 	$(PY) example_project/run_demo.py

@@ -626,13 +626,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="PST branch agent: the walk-in service of a regency office."
     )
-    parser.add_argument(
-        "--data-dir",
-        help=f"data directory (default: ${agent_config.HOME_ENV} or {agent_config.DEFAULT_HOME})",
+    data_dir_help = (
+        f"data directory (default: ${agent_config.HOME_ENV} or {agent_config.DEFAULT_HOME});"
+        " accepted before or after the command"
     )
+    parser.add_argument("--data-dir", help=data_dir_help)
+    # Every command also takes --data-dir after its name (`init ... --data-dir DIR`, as the
+    # messages print it). SUPPRESS keeps a value given before the command when none comes after.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_dir_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = sub.add_parser("init", help="create the data directory, store, keys and first admin")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    init = command("init", help="create the data directory, store, keys and first admin")
     init.add_argument("--branch", required=True, help="4-digit BPS code of this office, e.g. 1222")
     init.add_argument("--name", help="office name shown on the pages")
     init.add_argument("--central", required=True, help="central sync server, tcp://host:5555")
@@ -653,21 +661,21 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--admin", default="admin", help="user name of the first branch admin")
     init.add_argument("--password", help="its password (or PST_AGENT_ADMIN_PASSWORD, or prompt)")
 
-    run = sub.add_parser("run", help="serve the local web UI and sync with central")
+    run = command("run", help="serve the local web UI and sync with central")
     run.add_argument("--host", help="override [web] host")
     run.add_argument("--port", type=int, help="override [web] port")
     run.add_argument("--no-sync", action="store_true", help="serve only; do not start the worker")
 
-    status = sub.add_parser("status", help="sync state and today's queue")
+    status = command("status", help="sync state and today's queue")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
-    backup = sub.add_parser("backup", help="consistent copy of the store (safe while running)")
+    backup = command("backup", help="consistent copy of the store (safe while running)")
     backup.add_argument("--to", help="file or directory (default: DATA_DIR/backups/)")
 
-    restore = sub.add_parser("restore", help="put a backup back (stop the agent first)")
+    restore = command("restore", help="put a backup back (stop the agent first)")
     restore.add_argument("backup", help="a file written by `backup`")
 
-    user = sub.add_parser("createuser", help="add a staff login")
+    user = command("createuser", help="add a staff login")
     user.add_argument("username")
     user.add_argument(
         "--role",
@@ -678,11 +686,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--full-name")
     user.add_argument("--password", help="or PST_AGENT_PASSWORD, or prompt")
 
-    sub.add_parser(
+    command(
         "rotate-key",
         help="new branch keypair (the old one kept in keys/retired/); enrol it at central, restart",
     )
-    server_key = sub.add_parser(
+    server_key = command(
         "set-server-key",
         help="central has a new public key (or address): write it to agent.toml, then restart",
     )
@@ -693,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server_key.add_argument("--central", help="central's new address too, tcp://host:5555")
 
-    hosts = sub.add_parser(
+    hosts = command(
         "set-allowed-hosts",
         help="the host names and addresses the agent answers to (others get 400); then restart",
     )
@@ -704,7 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hosts.add_argument("--host", action="append", metavar="NAME", help="a name to add (repeatable)")
 
-    token = sub.add_parser("createtoken", help="a device token for the hardware API")
+    token = command("createtoken", help="a device token for the hardware API")
     token.add_argument("username", help="the staff account the device acts as")
     token.add_argument("--device", required=True, help="a name for the device, e.g. button-desk-1")
     return parser

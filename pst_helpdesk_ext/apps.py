@@ -1,5 +1,26 @@
+import importlib.util
+
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+#: The central plugin's own packages: the ``central`` extra (an office PC installs ``[agent]``).
+CENTRAL_PACKAGES = {
+    "helpdesk": "django-helpdesk",
+    "rest_framework": "djangorestframework",
+    "drf_spectacular": "drf-spectacular",
+    "holidays": "holidays",
+    "openpyxl": "openpyxl",
+}
+_missing = [
+    dist for module, dist in CENTRAL_PACKAGES.items() if not importlib.util.find_spec(module)
+]
+if _missing:
+    raise ImproperlyConfigured(
+        f"pst_helpdesk_ext needs {', '.join(_missing)}, which are not installed: install the "
+        'central extra, pip install "pst-helpdesk[central]" (README, "Install into an existing '
+        'django-helpdesk site").'
+    )
 
 
 class PstHelpdeskConfig(AppConfig):

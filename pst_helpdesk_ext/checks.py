@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
+from django.db.models import Q
 
 from pst_helpdesk_ext.conf import DEFAULTS
 
@@ -165,6 +166,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     errors.extend(_check_helpdesk_locale())
     errors.extend(check_online_settings(user))
     errors.extend(check_public_limits(user))
+    errors.extend(check_install(user))
     return errors
 
 
@@ -301,6 +303,7 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
             )
         )
     errors.extend(_check_database_file())
+    errors.extend(check_install_deploy(user))
     return errors
 
 
@@ -622,6 +625,175 @@ def check_public_links(
                     "domain in the admin (Sites > Sites).",
                     obj=f"Site {getattr(settings, 'SITE_ID', 1)}",
                     id="pst_helpdesk_ext.W040",
+                )
+            )
+    return errors
+
+
+# --- install: what the README's settings block sets (ids W31x / E31x) ------------------------
+
+TOKEN_AUTH = "rest_framework.authentication.TokenAuthentication"  # noqa: S105 - a class path
+LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
+README_INSTALL = 'README, "Install into an existing django-helpdesk site"'
+
+
+def check_install(user: dict[str, Any]) -> list[Error | Warning]:
+    """Settings the plugin needs from the site, each missing one named with why and how (the
+    README's settings block sets them all). Ids W310-W313."""
+    errors: list[Error | Warning] = []
+    for alias, database in getattr(settings, "DATABASES", {}).items():
+        if not database.get("ATOMIC_REQUESTS"):
+            errors.append(
+                Warning(
+                    f"DATABASES[{alias!r}] has no ATOMIC_REQUESTS: helpdesk's views use no "
+                    "transactions, so a failed staff change can be half-saved and its down-feed "
+                    "row (what the branches learn) lost or sent for a change that never happened.",
+                    hint=f"Set DATABASES[{alias!r}]['ATOMIC_REQUESTS'] = True ({README_INSTALL}).",
+                    id="pst_helpdesk_ext.W310",
+                )
+            )
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    if LOCALE_MIDDLEWARE not in middleware:
+        errors.append(
+            Warning(
+                "django.middleware.locale.LocaleMiddleware is not in MIDDLEWARE: the public PST "
+                "pages (request, rating, complaint) ignore the visitor's language "
+                "(Accept-Language: id) and show LANGUAGE_CODE's.",
+                hint="Add 'django.middleware.locale.LocaleMiddleware' after SessionMiddleware "
+                f"and before CommonMiddleware ({README_INSTALL}).",
+                id="pst_helpdesk_ext.W311",
+            )
+        )
+    apps = list(getattr(settings, "INSTALLED_APPS", []))
+    rest = getattr(settings, "REST_FRAMEWORK", {}) or {}
+    auth = rest.get("DEFAULT_AUTHENTICATION_CLASSES")
+    if "rest_framework.authtoken" in apps and auth is not None and TOKEN_AUTH not in auth:
+        errors.append(
+            Warning(
+                "rest_framework.authtoken is installed but REST_FRAMEWORK's "
+                "DEFAULT_AUTHENTICATION_CLASSES has no TokenAuthentication: a valid API token "
+                "gets 403 from /api/pst/.",
+                hint=f"Add {TOKEN_AUTH!r} to REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] "
+                f"({README_INSTALL}).",
+                id="pst_helpdesk_ext.W312",
+            )
+        )
+    elif "rest_framework.authtoken" in apps and auth is None:
+        errors.append(
+            Warning(
+                "rest_framework.authtoken is installed but REST_FRAMEWORK sets no "
+                "DEFAULT_AUTHENTICATION_CLASSES (DRF's default: session and basic only): a valid "
+                "API token gets 403 from /api/pst/.",
+                hint="Set REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] to session, basic and "
+                f"{TOKEN_AUTH!r} ({README_INSTALL}).",
+                id="pst_helpdesk_ext.W312",
+            )
+        )
+    if not _logs_pst():
+        errors.append(
+            Warning(
+                "No LOGGING handler receives the 'pst' loggers: the sync server's message lines, "
+                "pst_sla_tick's summary and every refused record are not logged anywhere "
+                "(Python's fallback shows warnings only).",
+                hint="Add a 'pst' logger with a handler at level INFO to LOGGING "
+                f"({README_INSTALL}).",
+                id="pst_helpdesk_ext.W313",
+            )
+        )
+    return errors
+
+
+def _logs_pst() -> bool:
+    """Whether LOGGING gives the ``pst`` loggers (or the root logger) a handler."""
+    config = getattr(settings, "LOGGING", None) or {}
+    loggers = config.get("loggers", {}) or {}
+    for name, logger in loggers.items():
+        if (name == "pst" or name == "") and logger.get("handlers"):
+            return True
+    root = config.get("root") or {}
+    return bool(root.get("handlers"))
+
+
+def check_install_deploy(user: dict[str, Any]) -> list[Error | Warning]:
+    """``check --deploy``: what a production site needs besides the README's block: the sync
+    server's keys and a sender for e-mails (ids W314, W315, W318)."""
+    errors: list[Error | Warning] = []
+    has_inline = user.get("SYNC_SERVER_SECRET_KEY") and user.get("SYNC_SERVER_PUBLIC_KEY")
+    key_dir = user.get("SYNC_KEY_DIR")
+    if not has_inline and not key_dir:
+        errors.append(
+            Warning(
+                "PST_HELPDESK has no SYNC_KEY_DIR (nor SYNC_SERVER_SECRET_KEY and "
+                "SYNC_SERVER_PUBLIC_KEY): pst_sync_keys --create and pst_sync_server cannot "
+                "run, so no branch agent can sync.",
+                hint="Set PST_HELPDESK['SYNC_KEY_DIR'] to a directory only the site's user "
+                "can read (e.g. BASE_DIR / 'pst-keys'), then python manage.py pst_sync_keys "
+                "--create.",
+                id="pst_helpdesk_ext.W314",
+            )
+        )
+    elif not has_inline and key_dir:
+        import os
+
+        parent = os.path.dirname(os.path.abspath(str(key_dir)))
+        if not os.path.isdir(str(key_dir)) and not os.path.isdir(parent):
+            errors.append(
+                Warning(
+                    f"PST_HELPDESK['SYNC_KEY_DIR'] is {key_dir!r}, and neither it nor its parent "
+                    "directory exists: pst_sync_keys --create cannot write the keys there.",
+                    hint="Create the parent directory, or point SYNC_KEY_DIR elsewhere.",
+                    id="pst_helpdesk_ext.W315",
+                )
+            )
+    default_from = str(getattr(settings, "DEFAULT_FROM_EMAIL", "webmaster@localhost"))
+    if default_from.endswith("@localhost"):
+        errors.append(
+            Warning(
+                f"DEFAULT_FROM_EMAIL is {default_from!r} (Django's default): e-mails that no "
+                "queue sends (verification links, password resets) come from it, and a queue "
+                "without an address sends as 'NO QUEUE EMAIL ADDRESS DEFINED <...>'.",
+                hint="Set DEFAULT_FROM_EMAIL = 'PST BPS <pst@bps.go.id>' (and SERVER_EMAIL).",
+                id="pst_helpdesk_ext.W318",
+            )
+        )
+    return errors
+
+
+@register(Tags.database)
+def check_install_database(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Warning]:
+    """Who visitors' e-mails come from, read from the database (``check --database default``,
+    and ``migrate``): a sender per PST queue (W317; the Sites domain is W040)."""
+    errors: list[Warning] = []
+    for alias in databases or ():
+        from helpdesk.models import Queue
+
+        from pst_helpdesk_ext.conf import pst_settings
+        from pst_helpdesk_ext.models import Branch
+
+        try:
+            slugs = set(Branch.objects.using(alias).values_list("queue__slug", flat=True))
+            slugs |= {pst_settings.COMPLAINTS_QUEUE, pst_settings.ONLINE_QUEUE}
+            missing = sorted(
+                Queue.objects.using(alias)
+                .filter(slug__in=slugs)
+                .filter(Q(email_address__isnull=True) | Q(email_address=""))
+                .values_list("slug", flat=True)
+            )
+        except DatabaseError:
+            missing = []
+        if missing:
+            default_from = str(getattr(settings, "DEFAULT_FROM_EMAIL", "webmaster@localhost"))
+            errors.append(
+                Warning(
+                    f"PST queues without an e-mail address: {', '.join(missing)}. Their "
+                    "e-mails to visitors come from 'NO QUEUE EMAIL ADDRESS DEFINED "
+                    f"<{default_from}>'.",
+                    hint="Give each queue its sender: pst_branch add CODE NAME --email "
+                    "pst1222@bps.go.id for a new branch, pst_branch set-email CODE ADDRESS for "
+                    "one that exists, or the admin (Helpdesk > Queues > E-mail address).",
+                    id="pst_helpdesk_ext.W317",
                 )
             )
     return errors

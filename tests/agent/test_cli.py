@@ -440,3 +440,47 @@ def test_allowed_hosts_in_the_config(home):
     raw["web"]["allowed_hosts"] = ["localhost"]
     with pytest.raises(agent_config.ConfigError, match="issue_per_device_per_minute = 0"):
         agent_config.validate(raw, home)
+
+
+def test_data_dir_is_accepted_after_the_command_as_the_messages_print_it(tmp_path):
+    """``init`` prints ``pst-branch-agent run --data-dir DIR``: that order works for every
+    command, and a value after the command wins over one before it."""
+    home = tmp_path / "after"
+    result = cli(
+        "init",
+        "--branch",
+        "1222",
+        "--central",
+        "tcp://127.0.0.1:9",
+        f"--server-key={SERVER_KEY}",
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        "kopi-susu-pagi",
+        "--data-dir",
+        str(home),
+    )
+    assert (home / "agent.toml").is_file()
+    assert f"--data-dir {home}" in result.stdout
+    status = cli("status", "--json", "--data-dir", str(home))
+    assert json.loads(status.stdout)["data_dir"] == str(home.resolve())
+    before_and_after = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "branch_agent.cli",
+            "--data-dir",
+            str(tmp_path / "nowhere"),
+            "status",
+            "--data-dir",
+            str(home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert before_and_after.returncode == 0, before_and_after.stderr
+    rotated = cli("rotate-key", "--data-dir", str(home))
+    assert "Branch public key" in rotated.stdout or "public key" in rotated.stdout.lower()
+    help_text = cli("run", "--help").stdout
+    assert "--data-dir" in help_text

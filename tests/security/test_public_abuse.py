@@ -270,13 +270,15 @@ def test_check_deploy_names_every_public_secret_and_debug(settings):
         call_command("check", deploy=True)
 
 
-def test_check_deploy_is_quiet_with_real_secrets_and_a_shared_cache(settings):
+def test_check_deploy_is_quiet_with_real_secrets_and_a_shared_cache(settings, tmp_path):
     settings.SECRET_KEY = "k" * 20 + "9f8e7d6c5b4a39281706f5e4d3c2b1a0" + "x" * 10
     settings.DEBUG = False
+    settings.DEFAULT_FROM_EMAIL = "PST BPS <pst@bps.go.id>"  # W318 (issue 16)
     settings.PST_HELPDESK = {
         "ID_HASH_KEY": "5f0c3a1e9b7d2c4e6a8b0d1f3e5c7a9b",
         "WHATSAPP_APP_SECRET": "a3f9c2e1d4b6a8f0c2e4",
         "WHATSAPP_VERIFY_TOKEN": "b7e1d3c5a9f2e4d6c8b0",
+        "SYNC_KEY_DIR": str(tmp_path / "keys"),  # W314 (issue 16)
     }
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pst_helpdesk_ext.models import Branch, BranchSyncState
-from pst_helpdesk_ext.services.branches import create_branch, get_branch
+from pst_helpdesk_ext.services.branches import create_branch, get_branch, set_queue_email
 from sync.transport import KeyFileError, parse_public_key
 
 
@@ -32,6 +32,7 @@ def describe(branch: Branch) -> dict[str, Any]:
         "name": branch.name,
         "timezone": branch.timezone,
         "queue": branch.queue.slug,
+        "queue_email": branch.queue.email_address or None,
         "active": branch.active,
         "public_key": branch.curve_public_key or None,
         "key_revoked_at": branch.key_revoked_at.isoformat() if branch.key_revoked_at else None,
@@ -61,7 +62,18 @@ class Command(BaseCommand):
         add.add_argument("code", help="4-digit BPS code, e.g. 1222")
         add.add_argument("name", help="office name, e.g. 'Labuhanbatu Selatan'")
         add.add_argument("--timezone", default=None, help="IANA timezone (default Asia/Jakarta)")
-        add.add_argument("--email", default="", help="queue email address")
+        add.add_argument(
+            "--email",
+            default="",
+            help="the queue's e-mail address, the sender of its e-mails to visitors "
+            "(e.g. pst1222@bps.go.id); without it they come from 'NO QUEUE EMAIL ADDRESS "
+            "DEFINED'",
+        )
+        set_email = sub.add_parser(
+            "set-email", help="give an existing branch's queue its e-mail address (the sender)"
+        )
+        set_email.add_argument("code")
+        set_email.add_argument("email", help="e.g. pst1222@bps.go.id")
         lst = sub.add_parser("list", help="list branches")
         lst.add_argument("--json", action="store_true")
         show = sub.add_parser("show", help="show one branch")
@@ -114,6 +126,10 @@ class Command(BaseCommand):
             options["code"], options["name"], options["timezone"], options["email"]
         )
         self.stdout.write(f"Added branch {branch.code} {branch.name} (queue {branch.queue.slug}).")
+
+    def do_set_email(self, options: dict[str, Any]) -> None:
+        branch = set_queue_email(options["code"], options["email"])
+        self.stdout.write(f"Queue {branch.queue.slug} now sends as {branch.queue.email_address}.")
 
     def do_list(self, options: dict[str, Any]) -> None:
         branches = Branch.objects.select_related("queue", "sync_state").order_by("code")
