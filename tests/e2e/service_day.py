@@ -46,6 +46,8 @@ def nik(n: int) -> str:
     return f"122201150890{n:04d}"
 
 
+VISITOR_REPLY = "Kalau ada, data tahun 2023 juga saya perlukan."
+STAFF_ANSWER = "Datanya ada di publikasi Kecamatan Dalam Angka 2025, tabel 3.1."
 CENTRAL_STAFF = ("provinsi", "provinsi-demo-1222")
 KIOSK_SCORES = {f"U{n}": 4 for n in range(1, 10)}
 ONLINE_SCORES = {"U1": 4, "U2": 4, "U3": 3, "U4": 4, "U5": 2, "U6": 3, "U7": 4, "U8": 4, "U9": 3}
@@ -586,6 +588,15 @@ def live_day(
     visitor.click("#pst-request-form button[type=submit]")
     visitor.wait_for_selector("#pst-done")
     log.read(visitor, "online-done", "id")
+    # The visitor follows the request on their own page (the done page links it) and adds a line.
+    visitor.click("#pst-follow")
+    visitor.wait_for_selector("#pst-thread")
+    log.read(visitor, "online-consultation", "id")
+    seen["consultation_url"] = visitor.url
+    visitor.fill("#id_text", VISITOR_REPLY)
+    visitor.click("#pst-reply button[type=submit]")
+    visitor.wait_for_selector("#pst-thread")
+    seen["reply_on_page"] = VISITOR_REPLY in visitor.inner_text("#pst-thread")
     online_ticket = world.sql(
         "import json\nfrom pst_helpdesk_ext.models import OnlineRequest\n"
         "out = OnlineRequest.objects.get().pst_ticket.ticket_id"
@@ -602,10 +613,16 @@ def live_day(
     tab = staff.locator("#respond-tab")
     if tab.count():
         tab.click()
-    staff.fill("#commentBox", "Datanya ada di publikasi Kecamatan Dalam Angka 2025, tabel 3.1.")
+    staff.fill("#commentBox", STAFF_ANSWER)
     staff.check("input[name=new_status][value='3']")  # resolved
     staff.click("#ticket-respond-form button.btn-success[type=submit]")
     staff.wait_for_load_state()
+    # The answer reaches the visitor's page, and so does the rating form, in place.
+    visitor.goto(seen["consultation_url"])
+    visitor.wait_for_selector("#pst-thread")
+    log.read(visitor, "online-consultation-answered", "id")
+    seen["answer_on_page"] = STAFF_ANSWER in visitor.inner_text("#pst-thread")
+    seen["rating_in_place"] = visitor.locator("#pst-rating-form").count() == 1
     link = wait_until(
         lambda: world.mail_links(r"https?://\S+/pst/rate/\S+/"), 30, "the rating link mail"
     )[-1]

@@ -99,6 +99,14 @@ def test_the_online_request_is_answered_and_rated_through_its_links(day: Day) ->
     ]  # resolved (3), or closed (4) after rating
 
 
+def test_the_visitor_follows_replies_and_reads_the_answer_on_their_own_page(day: Day) -> None:
+    """Issue 15: the done page leads to the visitor's consultation page (no login), where the
+    visitor's reply and then the officer's answer appear, and the rating form once it ends."""
+    assert "/pst/consultation/" in day.seen["consultation_url"]
+    assert day.seen["reply_on_page"] and day.seen["answer_on_page"]
+    assert day.seen["rating_in_place"]
+
+
 def test_every_email_link_names_this_site(day: Day) -> None:
     """helpdesk's ticket e-mails and the plugin's verify, rating and consultation links:
     PUBLIC_BASE_URL."""
