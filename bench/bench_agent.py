@@ -31,7 +31,16 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, allow_fast_kiosk, emit, free_port, temp_dir
+from bench.common import (
+    ROOT,
+    agent_env,
+    allow_fast_kiosk,
+    emit,
+    free_port,
+    start_agent,
+    temp_dir,
+    wait_until_answers,
+)
 
 NIK = "1222011708900001"
 PASSWORD = "bench-front-office-1"
@@ -231,38 +240,16 @@ def main() -> int:
     config = home / "agent.toml"
     config.write_text(allow_fast_kiosk(config.read_text()))
     base = f"http://127.0.0.1:{web_port}"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["PYTHONPATH"] = str(ROOT)
     started = time.perf_counter()
-    agent = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "branch_agent.cli",
-            "--data-dir",
-            str(home),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(web_port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    agent = start_agent(home, web_port, env={**agent_env(), "PYTHONPATH": str(ROOT)})
     central = None
     try:
         probe = Browser(base)
-        while True:
-            try:
-                if probe.request("/kiosk/")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if agent.poll() is not None or time.perf_counter() - started > 60:
-                raise SystemExit("the agent did not start")
-            time.sleep(0.02)
+        answered = wait_until_answers(
+            agent, lambda: probe.request("/kiosk/")[0] == 200, timeout=60, pause=0.02
+        )
+        if not answered:
+            raise SystemExit("the agent did not start")
         start_s = round(time.perf_counter() - started, 2)
 
         kiosk, front = Browser(base), Browser(base)

@@ -14,7 +14,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
@@ -68,6 +71,70 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def agent_env() -> dict[str, str]:
+    """This environment without DJANGO_SETTINGS_MODULE: the agent picks its own settings."""
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+
+
+def start_agent(
+    home: Path,
+    port: int,
+    *run_args: str,
+    env: dict[str, str] | None = None,
+    stdout: int | IO[Any] | None = subprocess.DEVNULL,
+    stderr: int | IO[Any] | None = subprocess.DEVNULL,
+    text: bool = False,
+) -> subprocess.Popen:
+    """A real ``pst-branch-agent run`` for the data directory home on 127.0.0.1:port (run_args,
+    such as ``--no-sync``, go after ``run``); env defaults to agent_env()."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "branch_agent.cli",
+            "--data-dir",
+            str(home),
+            "run",
+            *run_args,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=agent_env() if env is None else env,
+        stdout=stdout,
+        stderr=stderr,
+        text=text,
+    )
+
+
+def kiosk_answers(port: int) -> bool:
+    """True once the agent on 127.0.0.1:port serves /kiosk/ (an HTTP error raises OSError)."""
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/kiosk/", timeout=1)
+    return True
+
+
+def wait_until_answers(
+    process: subprocess.Popen,
+    answers: Callable[[], bool],
+    timeout: float = 30.0,
+    pause: float = 0.1,
+) -> bool:
+    """Ask answers() until it says True (then True); an OSError counts as "not yet". False if the
+    process exits or timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if answers():
+                return True
+        except OSError:
+            pass
+        if process.poll() is not None:
+            return False
+        time.sleep(pause)
+    return False
 
 
 def temp_dir(prefix: str) -> Path:

@@ -4,26 +4,19 @@ with central unreachable: kiosk -> front office -> desk -> board -> rating, all 
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
+from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.browser import agent_login, chromium_fixture
 
 pytestmark = pytest.mark.browser
 
 VALID_NIK = "1222014708950002"  # a woman (day 07 + 40), born 07-08-1995
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli(home, *args):
@@ -70,36 +63,11 @@ def agent(tmp_path_factory):
         "Budi Santoso",
     )
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "branch_agent.cli",
-            "--data-dir",
-            str(home),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    process = start_agent(home, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/kiosk/", timeout=1)  # noqa: S310 - our own http URL
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("the agent exited: " + process.stdout.read())
-            time.sleep(0.1)
-    else:
+    if not wait_until_answers(process, lambda: kiosk_answers(port)):
+        if process.poll() is not None:
+            pytest.fail("the agent exited: " + process.stdout.read())
         process.kill()
         pytest.fail("the agent did not become ready")
     yield {"base": base, "home": home}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 
 SERVER_KEY = generate_keypair().public_key
@@ -246,40 +247,10 @@ def test_no_data_dir_at_all(tmp_path):
 
 
 def test_one_running_agent_per_data_directory(home, tmp_path):
-    import socket
-    import time
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    running = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "branch_agent.cli",
-            "--data-dir",
-            str(home),
-            "run",
-            "--no-sync",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    running = start_agent(home, port, "--no-sync")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/kiosk/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_answers(running, lambda: kiosk_answers(port))
         backup = tmp_path / "b.sqlite3"
         cli("backup", "--to", str(backup), home=home)  # a backup is fine while running
         restore = cli("restore", str(backup), home=home, check=False)
@@ -366,30 +337,9 @@ def test_a_wildcard_config_is_refused_with_the_fix(home, tmp_path):
 
 def test_the_running_agent_answers_only_its_host_names(home):
     import http.client
-    import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    running = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "branch_agent.cli",
-            "--data-dir",
-            str(home),
-            "run",
-            "--no-sync",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    running = start_agent(home, port, "--no-sync")
 
     def get(host: str) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -400,13 +350,7 @@ def test_the_running_agent_answers_only_its_host_names(home):
             connection.close()
 
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if get(f"127.0.0.1:{port}") == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_answers(running, lambda: get(f"127.0.0.1:{port}") == 200)
         assert get(f"127.0.0.1:{port}") == 200
         assert get(f"localhost:{port}") == 200
         # DNS rebinding: a page on rebind.example resolves its name to this PC's address.

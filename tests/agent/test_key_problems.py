@@ -12,13 +12,12 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
+from bench.common import start_agent
 from branch_agent import keycheck, services, worker
 from branch_agent.models import SyncState
 from branch_agent.worker import SyncWorker
@@ -159,23 +158,7 @@ def test_run_and_status_say_it_at_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PST_AGENT", "DJANGO_"))}
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
-        running = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "branch_agent.cli",
-                "--data-dir",
-                str(home),
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(free_port()),
-            ],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+        running = start_agent(home, free_port(), env=env, stdout=out, stderr=out)
     try:
         assert wait_for(lambda: "ready" in log.read_text(), 30), log.read_text()
         text = log.read_text()

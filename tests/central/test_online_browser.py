@@ -133,6 +133,23 @@ def ask_complete_request(
     assert visitor.locator("#pst-incomplete[data-state=pending]").is_visible()
 
 
+def verify_and_request_after_no_hit(
+    visitor: Any, *, email: str, search: str, **request: str
+) -> None:
+    """From the request page: verify the e-mail (as Rina), search for `search`, find nothing and
+    send a complete request (ask_complete_request with the request's fields)."""
+    visitor.fill("input[name=name]", "Rina")
+    visitor.fill("input[name=email]", email)
+    visitor.click("form button[type=submit]")
+    visitor.wait_for_selector("#pst-check-email")
+    verify = re.search(r"https?://\S+/pst/request/verify/\S+", mail.outbox[-1].body).group(0)
+    visitor.goto(verify)
+    visitor.fill("#pst-search", search)
+    visitor.press("#pst-search", "Enter")
+    visitor.wait_for_selector("#pst-no-results")
+    ask_complete_request(visitor, **request)
+
+
 def no_sideways_scroll(page: Any) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"

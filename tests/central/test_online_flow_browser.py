@@ -48,9 +48,9 @@ from tests.central.test_online_browser import (
     EMAIL,
     PHONE,
     SECRET,
-    ask_complete_request,
     no_sideways_scroll,
     staff_login,
+    verify_and_request_after_no_hit,
 )
 
 pytestmark = [
@@ -131,17 +131,10 @@ def test_web_request_waits_for_the_visitor_closes_after_7_days_and_is_rated(
     watch_requests(phone, requested)
     visitor = phone.new_page()
     visitor.goto(f"{base}/pst/request/")
-    visitor.fill("input[name=name]", "Rina")
-    visitor.fill("input[name=email]", EMAIL)
-    visitor.click("form button[type=submit]")
-    visitor.wait_for_selector("#pst-check-email")
-    verify = re.search(r"https?://\S+/pst/request/verify/\S+", mail.outbox[-1].body).group(0)
-    visitor.goto(verify)
-    visitor.fill("#pst-search", "kemiskinan per kecamatan")
-    visitor.press("#pst-search", "Enter")
-    visitor.wait_for_selector("#pst-no-results")
-    ask_complete_request(
+    verify_and_request_after_no_hit(
         visitor,
+        email=EMAIL,
+        search="kemiskinan per kecamatan",
         title="Kemiskinan per kecamatan",
         question="Berapa persentase penduduk miskin per kecamatan?",
         indicator="Persentase penduduk miskin",

@@ -24,7 +24,7 @@ from helpdesk.update_ticket import update_ticket
 from pst_helpdesk_ext.models import Rating
 from pst_helpdesk_ext.services import appointments
 from tests.central import test_online_browser as online
-from tests.central.test_online_browser import ask_complete_request, no_sideways_scroll
+from tests.central.test_online_browser import no_sideways_scroll, verify_and_request_after_no_hit
 from tests.central.test_online_flow_browser import (
     assert_stayed_on_site,
     site_on_live_server,
@@ -110,17 +110,10 @@ def test_a_visitor_from_request_to_answer_reply_appointment_and_rating(
     # The request page: verify the e-mail, search, no hit, a complete request.
     page.goto(f"{base}/pst/request/")
     assert page.get_attribute("html", "lang") == language
-    page.fill("input[name=name]", "Rina")
-    page.fill("input[name=email]", email)
-    page.click("form button[type=submit]")
-    page.wait_for_selector("#pst-check-email")
-    verify = re.search(r"https?://\S+/pst/request/verify/\S+", mail.outbox[-1].body).group(0)
-    page.goto(verify)
-    page.fill("#pst-search", "ekspor kopi robusta")
-    page.press("#pst-search", "Enter")
-    page.wait_for_selector("#pst-no-results")
-    ask_complete_request(
+    verify_and_request_after_no_hit(
         page,
+        email=email,
+        search="ekspor kopi robusta",
         title="Ekspor kopi robusta",
         question="Berapa nilai ekspor kopi robusta dari kabupaten ini?",
         indicator="Nilai ekspor kopi",
