@@ -33,23 +33,22 @@ def cli(*args, home=None, env=None, check=True):
     return result
 
 
+#: What every ``init`` of these tests gives (branch, central, keys, the admin's password).
+INIT_ARGS = (
+    "--branch",
+    "1222",
+    "--central",
+    "tcp://127.0.0.1:9",
+    f"--server-key={SERVER_KEY}",
+    "--id-hash-key",
+    HASH_KEY,
+    "--password",
+    "kopi-susu-pagi",
+)
+
+
 def init(home, *extra):
-    return cli(
-        "init",
-        "--branch",
-        "1222",
-        "--name",
-        "BPS Labuhanbatu Selatan",
-        "--central",
-        "tcp://127.0.0.1:9",
-        f"--server-key={SERVER_KEY}",
-        "--id-hash-key",
-        HASH_KEY,
-        "--password",
-        "kopi-susu-pagi",
-        *extra,
-        home=home,
-    )
+    return cli("init", *INIT_ARGS, "--name", "BPS Labuhanbatu Selatan", *extra, home=home)
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +77,7 @@ def test_init_output_names_the_central_command(tmp_path):
     assert f"python manage.py pst_branch enrol 1222 --public-key='{key}'" in result.stdout
     again = cli(
         "init",
-        "--branch",
-        "1222",
-        "--central",
-        "tcp://127.0.0.1:9",
-        f"--server-key={SERVER_KEY}",
-        "--id-hash-key",
-        HASH_KEY,
-        "--password",
-        "kopi-susu-pagi",
+        *INIT_ARGS,
         home=tmp_path / "other",
         check=False,
     )
@@ -392,15 +383,7 @@ def test_data_dir_is_accepted_after_the_command_as_the_messages_print_it(tmp_pat
     home = tmp_path / "after"
     result = cli(
         "init",
-        "--branch",
-        "1222",
-        "--central",
-        "tcp://127.0.0.1:9",
-        f"--server-key={SERVER_KEY}",
-        "--id-hash-key",
-        HASH_KEY,
-        "--password",
-        "kopi-susu-pagi",
+        *INIT_ARGS,
         "--data-dir",
         str(home),
     )
