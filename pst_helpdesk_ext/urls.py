@@ -41,6 +41,7 @@ urlpatterns = [
     # The language switch of the PST bar and the public frame (Django's own view).
     path("language/", set_language, name="set_language"),
     path("reports/ikm/", reports.ikm_report, name="report_ikm"),
+    path("reports/sla/", reports.sla_report_page, name="report_sla"),
     # Public: the satisfaction survey and complaints.
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),
     path("rate/<str:token>/", ratings.rate, name="rate"),
