@@ -36,6 +36,7 @@ from pst_helpdesk_ext.models import (
     FeedItem,
     GuestBookEntry,
     OnlineRequest,
+    PersonalDataExport,
     PSTTicket,
     Rating,
     RatingInvitation,
@@ -731,3 +732,13 @@ class WhatsAppThreadAdmin(ReadOnlyAdmin):
     @admin.display(description=_("ticket"), ordering="pst_ticket__ticket_id")
     def ticket_display(self, thread: WhatsAppThread) -> str:
         return ticket_link(thread.pst_ticket.ticket_id)
+
+
+@admin.register(PersonalDataExport)
+class PersonalDataExportAdmin(ReadOnlyAdmin):
+    """Who downloaded a list with personal data unmasked, when, with which filters."""
+
+    list_display = ("at", "username", "what", "file_format", "rows")
+    list_filter = ("what", "file_format")
+    search_fields = ("username",)
+    date_hierarchy = "at"

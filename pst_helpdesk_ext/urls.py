@@ -18,6 +18,7 @@ app_name = "pst"
 urlpatterns = [
     path("", staff.overview, name="overview"),
     path("tickets/", staff.ticket_list, name="tickets"),
+    path("visits/", staff.visit_list, name="visits"),
     path(
         "tickets/<int:ticket_id>/conversation/",
         conversation.conversation,
