@@ -21,6 +21,7 @@ from pst_helpdesk_ext.models import (
     FeedItem,
     GuestBookEntry,
     OnlineRequest,
+    PersonalDataExport,
     Rating,
     RatingInvitation,
     Visitor,
@@ -62,6 +63,9 @@ def one_of_each(branch) -> dict[str, object]:
     thread = WhatsAppThread.objects.create(pst_ticket=pst, wa_id="6281234567890")
     WhatsAppMessage.objects.create(
         thread=thread, message_id="wamid.X", direction="in", status="received"
+    )
+    PersonalDataExport.objects.create(
+        username="admin", what="visits", filters={}, file_format="xlsx", rows=1
     )
     return {"visitor": visitor, "pst": pst}
 
