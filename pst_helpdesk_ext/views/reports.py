@@ -21,6 +21,7 @@ from helpdesk.decorators import helpdesk_staff_member_required
 from pst_helpdesk_ext import charts
 from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
 from pst_helpdesk_ext.forms import PSTFilterForm
+from pst_helpdesk_ext.ikm import ELEMENTS
 from pst_helpdesk_ext.models import ServiceCategory
 from pst_helpdesk_ext.services import exports, reports, sla_page
 
@@ -78,11 +79,29 @@ def ikm_report(request: HttpRequest) -> HttpResponse:
         return render(
             request, "pst_helpdesk_ext/report_ikm.html", {"form": form, "report": None}, status=400
         )
+    options = request.GET.copy()
+    options.pop("format", None)  # the page's own field (it also knows "html")
+    export = exports.ExportForm(options)
+    if not export.is_valid():
+        return render(
+            request,
+            "pst_helpdesk_ext/report_ikm.html",
+            {"form": form, "export": export, "report": None},
+            status=400,
+        )
     filters = form.filters() if form.is_bound else reports.ReportFilters()
     report = reports.build_report(filters, request.user)
     fmt = (form.cleaned_data.get("format") if form.is_bound else "") or "html"
     if fmt == "csv":
-        response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
+        # For the reader's spreadsheet: Indonesian gets semicolons and decimal commas unless the
+        # link asks otherwise (``pst_ikm_report`` keeps comma and point for statistics tools).
+        table = exports.Table(
+            name=download_name(report, "csv").removesuffix(".csv"),
+            title=str(_("Satisfaction index (IKM)")),
+            columns=[exports.Column(str(i), label) for i, label in enumerate(reports.table_header())],
+            rows=reports.table_rows(report),
+        )
+        return exports.response(request, table, "csv", export.dialect())
     elif fmt == "xlsx":
         response = HttpResponse(reports.report_xlsx(report), content_type=XLSX)
     elif fmt == "json":
@@ -102,6 +121,8 @@ def ikm_report(request: HttpRequest) -> HttpResponse:
                 "element_chart": charts.element_bars(report.overall.ikm),
                 "trend_chart": charts.trend_line([(g.code, g.ikm.index) for g in report.months]),
                 "grades": charts.GRADE_COLOURS,
+                "dialect": exports.CsvDialect.for_language(),
+                "elements": ELEMENTS,
             },
         )
     response["Content-Disposition"] = f'attachment; filename="{download_name(report, fmt)}"'
