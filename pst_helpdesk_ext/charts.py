@@ -248,3 +248,50 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
         axis,
         mark_safe("".join(lines)),
     )
+
+
+def hour_bars(hours: list[tuple[int, int, Decimal]]) -> SafeString:
+    """Numbers issued per hour of the day (average per service day printed on each bar)."""
+    if not hours:
+        return mark_safe("")
+    first, last = min(h for h, _c, _a in hours), max(h for h, _c, _a in hours)
+    span = list(range(first, last + 1))
+    by_hour = {h: (count, average) for h, count, average in hours}
+    top_count = max(count for _h, count, _a in hours) or 1
+    left, top, height, bar = 30, 20, 160, 44
+    width = bar * len(span)
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}:00 – {}</title></rect>'
+        '<text x="{}" y="{}" class="pst-val">{}</text>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
+        (
+            (
+                left + i * bar + 6,
+                _n(top + height - by_hour.get(h, (0, 0))[0] / top_count * height),
+                bar - 12,
+                _n(by_hour.get(h, (0, 0))[0] / top_count * height),
+                "#0072B2" if by_hour.get(h, (0, 0))[0] < top_count else "#D55E00",
+                f"{h:02d}",
+                by_hour.get(h, (0, Decimal(0)))[1],
+                left + i * bar + bar // 2,
+                _n(top + height - by_hour.get(h, (0, 0))[0] / top_count * height - 4),
+                by_hour.get(h, (0, Decimal(0)))[1],
+                left + i * bar + bar // 2,
+                top + height + 16,
+                f"{h:02d}",
+            )
+            for i, h in enumerate(span)
+        ),
+    )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-hours-chart">'
+        "<style>#pst-hours-chart .pst-val{{font:11px sans-serif;text-anchor:middle}}"
+        "#pst-hours-chart .pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}</style>"
+        "{3}</svg>",
+        left + width + 10,
+        height + 40,
+        _("Numbers issued per hour of the day, average per service day"),
+        bars,
+    )

@@ -23,7 +23,8 @@ from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
 from pst_helpdesk_ext.forms import PSTFilterForm
 from pst_helpdesk_ext.ikm import ELEMENTS
 from pst_helpdesk_ext.models import ServiceCategory
-from pst_helpdesk_ext.services import exports, reports, sla_page
+from pst_helpdesk_ext.services import exports, reports, service_times, sla_page
+from pst_helpdesk_ext.services.queries import visits_for
 
 FORMATS = ("html", "csv", "xlsx", "json")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -246,3 +247,92 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
         dialect=exports.CsvDialect.for_language(),
     )
     return render(request, "pst_helpdesk_ext/report_sla.html", context)
+
+
+class ServiceTimesForm(PSTFilterForm):
+    """The service-time report's filters: branch, service, service days."""
+
+    field_order = ("branch", "service", "date_from", "date_to")
+    channel = None
+    category = None
+    period_max_days = MAX_REPORT_DAYS
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
+        required=False,
+        to_field_name="code",
+        empty_label=_("all"),
+        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
+    )
+    date_from = forms.DateField(
+        label=_("Service day from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Default: 30 days before the end."),
+    )
+    date_to = forms.DateField(
+        label=_("Until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Default: today."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        end = data.get("date_to") or timezone.localdate()
+        start = data.get("date_from") or end - dt.timedelta(days=SLA_DEFAULT_DAYS)
+        data["start"], data["end"] = start, end
+        if not self.errors:
+            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
+            if message:
+                self.add_error("date_to" if data.get("date_to") else "date_from", message)
+        return data
+
+    def filter_labels(self) -> dict[str, str]:
+        data = self.cleaned_data
+        labels = {str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}"}
+        for name in ("branch", "service"):
+            if data.get(name) is not None:
+                labels[str(self.fields[name].label)] = str(data[name])
+        return labels
+
+
+@helpdesk_staff_member_required
+def service_times_page(request: HttpRequest) -> HttpResponse:
+    """Waits, service times and desk idle time per branch, desk, officer, service and day, as
+    distributions, and the busiest hours; with downloads."""
+    form = ServiceTimesForm(request.GET, user=request.user)
+    export = exports.ExportForm(request.GET)
+    context: dict[str, Any] = {"form": form, "export": export, "report": None}
+    if not (form.is_valid() and export.is_valid()):
+        return render(request, "pst_helpdesk_ext/report_service_times.html", context, status=400)
+    data = form.cleaned_data
+    visits = visits_for(request.user).filter(
+        service_day__gte=data["start"], service_day__lte=data["end"]
+    )
+    if data.get("branch") is not None:
+        visits = visits.filter(branch=data["branch"])
+    if data.get("service") is not None:
+        visits = visits.filter(service=data["service"])
+    report = service_times.build(visits, reports.min_respondents())
+    fmt = export.cleaned_data.get("format")
+    if fmt:
+        stem = f"service-times-{data['start'].isoformat()}-{data['end'].isoformat()}"
+        table = service_times.table(report, form.filter_labels(), stem)
+        return exports.response(request, table, fmt, export.dialect())
+    query = request.GET.copy()
+    for name in ("format", "sep", "decimal"):
+        query.pop(name, None)
+    context.update(
+        report=report,
+        start=data["start"],
+        end=data["end"],
+        query=query.urlencode(),
+        dialect=exports.CsvDialect.for_language(),
+        hours_chart=charts.hour_bars(report.hours),
+        sections=[
+            (group, service_times.group_label(group), report.groups[group])
+            for group in service_times.GROUPS
+        ],
+    )
+    return render(request, "pst_helpdesk_ext/report_service_times.html", context)
