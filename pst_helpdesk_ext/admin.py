@@ -31,6 +31,7 @@ from pst_helpdesk_ext.models import (
     Branch,
     BranchSyncState,
     Channel,
+    Compensation,
     Complaint,
     FeedHead,
     FeedItem,
@@ -742,3 +743,12 @@ class PersonalDataExportAdmin(ReadOnlyAdmin):
     list_filter = ("what", "file_format")
     search_fields = ("username",)
     date_hierarchy = "at"
+
+
+@admin.register(Compensation)
+class CompensationAdmin(ReadOnlyAdmin):
+    """What visitors were given for breached service standards (recorded on the ticket page)."""
+
+    list_display = ("pst_ticket", "kind", "note", "given_on", "recorded_by", "recorded_at")
+    list_filter = ("kind",)
+    date_hierarchy = "given_on"

@@ -919,3 +919,41 @@ class PersonalDataExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.what} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Compensation(models.Model):
+    """What a visitor was given because a service standard was breached (the office's maklumat
+    promises compensation when service falls below its standard). One per breached clock."""
+
+    class Kind(models.TextChoices):
+        APOLOGY = "apology", _("written apology")
+        PRIORITY = "priority", _("priority service")
+        FREE_DATA = "free_data", _("data or publication free of charge")
+        SOUVENIR = "souvenir", _("souvenir")
+        OTHER = "other", _("other (described)")
+
+    pst_ticket = models.OneToOneField(
+        PSTTicket,
+        on_delete=models.CASCADE,
+        related_name="compensation",
+        verbose_name=_("ticket"),
+    )
+    kind = models.CharField(_("compensation"), max_length=12, choices=Kind.choices)
+    note = models.CharField(_("what was given"), max_length=500, blank=True)
+    given_on = models.DateField(_("given on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_compensations",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        ordering = ("-given_on", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.pst_ticket_id} {self.kind}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.models import Branch, Channel, PSTTicket, ServiceCategory
+from pst_helpdesk_ext.services import compensation
 from pst_helpdesk_ext.services.exports import Column, Table
 from pst_helpdesk_ext.services.queries import accessible_tickets_q
 from pst_helpdesk_ext.services.sla_report import PERIODS, breaches, sla_report
@@ -129,6 +130,8 @@ class SlaPage:
     trend: dict[str, list[tuple[str, Decimal | None]]]
     breaches: QuerySet[PSTTicket]
     breach_count: int
+    compensated: int = 0
+    compensation_per_kind: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def group_columns(self) -> list[str]:
@@ -167,7 +170,8 @@ def build(
     for data in monthly["rows"]:
         month = data["period"].strftime("%Y-%m")
         trend.setdefault(data["kind"], []).append((month, percent(data["compliance"])))
-    listed = breaches(tickets, start, end)
+    listed = breaches(tickets, start, end).select_related("compensation")
+    compensated = compensation.figures(listed)
     return SlaPage(
         start=start,
         end=end,
@@ -178,6 +182,8 @@ def build(
         trend=trend,
         breaches=listed,
         breach_count=listed.count(),
+        compensated=compensated["compensated"],
+        compensation_per_kind=compensated["per_kind"],
     )
 
 
@@ -238,6 +244,9 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
         Column("started", _("Clock started")),
         Column("due", _("Due")),
         Column("elapsed", _("Time taken (walk-in: minutes; else working hours)")),
+        Column("compensation", _("Compensation")),
+        Column("compensation_note", _("What was given")),
+        Column("compensation_given_on", _("Given on")),
     ]
     names = Names(language_en=_english())
 
@@ -256,6 +265,7 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
                 pst.sla_started_at,
                 pst.sla_due_at,
                 minutes_or_days(pst.sla_kind, pst.sla_elapsed_seconds),
+                *_compensation_cells(pst),
             ]
 
     return Table(
@@ -266,6 +276,13 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
         method=method_note(),
         filters=filters,
     )
+
+
+def _compensation_cells(pst: PSTTicket) -> list[Any]:
+    given = getattr(pst, "compensation", None)
+    if given is None:
+        return ["", "", None]
+    return [given.get_kind_display(), given.note, given.given_on]
 
 
 def method_note() -> str:

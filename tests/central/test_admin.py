@@ -16,6 +16,7 @@ from pst_helpdesk_ext.models import (
     AppliedOp,
     Branch,
     BranchSyncState,
+    Compensation,
     Complaint,
     FeedHead,
     FeedItem,
@@ -64,6 +65,7 @@ def one_of_each(branch) -> dict[str, object]:
     WhatsAppMessage.objects.create(
         thread=thread, message_id="wamid.X", direction="in", status="received"
     )
+    Compensation.objects.create(pst_ticket=pst, kind="apology", given_on=pst.created.date())
     PersonalDataExport.objects.create(
         username="admin", what="visits", filters={}, file_format="xlsx", rows=1
     )
