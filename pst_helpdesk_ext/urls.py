@@ -43,6 +43,7 @@ urlpatterns = [
     path("language/", set_language, name="set_language"),
     path("reports/ikm/", reports.ikm_report, name="report_ikm"),
     path("reports/sla/", reports.sla_report_page, name="report_sla"),
+    path("reports/data-needs/", reports.data_needs_page, name="report_data_needs"),
     path("reports/service-times/", reports.service_times_page, name="report_service_times"),
     # Public: the satisfaction survey and complaints.
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),

@@ -23,7 +23,7 @@ from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
 from pst_helpdesk_ext.forms import PSTFilterForm
 from pst_helpdesk_ext.ikm import ELEMENTS
 from pst_helpdesk_ext.models import ServiceCategory
-from pst_helpdesk_ext.services import exports, reports, service_times, sla_page
+from pst_helpdesk_ext.services import data_needs, exports, reports, service_times, sla_page
 from pst_helpdesk_ext.services.queries import visits_for
 
 FORMATS = ("html", "csv", "xlsx", "json")
@@ -336,3 +336,80 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
         ],
     )
     return render(request, "pst_helpdesk_ext/report_service_times.html", context)
+
+
+class DataNeedsForm(PSTFilterForm):
+    """The data-needs report's filters: branch, channel, days the requests were created."""
+
+    field_order = ("branch", "channel", "date_from", "date_to")
+    category = None
+    period_max_days = MAX_REPORT_DAYS
+    date_from = forms.DateField(
+        label=_("Requests from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Default: 365 days before the end."),
+    )
+    date_to = forms.DateField(
+        label=_("Until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Default: today."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        end = data.get("date_to") or timezone.localdate()
+        start = data.get("date_from") or end - dt.timedelta(days=365)
+        data["start"], data["end"] = start, end
+        if not self.errors:
+            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
+            if message:
+                self.add_error("date_to" if data.get("date_to") else "date_from", message)
+        return data
+
+    def filter_labels(self) -> dict[str, str]:
+        data = self.cleaned_data
+        labels = {str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}"}
+        for name in ("branch", "channel"):
+            if data.get(name) is not None:
+                labels[str(self.fields[name].label)] = str(data[name])
+        return labels
+
+
+@helpdesk_staff_member_required
+def data_needs_page(request: HttpRequest) -> HttpResponse:
+    """What data people asked for, walk-in and online, with downloads."""
+    form = DataNeedsForm(request.GET, user=request.user)
+    export = exports.ExportForm(request.GET)
+    context: dict[str, Any] = {"form": form, "export": export, "report": None}
+    if not (form.is_valid() and export.is_valid()):
+        return render(request, "pst_helpdesk_ext/report_data_needs.html", context, status=400)
+    data = form.cleaned_data
+    tickets = sla_page.tickets_for(request.user, {"branch": data.get("branch")})
+    if data.get("channel") is not None:
+        tickets = tickets.filter(channel=data["channel"])
+    zone = timezone.get_current_timezone()
+    tickets = tickets.filter(
+        ticket__created__gte=dt.datetime.combine(data["start"], dt.time(), zone),
+        ticket__created__lt=dt.datetime.combine(data["end"] + dt.timedelta(days=1), dt.time(), zone),
+    )
+    english = (request.LANGUAGE_CODE or "id").startswith("en")
+    report = data_needs.build(tickets, english)
+    fmt = export.cleaned_data.get("format")
+    if fmt:
+        stem = f"data-needs-{data['start'].isoformat()}-{data['end'].isoformat()}"
+        return exports.response(
+            request, data_needs.table(report, form.filter_labels(), stem), fmt, export.dialect()
+        )
+    query = request.GET.copy()
+    for name in ("format", "sep", "decimal"):
+        query.pop(name, None)
+    context.update(
+        report=report,
+        start=data["start"],
+        end=data["end"],
+        query=query.urlencode(),
+        dialect=exports.CsvDialect.for_language(),
+    )
+    return render(request, "pst_helpdesk_ext/report_data_needs.html", context)
