@@ -39,7 +39,7 @@ import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -57,9 +57,7 @@ from pst_helpdesk_ext.models import (
     ServiceCategory,
     Visit,
 )
-
-if TYPE_CHECKING:
-    from pst_helpdesk_ext.services.bulk_insert import RowInserter
+from pst_helpdesk_ext.services.bulk_insert import RowInserter
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1
@@ -128,8 +126,6 @@ def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[i
 
 @functools.cache
 def _feed_rows() -> RowInserter:
-    from pst_helpdesk_ext.services.bulk_insert import RowInserter
-
     return RowInserter(FeedItem, ["branch", "kind", "entity_id", "payload", "created"])
 
 
