@@ -48,7 +48,10 @@ if (window.speechSynthesis) {
 var Context = window.AudioContext;
 if (Context) {
   var oscillator = Context.prototype.createOscillator;
-  Context.prototype.createOscillator = function () { window.__chimes += 0.5; return oscillator.apply(this, arguments); };
+  Context.prototype.createOscillator = function () {  // a chime is two tones
+    window.__chimes += 0.5;
+    return oscillator.apply(this, arguments);
+  };
 }
 """
 
@@ -83,14 +86,14 @@ def office(agent):  # noqa: F811 - the fixture imported above
 
 
 def post(office, path, body, token=None):
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (http to the agent on loopback)
         office["base"] + path,
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"}
         | ({"Authorization": f"Bearer {token}"} if token else {}),
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
         return json.loads(response.read() or b"null")
 
 
@@ -199,8 +202,7 @@ def test_the_office_records_a_clip_and_broken_or_missing_clips_fall_back(
     admin.locator("#voice-error").wait_for()
     assert "WebM, Ogg, WAV, MP3" in admin.locator("#voice-error").inner_text()
     assert (
-        admin.locator("#clip-nomor_antrian .voice-source").get_attribute("data-source")
-        == "shipped"
+        admin.locator("#clip-nomor_antrian .voice-source").get_attribute("data-source") == "shipped"
     )
     # An "Ogg" the board cannot decode is stored (its first bytes look right): the board must
     # fall back to the shipped clip when it fails to play.
@@ -210,9 +212,7 @@ def test_the_office_records_a_clip_and_broken_or_missing_clips_fall_back(
     )
     broken.get_by_role("button", name="Simpan", exact=True).click()
     admin.wait_for_url(re.compile(r"/voice/"))
-    assert (
-        admin.locator("#clip-silakan_ke .voice-source").get_attribute("data-source") == "office"
-    )
+    assert admin.locator("#clip-silakan_ke .voice-source").get_attribute("data-source") == "office"
 
     context, page = board(board_pc, base)
     number = call(office, desk_officer, "perpustakaan", 1)
