@@ -2,7 +2,7 @@
    each new call with a chime and the Indonesian voice clips of voice.js ("Nomor antrian K-007,
    silakan ke meja 1"). Browsers only play sound after a first interaction, hence the "turn on
    sound" button (remembered for the session), not shown when the browser allows sound anyway
-   (a board PC's Chromium with --autoplay-policy=no-user-gesture-required, docs/office-floor.md). */
+   (a board PC's Chromium with --autoplay-policy=no-user-gesture-required, docs/voice.md). */
 (function () {
   "use strict";
   var root = document.getElementById("board");
