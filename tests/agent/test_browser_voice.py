@@ -12,6 +12,7 @@ fall back to the next source, or to a second chime.
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -255,3 +256,39 @@ def test_the_office_records_a_clip_and_broken_or_missing_clips_fall_back(
     assert admin.locator("#clip-meja .voice-source").get_attribute("data-source") == "shipped"
     context.close()
     staff.close()
+
+
+AXE = (Path(__file__).resolve().parent.parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"), [("id-ID", "Suara papan antrian"), ("en-GB", "Board voice")]
+)
+def test_the_voice_page_passes_axe_in_both_languages(office, board_pc, locale, title):
+    """axe-core's WCAG 2.1 A/AA rules (serious and critical) on the voice page, also when it
+    shows a refused upload."""
+    base = office["base"]
+    context = board_pc.new_context(locale=locale)
+    page = context.new_page()
+    agent_login(page, base, "kepala", STAFF_PASSWORD)
+    for state in ("list", "refused"):
+        page.goto(f"{base}/voice/")
+        if state == "refused":
+            row = page.locator("#clip-meja")
+            row.locator("input[type=file]").set_input_files(
+                {"name": "x.txt", "mimeType": "text/plain", "buffer": b"teks"}
+            )
+            row.locator("button[data-save]").click()
+            page.locator("#voice-error").wait_for()
+        assert page.locator("h1").inner_text() == title
+        page.add_script_tag(content=AXE)
+        found = page.evaluate(
+            """async () => {
+                const r = await axe.run(document, {runOnly: {type: "tag",
+                    values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+                return r.violations.filter(v => v.impact === "critical" || v.impact === "serious")
+                    .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+            }"""
+        )
+        assert found == [], (locale, state)
+    context.close()
