@@ -51,7 +51,9 @@ def _groups(rows: list[voice.ClipRow]) -> list[tuple[str, list[voice.ClipRow]]]:
     ]
 
 
-def _page(request: HttpRequest, error: str = "", error_key: str = "", status: int = 200):
+def _page(
+    request: HttpRequest, error: str = "", error_key: str = "", status: int = 200
+) -> HttpResponse:
     letter = next(
         (
             s.queue_letter
