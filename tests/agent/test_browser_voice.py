@@ -193,6 +193,17 @@ def test_the_office_records_a_clip_and_broken_or_missing_clips_fall_back(
     assert "meja" in admin.locator(".messages").inner_text()
     row = admin.locator("#clip-meja")
     assert row.locator(".voice-source").get_attribute("data-source") == "office"
+    # The admin listens to a whole call: the office's "meja", the shipped clips for the rest.
+    admin.evaluate(
+        "window.__heard = []; document.addEventListener('ended', function (e) {"
+        "  window.__heard.push(new URL(e.target.src).pathname); }, true)"
+    )
+    admin.get_by_role("button", name=re.compile("Putar panggilan")).click()
+    words = compose(admin.locator("#voice-example").get_attribute("data-number"), 2)
+    admin.wait_for_function(f"window.__heard.length >= {len(words)}")
+    assert admin.evaluate("window.__heard") == [
+        "/board/voice/meja.audio" if w == "meja" else shipped(w)[0] for w in words
+    ]
 
     # A file that is not audio is refused with a clear message; nothing changes.
     target = admin.locator("#clip-nomor_antrian")

@@ -42,7 +42,8 @@
     return ["nomor_antrian", "letter_" + m[1].toLowerCase()].concat(number, ["silakan_ke", "meja"], deskWords);
   }
 
-  var root = document.getElementById("board");
+  // The board, or the voice admin page's example call: whichever element names the clip list.
+  var root = document.getElementById("board") || document.querySelector("[data-voice-url]");
   var config = null; // {os_voice, clips: {key: {text, sources: [office?, shipped]}}}
   var player = null;
 

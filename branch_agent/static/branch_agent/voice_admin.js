@@ -6,6 +6,18 @@
   "use strict";
   var help = document.getElementById("voice-recorder");
   if (!help) return;
+  // The example call, as the board would play it (office recordings first, then shipped clips).
+  var example = document.getElementById("voice-example");
+  var tryCall = example && example.querySelector("[data-try-call]");
+  if (tryCall && window.PSTVoice) {
+    tryCall.addEventListener("click", function () {
+      tryCall.disabled = true;
+      window.PSTVoice.announce(
+        { queue_number: example.dataset.number, desk: example.dataset.desk },
+        { done: function () { tryCall.disabled = false; } }
+      );
+    });
+  }
   var canRecord = window.isSecureContext && navigator.mediaDevices &&
     navigator.mediaDevices.getUserMedia && window.MediaRecorder && window.DataTransfer;
   if (!canRecord) {
