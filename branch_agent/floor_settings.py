@@ -194,7 +194,9 @@ class FloorSettingsForm(forms.Form):
     logo = forms.FileField(
         label=gettext_lazy("Office logo"),
         required=False,
-        help_text=gettext_lazy("A PNG or JPEG file of at most 512 KB, shown on the kiosk and the board."),
+        help_text=gettext_lazy(
+            "A PNG or JPEG file of at most 512 KB, shown on the kiosk and the board."
+        ),
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
     remove_logo = forms.BooleanField(label=gettext_lazy("Remove the logo"), required=False)

@@ -1,4 +1,5 @@
-"""Template tags of the floor screens: the office's logo and the running text (``floor_settings``)."""
+"""Template tags of the floor screens: the office's logo, the running text, the kiosk's language
+(``branch_agent.floor_settings``)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from bench.common import allow_fast_kiosk, free_port, kiosk_answers, start_agent
-from bench.common import wait_until_answers
+from bench.common import allow_fast_kiosk, free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.agent.test_browser import cli
 from tests.browser import agent_login, chromium_fixture, screenshot
@@ -58,7 +57,7 @@ def agent(tmp_path_factory):
     )
     config = home / "agent.toml"
     config.write_text(allow_fast_kiosk(config.read_text()))
-    cli(home, "createuser", "meja", "--role", "desk_officer", "--password", "teh-manis-siang")
+    cli(home, "createuser", "budi", "--role", "desk_officer", "--password", "teh-manis-siang")
     port = free_port()
     process = start_agent(home, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait_until_answers(process, lambda: kiosk_answers(port)):
@@ -97,24 +96,31 @@ def tiny_png(width: int = 8, height: int = 4) -> bytes:
 LAYOUT = """(content) => {
   const vw = document.documentElement.clientWidth, vh = window.innerHeight;
   const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+    (typeof el.className === "string" && el.className.trim()
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "");
   const outside = [], clipped = [];
   for (const el of document.body.querySelectorAll("*")) {
-    if (el.closest("[data-ticker]") && !el.hasAttribute("data-ticker")) continue; // runs by design
+    // The running text runs in and out of its bar by design.
+    if (el.closest("[data-ticker]") && !el.hasAttribute("data-ticker")) continue;
     const style = getComputedStyle(el);
-    if (style.display === "none" || style.visibility === "hidden" || el.closest("[hidden]")) continue;
+    if (style.display === "none" || style.visibility === "hidden") continue;
+    if (el.closest("[hidden]")) continue;
     if (style.position === "fixed" && el.matches(".board-sound, .board-offline")) continue;
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;
     if (r.left < -1 || r.top < -1 || r.right > vw + 1 || r.bottom > vh + 1)
-      outside.push(name(el) + " " + [r.left, r.top, r.right, r.bottom].map(Math.round).join(","));
-    if ((style.overflowX === "hidden" || style.overflowY === "hidden") && !el.hasAttribute("data-ticker") &&
-        (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1))
-      clipped.push(name(el) + " " + el.scrollWidth + "x" + el.scrollHeight + " in " + el.clientWidth + "x" + el.clientHeight);
+      outside.push(name(el) + " " + [r.left, r.top, r.right, r.bottom].map(Math.round));
+    const hides = style.overflowX === "hidden" || style.overflowY === "hidden";
+    const over = el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1;
+    if (hides && over && !el.hasAttribute("data-ticker"))
+      clipped.push(name(el) + " " + [el.scrollWidth, el.scrollHeight, el.clientWidth,
+                                     el.clientHeight]);
   }
   let top = Infinity, bottom = -Infinity;
   for (const sel of content) for (const el of document.querySelectorAll(sel)) {
-    const r = el.getBoundingClientRect(); top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
+    const r = el.getBoundingClientRect();
+    top = Math.min(top, r.top);
+    bottom = Math.max(bottom, r.bottom);
   }
   return {outside, clipped, fill: (bottom - top) / vh,
           sideways: document.documentElement.scrollWidth > vw + 1};
@@ -287,7 +293,7 @@ def screens_set(agent, browser):
     )
     page.get_by_role("button", name="Simpan").click()
     assert "Tersimpan" in page.locator(".messages").inner_text()
-    token = cli(agent["home"], "createtoken", "meja", "--device", "screens-desk").stdout.strip()
+    token = cli(agent["home"], "createtoken", "budi", "--device", "screens-desk").stdout.strip()
 
     def api(path, body):
         request = urllib.request.Request(  # noqa: S310 - our own http URL
@@ -302,9 +308,7 @@ def screens_set(agent, browser):
     called = []
     for n, desk in enumerate(("1", "2")):
         api("/api/queue/issue", {"service": "rekomendasi", "request_id": f"screens-{n:04d}"})
-        called.append(
-            api(f"/api/desk/{desk}/call-next", {"request_id": f"screens-call-{n:04d}"})
-        )
+        called.append(api(f"/api/desk/{desk}/call-next", {"request_id": f"screens-call-{n:04d}"}))
     context.close()
     return {**agent, "called": [c["queue_number"] for c in called]}
 
@@ -334,7 +338,8 @@ def test_the_board_fills_a_tv(screens_set, browser, tv):
     assert page.locator(".board-desk-number").first.bounding_box()["height"] >= 0.09 * height
     smallest = page.evaluate(
         "() => Math.min(...[...document.querySelectorAll('#board *')]"
-        ".filter(e => e.offsetParent && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
+        ".filter(e => e.offsetParent"
+        " && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
         ".filter(e => !e.closest('.board-sound, .board-offline'))"
         ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
     )
@@ -426,6 +431,7 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     check(page, "guestbook-refused")
     described = page.locator("input[name=name]").get_attribute("aria-describedby")
     assert page.locator(f"#{described.split()[-1]}").is_visible()
+    entry_url = page.url
     page.fill("input[name=name]", "Siti Aminah")
     page.fill("input[name=email]", "siti@example.ac.id")
     page.fill("input[name=id_number]", "1222014708950002")
@@ -434,6 +440,8 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/front/$"))
     check(page, "front-saved")
+    page.goto(entry_url)
+    check(page, "guestbook-done")
     # The desk: called, then a refused "save and finish".
     desk = "2" if language == "id" else "1"
     page.goto(f"{base}/desk/{desk}/")
@@ -450,6 +458,33 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     page.get_by_role("button", name=re.compile("Simpan dan selesai|Save and finish")).click()
     page.wait_for_load_state()
     check(page, "desk-refused")
+    page.locator("input[name=subject]").first.check()
+    page.fill("textarea[name=notes]", "Tabel kemiskinan per kecamatan")
+    page.get_by_role("button", name=re.compile("Simpan dan selesai|Save and finish")).click()
+    page.wait_for_load_state()
+    check(page, "desk-finished")
+    # The rating kiosk at that desk: the form, refused, then thanks.
+    page.goto(f"{base}/rating/{desk}/")
+    check(page, "rating")
+    page.locator("form.rating-form button[type=submit]").click()
+    page.wait_for_load_state()
+    check(page, "rating-refused")
+    for name in sorted(
+        set(
+            page.eval_on_selector_all("input[type=radio][value='4']", "els => els.map(e => e.name)")
+        )
+    ):
+        page.locator(f"input[name={name}][value='4']").check()
+    page.locator("form.rating-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/thanks/$"))
+    check(page, "rating-thanks")
     staff.close()
+
+    officer = browser.new_context(locale=locale, viewport=TOUCH["tablet"])
+    page = officer.new_page()
+    agent_login(page, base, "budi", "teh-manis-siang")
+    page.goto(f"{base}/screens/")
+    check(page, "forbidden")
+    officer.close()
     assert failures == {}
     assert stray == {}
