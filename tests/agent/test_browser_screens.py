@@ -488,3 +488,50 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     officer.close()
     assert failures == {}
     assert stray == {}
+
+
+def test_the_front_office_list_updates_in_place_without_taking_the_focus(agent, browser):
+    base = agent["base"]
+    context = browser.new_context(locale="id-ID", viewport=TOUCH["tablet"])
+    page = context.new_page()
+    page.clock.install()
+    agent_login(page, base, "admin", ADMIN_PASSWORD)
+    page.goto(f"{base}/front/")
+    page.evaluate("window.__samePage = true")  # gone if the page reloads
+    page.get_by_role("link", name="Perbarui sekarang").focus()
+
+    def issue(request_id):
+        request = urllib.request.Request(  # noqa: S310 - our own http URL
+            f"{base}/api/queue/issue",
+            data=json.dumps({"service": "konsultasi", "request_id": request_id}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())["queue_number"]
+
+    number = issue("front-refresh-0001")
+    page.clock.run_for(16_000)
+    page.locator("a.visit-link").filter(has_text=number).wait_for()
+    assert page.evaluate("window.__samePage") is True
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Perbarui sekarang"
+    assert "Daftar diperbarui pukul" in page.locator("[data-refresh-status]").inner_text()
+
+    # The officer is on the list with the keyboard: it is left alone until they leave it.
+    page.evaluate(
+        "() => { window.__fetches = 0; const real = window.fetch;"
+        " window.fetch = function (url) {"
+        "   if (String(url).endsWith('/front/')) window.__fetches++;"
+        "   return real.apply(this, arguments); }; }"
+    )
+    page.locator("a.visit-link").first.focus()
+    later = issue("front-refresh-0002")
+    page.clock.run_for(16_000)
+    assert page.evaluate("window.__fetches") == 0
+    assert page.evaluate("document.activeElement.classList.contains('visit-link')")
+    page.get_by_role("link", name="Perbarui sekarang").focus()
+    page.clock.run_for(16_000)
+    assert page.evaluate("window.__fetches") == 1
+    page.locator("a.visit-link").filter(has_text=later).wait_for()
+    assert page.evaluate("window.__samePage") is True
+    context.close()
