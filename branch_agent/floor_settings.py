@@ -33,7 +33,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -128,10 +128,8 @@ def remove_logo() -> None:
 
 def recent_calls(limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
     """Today's last calls, newest first: number and desk only (what the board shows)."""
-    from branch_agent.services import now_local
-
     rows = (
-        Visit.objects.filter(service_day=now_local().date(), last_call_at__isnull=False)
+        Visit.objects.filter(service_day=timezone.localdate(), last_call_at__isnull=False)
         .exclude(desk="")
         .order_by("-last_call_at")
         .values("queue_number", "desk", "last_call_at")[:limit]

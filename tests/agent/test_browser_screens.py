@@ -370,7 +370,7 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     failures: dict[str, list[str]] = {}
     stray: dict[str, list[str]] = {}
 
-    def check(page: Any, name: str) -> None:
+    def check(page: Any, name: str, words: bool = True) -> None:
         page.wait_for_load_state()
         assert page.evaluate("document.documentElement.lang") == language, name
         page.add_script_tag(content=AXE)
@@ -384,9 +384,9 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
         )
         if found:
             failures[name] = found
-        words = foreign_words(page.locator("body").inner_text(), language, SHARED_WORDS)
-        if words:
-            stray[name] = words
+        found_words = foreign_words(page.locator("body").inner_text(), language, SHARED_WORDS)
+        if words and found_words:
+            stray[name] = found_words
         screenshot(page, f"axe_{language}_{name}")
 
     screens = browser.new_context(locale=locale, viewport=TOUCH["landscape"])
@@ -401,9 +401,8 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
         ("not-found", f"{base}/no-such-page/"),
     ):
         page.goto(url)
-        if name == "board" and language == "en":
-            continue  # the board speaks the office's language to the room (checked in "id")
-        check(page, name)
+        # The board's call line is Indonesian on purpose (it is what the voice says to the room).
+        check(page, name, words=not (name == "board" and language == "en"))
     page.goto(f"{base}/kiosk/{lang}")
     page.locator(".kiosk-button").first.click()
     page.wait_for_url(re.compile(r"/kiosk/ticket/"))
