@@ -180,6 +180,18 @@ def test_the_kiosk_and_ticket_fill_a_touch_screen(agent, browser, screen):
     page.wait_for_url(f"{base}/kiosk/")
     assert page.evaluate("document.documentElement.lang") == "id"
     assert page.get_by_role("link", name="English").is_visible()
+
+    # A refused request (a service that no longer exists): the message and every button still
+    # fit on the screen.
+    page.evaluate(
+        "() => { const f = document.querySelector('form.kiosk-buttons');"
+        " const i = document.createElement('input'); i.type = 'hidden'; i.name = 'service';"
+        " i.value = 'tidak-ada'; f.appendChild(i); f.submit(); }"
+    )
+    page.locator(".messages").wait_for()
+    assert "Silakan pilih layanan lagi" in page.locator(".messages").inner_text()
+    assert_fills_the_screen(page, [".messages", ".kiosk-button"])
+    screenshot(page, f"kiosk_{screen}_refused")
     context.close()
 
 
