@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from branch_agent import api, login, views, voice_views
+from branch_agent import api, floor_settings, login, views, voice_views
 
 app_name = "branch_agent"
 
@@ -29,6 +29,8 @@ urlpatterns = [
     path("sync/", views.sync_page, name="sync"),
     path("sync/status.json", views.sync_json, name="sync_json"),
     path("search/", views.search, name="search"),
+    path("screens/", floor_settings.settings_page, name="floor_settings"),
+    path("screens/logo", floor_settings.office_logo, name="office_logo"),
     path("login/", login.LoginView.as_view(), name="login"),
     path("logout/", login.LogoutView.as_view(), name="logout"),
     path("api/queue/issue", api.queue_issue, name="api_issue"),

@@ -170,7 +170,7 @@ def test_english_is_one_click_away(agent, browser):
     page = context.new_page()
     page.goto(f"{agent['base']}/kiosk/")
     assert "Selamat datang di PST" in page.content()
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
     assert "Welcome to PST" in page.content()
     assert page.get_by_role("button", name=re.compile("Statistical consultation")).is_visible()

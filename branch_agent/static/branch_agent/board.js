@@ -92,6 +92,7 @@
         learnClock(s.now, s.utc_offset_minutes);
         if (s.time_zone) clock.querySelector(".board-clock-zone").textContent = s.time_zone;
         render(s);
+        root.dispatchEvent(new CustomEvent("pst:board-state", { detail: s }));
       })
       .catch(function () { root.querySelector(".board-offline").hidden = false; })
       .finally(function () { setTimeout(poll, 1000); });
