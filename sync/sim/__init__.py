@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sync.memory import MemoryCentralStore
 from sync.sim.invariants import CHECKERS, check_all
-from sync.sim.stores import MemoryBranchSim, SimBranchStore
+from sync.sim.stores import MemoryBranchSim, SimBranchStore, SimCentralStore
 from sync.sim.world import Profile, Violation, World
 
 
@@ -37,7 +37,7 @@ class SeedResult:
 def run_seed(
     seed: int,
     *,
-    central_store_factory: Callable[[], MemoryCentralStore] = MemoryCentralStore,
+    central_store_factory: Callable[[], SimCentralStore] = MemoryCentralStore,
     branch_store_factory: Callable[[], SimBranchStore] = MemoryBranchSim,
     trace: bool = False,
 ) -> tuple[SeedResult, World]:

@@ -2,10 +2,11 @@
 
 The cores only need ``sync.store``'s protocols. The world needs more: it records the branch's own
 writes, chooses the next walk-in from the branch's local view, injects disk faults, watches every
-commit, and the invariant checkers read what each side holds. ``SimBranchStore`` says exactly
-that; the memory stores meet it through ``MemoryBranchSim`` (a subclass, so ``sync.memory`` keeps
-only the reference rules), and the shipped stores meet it through adapters kept in ``tests/``
-(``tests/sync/shipped_stores.py``: ``sync`` imports no Django).
+commit, and the invariant checkers read what each side holds. ``SimBranchStore`` and
+``SimCentralStore`` say exactly that. The memory stores meet them (the branch one through
+``MemoryBranchSim``, a subclass, so ``sync.memory`` keeps only the reference rules); the shipped
+stores meet them through adapters kept in ``tests/`` (``tests/sync/shipped_stores.py``: ``sync``
+imports no Django). The agent's SQLite store has one; central's Django store does not yet.
 
 Rules:
 - ``record`` is one local write: the op into the outbox (with the op id and hybrid-clock value the
@@ -29,7 +30,7 @@ from typing import Any, ClassVar, Protocol
 
 from sync.memory import BranchDurable, MemoryBranchStore, TicketView
 from sync.ops import Op
-from sync.store import BranchStore
+from sync.store import BranchStore, CentralStore, ChangesPage
 
 
 class CommitState(Protocol):
@@ -77,6 +78,63 @@ class SimBranchStore(BranchStore, Protocol):
     def lose_tail(self, transactions: int) -> int: ...
 
     def outbox_ids(self) -> list[str]: ...
+
+    def fingerprint(self) -> tuple[Any, ...]: ...
+
+
+class CentralLedger(Protocol):
+    """What central holds of one branch's ops, for the checkers (``sync.memory.CentralBranch``)."""
+
+    @property
+    def hwm_seq(self) -> int: ...
+
+    @property
+    def records(self) -> Mapping[str, Any]:
+        """op id -> a record whose ``op`` is the op as first received."""
+
+    @property
+    def apply_log(self) -> Sequence[tuple[str, int]]:
+        """(op id, seq) in apply order."""
+
+    @property
+    def effects(self) -> Sequence[str]:
+        """Op ids whose effect was applied or noted, one entry per effect."""
+
+
+class SimCentralStore(CentralStore, Protocol):
+    """What the world needs of central's store: the ``CentralStore`` protocol, the admin's and
+    staff's changes, the crash hooks and what the checkers read. ``MemoryCentralStore`` meets it;
+    an adapter for central's Django store would, in its own process (central's settings)."""
+
+    @property
+    def branches(self) -> Mapping[str, CentralLedger]:
+        """Every identity central keeps state for."""
+
+    @property
+    def reference(self) -> Mapping[tuple[str, str], Any]: ...
+
+    fault: Callable[[str], None] | None  # called before and after a batch commits
+    on_commit: Callable[[str, str | None], None] | None
+
+    @property
+    def head(self) -> int: ...
+
+    def enrol(self, code: str) -> None: ...
+
+    def revoke(self, code: str) -> None: ...
+
+    def crashed(self) -> None:
+        """The process died: drop whatever was not committed."""
+
+    def staff_set_status(self, branch: str, entity_id: str, status: str) -> bool: ...
+
+    def publish_reference(self, kind: str, entity_id: str, payload: dict[str, Any]) -> None: ...
+
+    def prune(self, through: int) -> None: ...
+
+    def tickets(self, branch: str) -> Mapping[str, TicketView]: ...
+
+    def snapshot(self, branch: str, cursor: int) -> ChangesPage: ...
 
     def fingerprint(self) -> tuple[Any, ...]: ...
 
@@ -133,9 +191,11 @@ def comparable(view: TicketView | None, fields: Sequence[str]) -> tuple[Any, ...
 
 __all__ = [
     "BranchCommit",
+    "CentralLedger",
     "CommitHook",
     "CommitState",
     "MemoryBranchSim",
     "SimBranchStore",
+    "SimCentralStore",
     "comparable",
 ]

@@ -47,7 +47,7 @@ from sync.codec import Ack, Changes, Hello, Push, Send, decode, encode
 from sync.hlc import HybridClock
 from sync.memory import MemoryCentralStore
 from sync.ops import Op, encode_payload
-from sync.sim.stores import CommitState, MemoryBranchSim, SimBranchStore
+from sync.sim.stores import CommitState, MemoryBranchSim, SimBranchStore, SimCentralStore
 
 EPOCH = 1_773_700_000.0  # 2026-03-17, the simulation's time zero on central's clock
 UNKNOWN_IDENTITY = "0000"  # a key ZAP would refuse: never enrolled
@@ -177,7 +177,7 @@ class World:
         self,
         seed: int,
         *,
-        central_store_factory: Callable[[], MemoryCentralStore] = MemoryCentralStore,
+        central_store_factory: Callable[[], SimCentralStore] = MemoryCentralStore,
         branch_store_factory: Callable[[], SimBranchStore] = MemoryBranchSim,
         trace: bool = False,
     ) -> None:
