@@ -319,14 +319,20 @@ class AcknowledgesTooMuch(AgentBranchSim):
 STORES = {"agent": AgentBranchSim, "acknowledges-too-much": AcknowledgesTooMuch}
 
 
-def run(seeds: Sequence[int], store: type[AgentBranchSim] = AgentBranchSim) -> list[SeedResult]:
+def run(
+    seeds: Sequence[int], store: type[AgentBranchSim] = AgentBranchSim, *, trace: bool = False
+) -> list[SeedResult]:
     logging.getLogger("branch_agent").setLevel(logging.CRITICAL)  # the stores' own notices
     directory = scratch_dir()
     try:
         template = migrated_template(directory)
         results = []
         for seed in seeds:
-            result, _world = run_seed(seed, branch_store_factory=lambda: store(template))
+            result, world = run_seed(
+                seed, branch_store_factory=lambda: store(template), trace=trace
+            )
+            if world.trace is not None:
+                print("\n".join(world.trace))
             results.append(result)
             connection.close()
             for path in directory.glob("branch-*"):
@@ -344,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=10, help="how many seeds (default 10)")
     parser.add_argument("--first", type=int, default=0, help="the first seed (default 0)")
+    parser.add_argument("--trace", action="store_true", help="print every event of each run")
     parser.add_argument("seed", type=int, nargs="*", help="run exactly these seeds instead")
     parser.add_argument(
         "--store",
@@ -356,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds must be 0 or more, got {args.seeds}")
     seeds = args.seed or list(range(args.first, args.first + args.seeds))
     started = time.monotonic()
-    results = run(seeds, STORES[args.store])
+    results = run(seeds, STORES[args.store], trace=args.trace)
     violations = sum(len(r.violations) for r in results)
     for result in results:
         if result.violations:
