@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -125,7 +126,26 @@ class AgentBranchSim(SqliteBranchStore):
         self.path.write_bytes(image)
 
     def _committed_state(self) -> BranchCommit:
-        return BranchCommit(self.pending_snapshot(), SyncState.objects.get(id=1).feed_cursor)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT feed_cursor FROM {SyncState._meta.db_table} WHERE id = 1")  # noqa: S608
+            (feed_cursor,) = cursor.fetchone()
+        return BranchCommit(self._pending(), feed_cursor)
+
+    @staticmethod
+    def _pending() -> tuple[Op, ...]:
+        """The outbox, read with one plain query (the world reads it around every write)."""
+        table = OutboxOp._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT op_id, seq, kind, entity_id, hlc, payload FROM {table}"  # noqa: S608
+                " WHERE state = %s ORDER BY seq",
+                [OutboxOp.State.PENDING],
+            )
+            rows = cursor.fetchall()
+        return tuple(
+            Op(op_id=i, seq=s, kind=k, entity_id=e, hlc=h, payload=json.loads(p))
+            for i, s, k, e, h, p in rows
+        )
 
     def _write(self, what: str, method: Any, *args: Any) -> Any:
         """Run one of the store's transactions; remember the image and tell the world."""
@@ -236,8 +256,7 @@ class AgentBranchSim(SqliteBranchStore):
 
     def pending_snapshot(self) -> tuple[Op, ...]:
         use_file(self.path)
-        rows = OutboxOp.objects.filter(state=OutboxOp.State.PENDING).order_by("seq")
-        return tuple(as_op(row) for row in rows)
+        return self._pending()
 
     def outbox_ids(self) -> list[str]:
         return [op.op_id for op in self.pending_snapshot()]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = int(os.environ.get("PST_SIM_SHIPPED_SEEDS", "4"))
+SEEDS = int(os.environ.get("PST_SIM_SHIPPED_SEEDS", "6"))
 LOST_VISIT = re.compile(
     r"^  convergence: \d{4} ticket [0-9a-f-]{36}: branch None, "
     r"central TicketView\(status='\w+', owner='branch'\)$"
