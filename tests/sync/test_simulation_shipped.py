@@ -6,10 +6,11 @@ its own process, as ``make soak-shipped`` does.
 
 Finding (issue 17, found by this simulation): a branch whose disk lost a visit (a lost tail or a
 restored backup) after central had it never learns of that ticket again. Central keeps it as the
-branch's (mostly still open: waiting, called or serving), and the agent drops every ``ticket.status`` row for a visit it does not have when
-the owner is the branch (``branch_agent.sync_store._on_ticket_status``), so nobody at the branch
-can see or finish it, and convergence (invariant 6) fails. Of seeds 0 to 19, 2, 7, 10, 11, 13
-and 17 show it, and nothing else fails.
+branch's (mostly still open: waiting, called or serving), and the agent drops every
+``ticket.status`` row for a visit it does not have when the owner is the branch
+(``branch_agent.sync_store._on_ticket_status``), so nobody at the branch can see or finish it, and
+convergence (invariant 6) fails. Of seeds 0 to 19, 2, 7, 10, 11, 13 and 17 show it, and nothing
+else fails.
 ``test_a_lost_visit_comes_back_to_the_branch`` is a strict expected failure until it is fixed;
 the bounded run below tolerates exactly that violation and nothing else.
 """
