@@ -56,6 +56,7 @@ from pst_helpdesk_ext.models import (
     ServiceCategory,
     Visit,
 )
+from sync import ownership
 
 if TYPE_CHECKING:
     from pst_helpdesk_ext.services.intake import RowInserter
@@ -295,18 +296,22 @@ AS_BRANCH_LEFT: dict[str, tuple[int, ...]] = {
     Visit.Outcome.RESOLVED: (Ticket.RESOLVED_STATUS,),
     Visit.Outcome.REFERRED: (Ticket.RESOLVED_STATUS,),
 }
-BRANCH_OWNER = "branch"
-CENTRAL_OWNER = "central"
+BRANCH_OWNER = ownership.BRANCH
+CENTRAL_OWNER = ownership.CENTRAL
 
 
 def ticket_owner(ticket: Ticket, visit: Visit | None) -> str:
-    """Whose the ticket of a visit is (DESIGN.md, ownership): the branch's until the visit is
-    escalated or central changes its status away from what the branch's ops left; then central's.
-    """
-    if visit is None or visit.outcome == Visit.Outcome.ESCALATED:
-        return CENTRAL_OWNER
-    left = AS_BRANCH_LEFT.get(visit.outcome, ())
-    return BRANCH_OWNER if ticket.status in left else CENTRAL_OWNER
+    """Whose the ticket of a visit is (DESIGN.md, ownership; the rule is ``sync.ownership.owner``):
+    the branch's until the visit is escalated or central changes its status away from what the
+    branch's ops left; then central's."""
+    outcome = None if visit is None else str(visit.outcome)
+    left = AS_BRANCH_LEFT.get(outcome or "", ())
+    return ownership.owner(outcome, ticket.status in left)
+
+
+def visit_ticket(ticket: Ticket, visit: Visit) -> ownership.VisitTicket:
+    """The visit's ticket as ``sync.ownership.decide`` reads it."""
+    return ownership.VisitTicket(str(visit.outcome), ticket_owner(ticket, visit))
 
 
 def _status_labels(language: str) -> dict[int, str]:

@@ -89,6 +89,7 @@ from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.complaints import announce_new_ticket
 from sync import ops as op_kinds
+from sync import ownership
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import APPLIED, NOTED, REJECTED, Result
 
@@ -508,17 +509,18 @@ class _Intake:
             return self._("%(minutes)d min") % {"minutes": minutes}
         return self._("%(seconds)d s") % {"seconds": rest}
 
-    def _lifecycle_conflict(self, state: _VisitState) -> str | None:
-        """Why a lifecycle op of the branch no longer fits the ticket; None when it fits: the
-        ticket is still the branch's (feed.ticket_owner) and the visit still in progress."""
+    def _lifecycle_conflict(self, state: _VisitState, kind: str) -> str | None:
+        """Why a lifecycle op of the branch no longer fits the ticket; None when it fits
+        (``sync.ownership.decide``: the ticket is still the branch's and the visit in progress)."""
         visit = state.visit
-        if visit.outcome == Visit.Outcome.ESCALATED:
+        verdict = ownership.decide(kind, feed.visit_ticket(state.ticket, visit))
+        if verdict.reason == ownership.NOTE_ESCALATED:
             return self._("the visit was escalated, so its ticket is handled by central")
-        if feed.ticket_owner(state.ticket, visit) == feed.CENTRAL_OWNER:
+        if verdict.reason == ownership.NOTE_CENTRAL_CHANGED:
             return self._("central changed the ticket to %(status)s") % {
                 "status": self.status_labels.get(state.ticket.status, state.ticket.status)
             }
-        if visit.outcome != Visit.Outcome.WAITING:
+        if verdict.reason == ownership.NOTE_ENDED:
             return self._("the visit had already ended at the branch (%(outcome)s)") % {
                 "outcome": Visit.Outcome(visit.outcome).label
             }
@@ -740,7 +742,7 @@ class _Intake:
         state = self._state(op)
         at = self._time("at", p.at, state)
         comment = self._("Did not come forward when called to desk %(desk)s.") % {"desk": p.desk}
-        conflict = self._lifecycle_conflict(state)
+        conflict = self._lifecycle_conflict(state, op.kind)
         if conflict:
             return self._note(state, op, comment, conflict)
         self._set(state, "visit", outcome=Visit.Outcome.NO_SHOW, finished_at=at, desk=p.desk)
@@ -801,7 +803,7 @@ class _Intake:
             }
         if p.note:
             comment = f"{comment}\n\n{p.note}"
-        conflict = self._lifecycle_conflict(state)
+        conflict = self._lifecycle_conflict(state, op.kind)
         if conflict:
             return self._note(state, op, comment, conflict)
         self._set(
@@ -833,7 +835,7 @@ class _Intake:
         }
         if p.note:
             comment = f"{comment}\n\n{p.note}"
-        conflict = self._lifecycle_conflict(state)
+        conflict = self._lifecycle_conflict(state, op.kind)
         if conflict:
             return self._note(state, op, comment, conflict)
         self._set(

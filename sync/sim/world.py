@@ -160,6 +160,7 @@ class BranchNode:
         self.timer_at: float | None = None
         self.backups: list[BranchDurable] = []
         self.queue_number = 0
+        self.progress: dict[str, str] = {}  # visit id -> "called" | "serving" (the desk's memory)
 
     @property
     def up(self) -> bool:
@@ -509,7 +510,7 @@ class World:
                     (kinds.VISIT_CREATED, self._uuid(), {"service": "konsultasi"}),
                 )
             )
-        open_ = [(e, v) for e, v in tickets if v.status not in ("no_show", "resolved", "escalated")]
+        open_ = [(e, v) for e, v in tickets if v.status not in ("closed", "resolved", "escalated")]
         if not open_ or rng.random() < 0.3:
             node.queue_number += 1
             return (
@@ -527,9 +528,11 @@ class World:
         if rng.random() < 0.1 and tickets:  # a late step on any ticket: maybe central's by now
             entity = tickets[rng.randrange(len(tickets))][0]
             return kinds.VISIT_RESOLVED, entity, self._resolved(now_iso)
-        entity, view = open_[rng.randrange(len(open_))]
+        entity, _view = open_[rng.randrange(len(open_))]
+        # Calls and service starts are records, never a status change (sync.ownership): the
+        # front office remembers how far each visit got, the ticket's status does not say.
         steps: dict[str, tuple[str, dict[str, Any]]] = {
-            "waiting": (
+            "": (
                 kinds.VISIT_CALLED,
                 encode_payload(
                     kinds.VisitCalled(desk="1", called_at=now_iso, wait_seconds=rng.randint(0, 900))
@@ -540,8 +543,10 @@ class World:
                 encode_payload(kinds.VisitServed(desk="1", officer="Sari", started_at=now_iso)),
             ),
         }
-        if view.status in steps and rng.random() < 0.9:
-            kind, payload = steps[view.status]
+        progress = node.progress.get(entity, "")
+        if progress in steps and rng.random() < 0.9:
+            kind, payload = steps[progress]
+            node.progress[entity] = "called" if kind == kinds.VISIT_CALLED else "serving"
             return kind, entity, payload
         choice = rng.random()
         if choice < 0.3:
