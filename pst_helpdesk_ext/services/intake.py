@@ -88,8 +88,8 @@ from pst_helpdesk_ext.models import (
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.complaints import announce_new_ticket
+from sync import ids, ownership
 from sync import ops as op_kinds
-from sync import ownership
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import APPLIED, NOTED, REJECTED, Result
 
@@ -433,7 +433,7 @@ class _Intake:
         """The branch clock when the op was recorded (physical part of its hybrid clock); central's
         receive time when that is not a plausible time."""
         try:
-            when = dt.datetime.fromtimestamp((op.hlc >> 16) / 1000, tz=dt.UTC)
+            when = ids.wall_time(op.hlc)
         except (OverflowError, OSError, ValueError):
             return self.received_at
         return when if self._within_window(when) else self.received_at

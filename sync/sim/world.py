@@ -42,7 +42,7 @@ from sync.branch import (
 )
 from sync.central import CentralConfig, CentralCore, Refused
 from sync.codec import Ack, Changes, Hello, Push, Send, decode, encode
-from sync.hlc import HybridClock
+from sync.ids import HybridClock, uuid7
 from sync.memory import BranchDurable, MemoryBranchStore, MemoryCentralStore
 from sync.ops import Op, encode_payload
 
@@ -765,16 +765,7 @@ class World:
         return self._op_id(int((EPOCH + self.now) * 1000))
 
     def _op_id(self, wall_ms: int) -> str:
-        rand = self.rng.getrandbits(74)
-        value = (
-            (wall_ms & (2**48 - 1)) << 80
-            | 0x7 << 76
-            | (rand >> 62) << 64
-            | 0b10 << 62
-            | (rand & (2**62 - 1))
-        )
-        text = f"{value:032x}"
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        return uuid7(wall_ms, self.rng.getrandbits(74))
 
 
 __all__ = ["EPOCH", "Profile", "SimCrash", "Violation", "World"]
