@@ -6,9 +6,10 @@ package both may import); ``sync.ops`` types its payloads with them. Pure: no Dj
 
 Rules:
 - Codes are wire values and database values: never rename one, only add.
-- Labels people read stay in the Django adapters (``gettext_lazy`` there), except where a label
-  table is itself shared data; such msgids are marked with ``gettext_noop`` below so ``make
-  messages`` finds them, and each program translates them at the edge with its own catalogue.
+- Labels people read stay in the Django adapters (``gettext_lazy`` there, e.g. each program's
+  model choices), except where a label is itself shared data: the IKM elements' official names
+  are given here in both languages. A shared msgid would be marked with ``gettext_noop`` and its
+  module listed in ``sync.MESSAGE_MODULES`` (see ``sync.nik``), so ``make messages`` finds it.
 """
 
 from __future__ import annotations
@@ -41,5 +42,21 @@ FOLLOW_UP_MODES = (FOLLOW_UP_ONLINE, FOLLOW_UP_IN_PERSON, FOLLOW_UP_ZOOM)
 # The four PST services a walk-in can ask for.
 SERVICES = ("konsultasi", "perpustakaan", "penjualan", "rekomendasi")
 
-# The nine elements of the satisfaction survey (IKM, PermenPANRB 14/2017), scored 1-4.
-IKM_ELEMENTS = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
+# The nine elements of the satisfaction survey (IKM, PermenPAN-RB 14/2017), scored 1-4, with
+# their official names in Indonesian and English (names of the regulation, shown as data in both
+# languages by reports and exports; the visitor-facing questions are each form's own msgids).
+IKM_ELEMENT_NAMES: dict[str, tuple[str, str]] = {
+    "U1": ("Persyaratan", "Requirements"),
+    "U2": ("Sistem, mekanisme, dan prosedur", "Systems, mechanisms and procedures"),
+    "U3": ("Waktu penyelesaian", "Completion time"),
+    "U4": ("Biaya/tarif", "Cost/tariff"),
+    "U5": ("Produk spesifikasi jenis pelayanan", "Service products"),
+    "U6": ("Kompetensi pelaksana", "Staff competence"),
+    "U7": ("Perilaku pelaksana", "Staff behaviour"),
+    "U8": ("Sarana dan prasarana", "Facilities"),
+    "U9": (
+        "Penanganan pengaduan, saran dan masukan",
+        "Handling of complaints, suggestions and feedback",
+    ),
+}
+IKM_ELEMENTS = tuple(IKM_ELEMENT_NAMES)  # U1..U9

@@ -81,4 +81,3 @@ def test_uuid7_carries_its_millisecond_and_version():
     assert uuid7(1, 5) == uuid7(1, 5) != uuid7(1, 6)  # given bits replay exactly
     assert uuid7(1) != uuid7(1)  # from the OS otherwise
     assert uuid7(2, 0) > uuid7(1, (1 << 74) - 1)  # sortable by time
-
