@@ -91,3 +91,9 @@ def uuid7(wall_ms: int, random_bits: int | None = None) -> str:
     rand_a, rand_b = rand >> 62, rand & ((1 << 62) - 1)
     value = (wall_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
+
+
+def clock_skew(branch_time: float, central_time: float) -> float:
+    """The one clock-skew convention of both programs (``clock_skew``, ``clock_skew_seconds``):
+    the branch's wall clock minus central's, in seconds; positive when the branch clock is ahead."""
+    return branch_time - central_time

@@ -44,7 +44,7 @@ from typing import Any
 
 import msgspec
 
-from sync import ownership
+from sync import ids, ownership
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import (
     APPLIED,
@@ -228,7 +228,7 @@ class MemoryCentralStore:
         self._point("hello")
         state.session += 1
         state.boot_id, state.agent_version = boot_id, agent_version
-        state.last_seen, state.clock_skew = now, branch_time - now
+        state.last_seen, state.clock_skew = now, ids.clock_skew(branch_time, now)
         state.cursor_reported = feed_cursor
         self._committed("hello", branch)
         return BranchHello(state.hwm_seq, self.head, state.session)
