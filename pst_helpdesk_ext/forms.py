@@ -77,3 +77,24 @@ class PSTFilterForm(forms.Form):
             if message and end_name not in self.errors:
                 self.add_error(end_name, message)
         return data
+
+
+def service_field() -> forms.ModelChoiceField:
+    """A filter by PST service (not consultation subject), by its code."""
+    return forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
+        required=False,
+        to_field_name="code",
+        empty_label=_("all"),
+        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
+    )
+
+
+def date_field(label: Any, help_text: Any = "") -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=help_text,
+    )

@@ -19,8 +19,8 @@ computing, per group:
   service day of the selection.
 
 Rules: percentiles by the nearest-rank method on whole seconds (the same on every database);
-figures of an officer are shown only for at least ``REPORT_MIN_RESPONDENTS`` measured visits (the
-anonymity rule of the IKM report, applied to people here too); only the visits of the queues the
+figures of a desk or an officer are shown only when they rest on at least ``REPORT_MIN_RESPONDENTS``
+measured waits and service times (the anonymity rule of the IKM report's desk and officer figures); only the visits of the queues the
 user may open (``queries.visits_for``).
 """
 
@@ -266,8 +266,10 @@ def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
     for figures_of_group in groups.values():
         for figures in figures_of_group.values():
             figures.done()
-    for figures in groups["officer"].values():
-        if figures.measured < min_measured:
+    for figures in [*groups["officer"].values(), *groups["desk"].values()]:
+        # The IKM report's rule for desks and officers: every figure shown rests on at least
+        # ``min_measured`` measured visits (waits and service times alike).
+        if min(figures.measured, len(figures.services)) < min_measured:
             figures.hidden_reason = _(
                 "Fewer than %(min)d measured visits: not shown, so that no visit can be traced."
             ) % {"min": min_measured}
@@ -362,5 +364,6 @@ def method_note(min_measured: int) -> str:
         "Median and 90th percentile by the nearest-rank method. Desk idle time: gaps of up to 2 "
         "hours between the end of a service and the next call at the same desk the same day. "
         "'Called within 10 minutes' judges the wait itself; the SLA report judges the clock from "
-        "the desk becoming free. An officer's figures are shown only from %(min)d measured visits."
+        "the desk becoming free. The figures of a desk or an officer are shown only from %(min)d "
+        "measured visits."
     ) % {"min": min_measured}

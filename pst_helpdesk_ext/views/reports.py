@@ -20,7 +20,7 @@ from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext import charts
 from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
-from pst_helpdesk_ext.forms import PSTFilterForm
+from pst_helpdesk_ext.forms import PSTFilterForm, date_field, service_field
 from pst_helpdesk_ext.ikm import ELEMENTS
 from pst_helpdesk_ext.models import ServiceCategory
 from pst_helpdesk_ext.services import data_needs, exports, reports, service_times, sla_page
@@ -36,20 +36,9 @@ class ReportFilterForm(PSTFilterForm):
     field_order = ("branch", "service", "channel")
     category = None
     period_max_days = MAX_REPORT_DAYS
-    service = forms.ModelChoiceField(
-        label=_("Service"),
-        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
-    )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    service = service_field()
+    date_from = date_field(_("From"))
+    date_to = date_field(_("Until"))
     format = forms.ChoiceField(
         choices=[(f, f) for f in FORMATS],
         required=False,
@@ -131,34 +120,55 @@ def ikm_report(request: HttpRequest) -> HttpResponse:
 
 
 SLA_GROUPS = ("branch", "channel", "category", "officer")
-SLA_DEFAULT_DAYS = 30
 
 
-class SLAReportForm(PSTFilterForm):
+def page_query(params: Any, cleaned: dict[str, Any]) -> Any:
+    """The query string of what the page shows, for its download links: the filters as given
+    (defaults filled in, so a download holds exactly the period on screen), no download options."""
+    query = params.copy()
+    for name in ("format", "download", "sep", "decimal"):
+        query.pop(name, None)
+    query["date_from"], query["date_to"] = cleaned["start"].isoformat(), cleaned["end"].isoformat()
+    return query
+
+
+class PeriodReportForm(PSTFilterForm):
+    """A report's filters with a period that defaults to the ``default_days`` before today.
+
+    ``cleaned_data`` gains ``start`` and ``end`` (the days reported on); ``filter_labels`` gives
+    the filters as a download's method sheet prints them (labels and names, not codes)."""
+
+    period_max_days = MAX_REPORT_DAYS
+    default_days = 30
+    label_fields: tuple[str, ...] = ("branch", "channel", "category")
+    date_to = date_field(_("Until"), _("Default: today."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        end = data.get("date_to") or timezone.localdate()
+        start = data.get("date_from") or end - dt.timedelta(days=self.default_days)
+        data["start"], data["end"] = start, end
+        if not self.errors:
+            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
+            if message:
+                self.add_error("date_to" if data.get("date_to") else "date_from", message)
+        return data
+
+    def filter_labels(self) -> dict[str, str]:
+        data = self.cleaned_data
+        labels = {str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}"}
+        for name in self.label_fields:
+            if name in self.fields and data.get(name) is not None:
+                labels[str(self.fields[name].label)] = str(data[name])
+        return labels
+
+
+class SLAReportForm(PeriodReportForm):
     """The SLA report's filters: what the API takes, as a form with labels."""
 
     field_order = ("branch", "channel", "category", "date_from", "date_to", "group", "period")
-    period_max_days = MAX_REPORT_DAYS
-    category = forms.ModelChoiceField(
-        label=_("Service"),
-        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
-    )
-    date_from = forms.DateField(
-        label=_("Clocks started from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: 30 days before the end."),
-    )
-    date_to = forms.DateField(
-        label=_("Until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: today."),
-    )
+    category = service_field()
+    date_from = date_field(_("Clocks started from"), _("Default: 30 days before the end."))
     group = forms.MultipleChoiceField(
         label=_("Per"),
         choices=[
@@ -182,32 +192,12 @@ class SLAReportForm(PSTFilterForm):
         super().__init__(*args, **kwargs)
         self.fields["period"].widget.attrs["class"] = "form-select form-select-sm"
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        end = data.get("date_to") or timezone.localdate()
-        start = data.get("date_from") or end - dt.timedelta(days=SLA_DEFAULT_DAYS)
-        data["start"], data["end"] = start, end
-        if not self.errors:
-            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
-            if message:
-                self.add_error("date_to" if data.get("date_to") else "date_from", message)
-        return data
-
     def group_by(self) -> list[str]:
         groups = [g for g in SLA_GROUPS if g in (self.cleaned_data.get("group") or [])]
         if self.cleaned_data.get("period"):
             groups.append(self.cleaned_data["period"])
         return groups
 
-    def filter_labels(self) -> dict[str, str]:
-        data = self.cleaned_data
-        labels = {
-            str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}",
-        }
-        for name in ("branch", "channel", "category"):
-            if data.get(name) is not None:
-                labels[str(self.fields[name].label)] = str(data[name])
-        return labels
 
 
 @helpdesk_staff_member_required
@@ -234,9 +224,7 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
             else sla_page.summary_table(page, labels)
         )
         return exports.response(request, table, fmt, export.dialect())
-    query = request.GET.copy()
-    for name in ("format", "download", "sep", "decimal"):
-        query.pop(name, None)
+    query = page_query(data, cleaned)
     context.update(
         page=page,
         query=query.urlencode(),
@@ -249,52 +237,15 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
     return render(request, "pst_helpdesk_ext/report_sla.html", context)
 
 
-class ServiceTimesForm(PSTFilterForm):
+class ServiceTimesForm(PeriodReportForm):
     """The service-time report's filters: branch, service, service days."""
 
     field_order = ("branch", "service", "date_from", "date_to")
     channel = None
     category = None
-    period_max_days = MAX_REPORT_DAYS
-    service = forms.ModelChoiceField(
-        label=_("Service"),
-        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
-    )
-    date_from = forms.DateField(
-        label=_("Service day from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: 30 days before the end."),
-    )
-    date_to = forms.DateField(
-        label=_("Until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: today."),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        end = data.get("date_to") or timezone.localdate()
-        start = data.get("date_from") or end - dt.timedelta(days=SLA_DEFAULT_DAYS)
-        data["start"], data["end"] = start, end
-        if not self.errors:
-            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
-            if message:
-                self.add_error("date_to" if data.get("date_to") else "date_from", message)
-        return data
-
-    def filter_labels(self) -> dict[str, str]:
-        data = self.cleaned_data
-        labels = {str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}"}
-        for name in ("branch", "service"):
-            if data.get(name) is not None:
-                labels[str(self.fields[name].label)] = str(data[name])
-        return labels
+    label_fields = ("branch", "service")
+    service = service_field()
+    date_from = date_field(_("Service day from"), _("Default: 30 days before the end."))
 
 
 @helpdesk_staff_member_required
@@ -320,9 +271,7 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
         stem = f"service-times-{data['start'].isoformat()}-{data['end'].isoformat()}"
         table = service_times.table(report, form.filter_labels(), stem)
         return exports.response(request, table, fmt, export.dialect())
-    query = request.GET.copy()
-    for name in ("format", "sep", "decimal"):
-        query.pop(name, None)
+    query = page_query(request.GET, data)
     context.update(
         report=report,
         start=data["start"],
@@ -338,43 +287,13 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
     return render(request, "pst_helpdesk_ext/report_service_times.html", context)
 
 
-class DataNeedsForm(PSTFilterForm):
+class DataNeedsForm(PeriodReportForm):
     """The data-needs report's filters: branch, channel, days the requests were created."""
 
     field_order = ("branch", "channel", "date_from", "date_to")
     category = None
-    period_max_days = MAX_REPORT_DAYS
-    date_from = forms.DateField(
-        label=_("Requests from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: 365 days before the end."),
-    )
-    date_to = forms.DateField(
-        label=_("Until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("Default: today."),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        end = data.get("date_to") or timezone.localdate()
-        start = data.get("date_from") or end - dt.timedelta(days=365)
-        data["start"], data["end"] = start, end
-        if not self.errors:
-            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
-            if message:
-                self.add_error("date_to" if data.get("date_to") else "date_from", message)
-        return data
-
-    def filter_labels(self) -> dict[str, str]:
-        data = self.cleaned_data
-        labels = {str(_("Period")): f"{data['start'].isoformat()} – {data['end'].isoformat()}"}
-        for name in ("branch", "channel"):
-            if data.get(name) is not None:
-                labels[str(self.fields[name].label)] = str(data[name])
-        return labels
+    default_days = 365
+    date_from = date_field(_("Requests from"), _("Default: 365 days before the end."))
 
 
 @helpdesk_staff_member_required
@@ -402,9 +321,7 @@ def data_needs_page(request: HttpRequest) -> HttpResponse:
         return exports.response(
             request, data_needs.table(report, form.filter_labels(), stem), fmt, export.dialect()
         )
-    query = request.GET.copy()
-    for name in ("format", "sep", "decimal"):
-        query.pop(name, None)
+    query = page_query(request.GET, data)
     context.update(
         report=report,
         start=data["start"],

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext.dates import MAX_REPORT_DAYS
-from pst_helpdesk_ext.forms import PSTFilterForm
-from pst_helpdesk_ext.models import ServiceCategory, Visit
+from pst_helpdesk_ext.forms import PSTFilterForm, date_field, service_field
+from pst_helpdesk_ext.models import Visit
 from pst_helpdesk_ext.services import exports, list_exports
 from pst_helpdesk_ext.services.queries import (
     WALK_IN_WAIT_STANDARD,
@@ -154,22 +154,9 @@ class VisitFilterForm(PSTFilterForm):
     channel = None
     category = None
     period_max_days = MAX_REPORT_DAYS
-    service = forms.ModelChoiceField(
-        label=_("Service"),
-        queryset=ServiceCategory.objects.filter(kind=ServiceCategory.Kind.SERVICE),
-        required=False,
-        to_field_name="code",
-        empty_label=_("all"),
-        error_messages={"invalid_choice": _("Unknown service %(value)s.")},
-    )
-    date_from = forms.DateField(
-        label=_("Service day from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    service = service_field()
+    date_from = date_field(_("Service day from"))
+    date_to = date_field(_("Until"))
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         choices=[("", _("all")), *Visit.Outcome.choices],

@@ -54,6 +54,7 @@ def test_page_shows_the_hand_counted_figures_with_names_not_codes(client, admin_
     late = report_data["late"].ticket
     assert report.breach_count == 1
     assert f'href="{reverse("helpdesk:view", args=[late.pk])}"' in html
+    assert "&amp;download=breaches&amp;format=xlsx" in html and "&amp;amp;" not in html
 
 
 def test_page_numbers_are_the_apis(client, admin_user, report_data):

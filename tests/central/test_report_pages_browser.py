@@ -1,0 +1,49 @@
+"""The new report pages in Chromium at a desk PC (1366x768) and a phone (390x844): every filter
+can be reached and used (the SLA page's grouping boxes were once covered by the results), the
+download links carry the period on screen, nothing asks the internet."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.browser import chromium_fixture, helpdesk_login, record_requests, screenshot
+from tests.central.test_sla_web import branch, other_branch, report_data  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "kepala-pw-1222"
+chromium = chromium_fixture(scope="module")
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(1366, 768, "desk"), (390, 844, "phone")])
+def test_sla_page_filters_are_usable_and_downloads_hold_the_period(
+    report_data, live_server, chromium, width, height, name
+):
+    get_user_model().objects.create_user(
+        "kepala", "kepala@example.bps.go.id", PASSWORD, is_staff=True, is_superuser=True
+    )
+    base = live_server.url
+    page = chromium.new_page(locale="id-ID", viewport={"width": width, "height": height})
+    requests = record_requests(page, base)
+    try:
+        helpdesk_login(page, base, "kepala", PASSWORD)
+        page.goto(f"{base}/pst/reports/sla/?date_from=2026-03-01&date_to=2026-03-31&group=branch")
+        page.wait_for_selector("#pst-sla-totals")
+        # Every grouping box can be clicked where it is (nothing lies on top of it).
+        for value in ("channel", "category", "officer"):
+            page.locator(f'#pst-report-filters input[name="group"][value="{value}"]').click()
+        page.locator("#pst-report-filters button[type=submit]").click()
+        page.wait_for_selector("#pst-sla-rows")
+        url = page.url
+        for value in ("branch", "channel", "category", "officer"):
+            assert f"group={value}" in url
+        link = page.locator("#pst-sla-downloads a").first.get_attribute("href")
+        assert "date_from=2026-03-01" in link and "group=officer" in link and "format=csv" in link
+        assert not link.startswith("?&")
+        # The page fits the screen's width (tables scroll inside their own box).
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"sla_report_{name}")
+    finally:
+        page.close()
+    assert requests.external == [], requests.external
