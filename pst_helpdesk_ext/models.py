@@ -682,9 +682,7 @@ class BranchSyncState(models.Model):
     # whether it is old.
     internal_errors = models.BigIntegerField(_("central errors"), default=0)
     last_internal_error = models.TextField(_("last central error"), blank=True)
-    last_internal_error_at = models.DateTimeField(
-        _("last central error at"), null=True, blank=True
-    )
+    last_internal_error_at = models.DateTimeField(_("last central error at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("branch sync state")

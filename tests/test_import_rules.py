@@ -76,7 +76,7 @@ def test_tests_never_import_the_benchmarks():
 def _imports_bench_dynamically(path: Path) -> bool:
     """``python -m bench.x`` or ``importlib.import_module("bench...")`` spelled in a test."""
     text = path.read_text()
-    return any(f'"{prefix}bench.' in text for prefix in ("-m\", \"", "import_module(\""))
+    return any(f'"{prefix}bench.' in text for prefix in ('-m", "', 'import_module("'))
 
 
 def test_bench_rule_sees_a_bench_import(tmp_path):

@@ -7,8 +7,9 @@ the missing ones back (``manage.py pst_restore_reference_data``).
 
 The rows come from the data migrations themselves (0002 channels and categories, 0003 the feed
 head, 0004 e-mail templates with 0010's link to the visitor's page, 0008 SLA standards): their
-lists and functions are imported, never copied, so a restored row is what a new site gets. Only missing rows are created: a channel or
-service an admin renamed keeps its name, an e-mail template an admin rewrote keeps its text.
+lists and functions are imported, never copied, so a restored row is what a new site gets. Only
+missing rows are created: a channel or service an admin renamed keeps its name, an e-mail
+template an admin rewrote keeps its text.
 
 Why they go missing: a ``manage.py flush`` (which empties every table, seeded rows included,
 and does not re-run the migrations) or a hand-made delete. Without the walk-in channel every

@@ -50,7 +50,8 @@ def test_a_migrated_database_has_every_seeded_row_and_the_check_is_quiet():
 
 def test_the_check_names_what_is_missing_and_the_command_that_restores_it():
     Channel.objects.filter(code="walk_in").delete()
-    EmailTemplate.objects.filter(locale="id", template_name__in=["merged", "resolved_owner"]).delete()
+    gone = ["merged", "resolved_owner"]
+    EmailTemplate.objects.filter(locale="id", template_name__in=gone).delete()
     [error] = check_reference_data(databases=["default"])
     assert error.id == "pst_helpdesk_ext.E050"
     assert "walk_in" in error.msg and "merged" in error.msg and "resolved_owner" in error.msg

@@ -281,9 +281,7 @@ def test_a_database_error_is_answered_unavailable_and_the_branch_retries(central
     )
 
 
-def test_missing_seeded_rows_are_named_in_the_log_and_on_the_branch_until_restored(
-    central, caplog
-):
+def test_missing_seeded_rows_are_named_in_the_log_and_on_the_branch_until_restored(central, caplog):
     """The bench bug of issue 20: a flushed database has no walk-in channel, every batch fails
     with ImproperlyConfigured. The log says why (message and traceback), the branch's state
     shows it, and after pst_restore_reference_data the same batch is applied."""
