@@ -8,9 +8,17 @@ import them from there, and tests never import ``bench``.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import json
+import os
+import sqlite3
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.processes import (  # noqa: F401 - re-exported for the benchmark scripts
@@ -27,17 +35,38 @@ from tests.support.processes import (  # noqa: F401 - re-exported for the benchm
     wait_until_answers,
 )
 
+_scratch = itertools.count(1)
 
-def prepare_central(data_dir: Path) -> dict[str, str]:
-    """Migrate a fresh central site and load the demo data; returns its environment."""
+
+@contextlib.contextmanager
+def scratch_database(prefix: str) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database for one measurement when PST_BENCH_DATABASE_URL names a
+    server (dropped afterwards), else None (the site uses its own fresh SQLite file). Never a
+    database used before: a flushed one has lost the rows the migrations seed."""
+    url = os.environ.get("PST_BENCH_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    from tests.support.chaos import Postgres
+
+    pg = Postgres(url)
+    name = f"{prefix}_{os.getpid()}_{next(_scratch)}"
+    try:
+        yield pg.create(name)
+    finally:
+        try:
+            pg.drop(name)
+        except Exception as exc:  # cleanup must not hide the result
+            print(f"could not drop database {name}: {exc}", file=sys.stderr)
+
+
+def prepare_central(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """Migrate a fresh central site and load the demo data; returns its environment. Its
+    database: ``database_url`` (a scratch_database()), else SQLite in data_dir."""
     env = central_env(data_dir)
-    if env.get("DATABASE_URL"):
-        subprocess.run(
-            [sys.executable, str(MANAGE), "flush", "--noinput"],
-            env=env,
-            check=False,
-            capture_output=True,
-        )
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True)
     subprocess.run(
         [sys.executable, str(MANAGE), "pst_demo_data", "--quiet-logins", "--without-day"],
@@ -51,3 +80,86 @@ def prepare_central(data_dir: Path) -> dict[str, str]:
 def emit(figures: dict[str, float]) -> None:
     """The last line of every benchmark: its figures as JSON."""
     print(json.dumps(figures), flush=True)
+
+
+def database_label(url: str | None) -> str:
+    return "PostgreSQL" if url else "SQLite"
+
+
+def count_rows(url: str | None, sqlite_path: Path | None = None) -> int:
+    """Rows in every table of the central database: what a run wrote is the difference."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                ).fetchall()
+            ]
+            return sum(
+                conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608
+                for name in tables
+            )
+    assert sqlite_path is not None
+    conn = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=30)
+    try:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return sum(
+            conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608
+            for name in tables
+        )
+    finally:
+        conn.close()
+
+
+# One row of the bare table: about the width of the rows the intake writes (ids, a time, text).
+_CEILING_COLUMNS = "id bigint, ref uuid, at timestamptz, kind text, body text"
+
+
+def ceiling_seconds(url: str | None, rows: int, sqlite_path: Path | None = None) -> float:
+    """The database's own limit on this machine: seconds to write ``rows`` rows into a bare
+    table (no index, no constraint) in one transaction: PostgreSQL's COPY, or on SQLite one
+    executemany. The table is dropped afterwards."""
+    rows = max(rows, 1)
+    body = "Data kemiskinan per kecamatan, tabel diberikan kepada pengunjung."
+    stamp = "2026-03-17 08:00:00+07"
+    if url:
+        import psycopg
+
+        buffer = io.StringIO()
+        for n in range(rows):
+            buffer.write(f"{n}\t{uuid.uuid4()}\t{stamp}\tvisit.created\t{body}\n")
+        data = buffer.getvalue()
+        with psycopg.connect(url) as conn:
+            conn.execute(f"CREATE TABLE bench_ceiling ({_CEILING_COLUMNS})")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY bench_ceiling FROM STDIN") as copy:
+                copy.write(data)
+            conn.commit()
+            seconds = time.perf_counter() - started
+            conn.execute("DROP TABLE bench_ceiling")
+            conn.commit()
+        return seconds
+    assert sqlite_path is not None
+    values = [(n, str(uuid.uuid4()), stamp, "visit.created", body) for n in range(rows)]
+    conn = sqlite3.connect(sqlite_path, timeout=30)
+    try:
+        conn.execute("CREATE TABLE bench_ceiling (id, ref, at, kind, body)")
+        conn.commit()
+        started = time.perf_counter()
+        conn.executemany("INSERT INTO bench_ceiling VALUES (?, ?, ?, ?, ?)", values)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_ceiling")
+        conn.commit()
+        return seconds
+    finally:
+        conn.close()
