@@ -7,11 +7,14 @@ service's; feed payloads are the feed service's.
 Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
 - ``apply_batch`` is ONE transaction: lock the branch's ``BranchSyncState`` row
   (``select_for_update``; on SQLite the IMMEDIATE transaction mode serialises writers), refuse a
-  stale session, look up which op ids were seen before, let ``sync.store.plan_batch`` decide op by
-  op (the same rule as every other store), apply the fresh ops in seq order through the intake
-  service in bulk (which also writes the batch's ``ticket.status`` feed rows), insert every fresh
-  op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise ``hwm_seq`` (never lower it),
-  commit, and only then return. A transient error (``TRANSIENT_FAULTS``: the database down or
+  stale session, claim the batch's op ids in ``AppliedOp`` (unique ``(branch, op_id)``) with one
+  ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (recorded as applied; those it does not return
+  were seen before, and only they are looked up), let ``sync.store.plan_batch`` decide op by op
+  (the same rule as every other store), drop the claims of deferred ops, apply the fresh ops in
+  seq order through the intake service in bulk (which also writes the batch's ``ticket.status``
+  feed rows), write a rejection or a note over its claim, raise ``hwm_seq`` (never lower it),
+  commit, and only then return. The claim is the dedup and the record in one round trip. A
+  transient error (``TRANSIENT_FAULTS``: the database down or
   busy, or central misconfigured) rolls the whole batch back and raises: nothing was applied, so
   nothing may be acknowledged. Any other error while applying is an op's own (a poison op): the
   fresh ops are applied again one by one, each in a savepoint, and the one that fails is recorded
