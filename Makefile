@@ -127,7 +127,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .tox var
 
 bench: install
-	$(PY) -m bench.run
+	$(PY) -m bench.run --database-url '$(PG_URL)'
 
 # Chaos runs (docs/chaos.md): central, the sync server and 4 branch agents as real processes; a
 # seeded nemesis SIGKILLs, cuts and stalls links, restores a branch from a backup; SQL checks after

@@ -7,6 +7,11 @@ about 7 ops each) cut into PUSH-sized batches of ``SYNC_MAX_BATCH_OPS`` ops, so 
 batches as they do on the wire. Each batch is one HELLO-opened session's ``apply_batch``: one
 transaction, committed before the next starts. No network here: this measures the database side
 that the sync benchmark's ZeroMQ path ends in. Prints ``intake_visits_per_s``.
+
+Beside it, the database's own ceiling on this machine: the rows the intake wrote (counted in
+every table before and after) written into a bare table in one go (PostgreSQL COPY, SQLite one
+executemany): ``intake_ceiling_visits_per_s`` and ``intake_vs_ceiling_ratio`` (how many times
+longer the intake took; target <= 3 on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,15 +21,19 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import ROOT, central_env, emit, temp_dir
+from bench.common import ROOT, ceiling_seconds, central_env, count_rows, emit, temp_dir
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=5000)
     parser.add_argument("--escalate-every", type=int, default=10, help="every Nth visit escalates")
+    parser.add_argument(
+        "--queries", action="store_true", help="first list the statements of one batch"
+    )
     args = parser.parse_args()
 
     data_dir = temp_dir("pst-bench-intake-")
@@ -84,6 +93,11 @@ def run(args: argparse.Namespace) -> None:
     batch_ops = int(pst_settings.SYNC_MAX_BATCH_OPS)
     factory = WalkinOps(seed=7)
     warm = factory.visits_batch(20, escalate_every=args.escalate_every)
+    before = 20  # visits applied before the measured ones: the warm-up's
+    sample = []  # with --queries: one batch with every statement listed
+    if args.queries:
+        before += batch_ops // 7 or 1
+        sample = factory.visits_batch(before - 20, escalate_every=args.escalate_every)
     ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
     hello = store.hello(
         "1222",
@@ -96,6 +110,17 @@ def run(args: argparse.Namespace) -> None:
     )
     store.apply_batch("1222", warm, now=time.time(), session=hello.session)  # not counted
 
+    if sample:
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            store.apply_batch("1222", sample, now=time.time(), session=hello.session)
+        print(f"one batch of {len(sample)} ops: {len(captured)} statements")
+        for query in captured.captured_queries:
+            print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:140]}")
+    url = os.environ.get("DATABASE_URL") if connection.vendor == "postgresql" else None
+    sqlite = None if url else Path(os.environ["PST_DATA_DIR"]) / "db.sqlite3"
+    rows_before = count_rows(url, sqlite)
     started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, len(ops), batch_ops):
         batch = ops[start : start + batch_ops]
@@ -105,17 +130,31 @@ def run(args: argparse.Namespace) -> None:
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
 
-    visits = Visit.objects.count() - 20
+    visits = Visit.objects.count() - before
     if visits != args.visits:
         raise SystemExit(f"expected {args.visits} visits, found {visits}")
     rate = args.visits / elapsed
+    rows = count_rows(url, sqlite) - rows_before
+    connection.close()
+    ceiling_s = ceiling_seconds(url, rows, sqlite)
     print(
         f"Intake ({connection.vendor}): {args.visits} visits, {len(ops)} ops in "
         f"{-(-len(ops) // batch_ops)} batches of <= {batch_ops} ops, {elapsed:.2f}s = "
         f"{rate:.0f} visits/s ({cpu:.2f}s of it on this process's CPU; load average "
         f"{os.getloadavg()[0]:.1f})"
     )
-    emit({"intake_visits_per_s": round(rate, 1)})
+    print(
+        f"The same {rows} rows ({rows / args.visits:.1f} a visit) into a bare table: "
+        f"{ceiling_s:.2f}s = {args.visits / ceiling_s:.0f} visits/s; the intake took "
+        f"{elapsed / ceiling_s:.1f}x as long"
+    )
+    emit(
+        {
+            "intake_visits_per_s": round(rate, 1),
+            "intake_ceiling_visits_per_s": round(args.visits / ceiling_s, 1),
+            "intake_vs_ceiling_ratio": round(elapsed / ceiling_s, 2),
+        }
+    )
 
 
 if __name__ == "__main__":

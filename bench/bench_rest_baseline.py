@@ -15,7 +15,15 @@ import subprocess
 import sys
 import time
 
-from bench.common import MANAGE, emit, free_port, prepare_central, temp_dir, wait_for_port
+from bench.common import (
+    MANAGE,
+    emit,
+    free_port,
+    prepare_central,
+    scratch_database,
+    temp_dir,
+    wait_for_port,
+)
 
 TOKEN_SCRIPT = """
 from django.contrib.auth import get_user_model
@@ -74,8 +82,13 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=200)
     args = parser.parse_args()
 
+    with scratch_database("pst_bench_rest") as url:  # a new database, never a used one
+        measure(args.visits, url)
+
+
+def measure(visits: int, database_url: str | None) -> None:
     data_dir = temp_dir("pst-bench-rest-")
-    env = prepare_central(data_dir)
+    env = prepare_central(data_dir, database_url)
     out = subprocess.run(
         [sys.executable, str(MANAGE), "shell", "-c", TOKEN_SCRIPT],
         env=env,
@@ -103,14 +116,14 @@ def main() -> None:
         client = Client(port, token)
         post_visit(client, queue_id, 0)  # warm-up, not counted
         started = time.perf_counter()
-        for n in range(1, args.visits + 1):
+        for n in range(1, visits + 1):
             post_visit(client, queue_id, n)
         elapsed = time.perf_counter() - started
     finally:
         server.terminate()
         server.wait(timeout=10)
-    rate = args.visits / elapsed
-    print(f"REST baseline: {args.visits} visits in {elapsed:.2f}s = {rate:.1f} visits/s")
+    rate = visits / elapsed
+    print(f"REST baseline: {visits} visits in {elapsed:.2f}s = {rate:.1f} visits/s")
     emit({"rest_baseline_visits_per_s": round(rate, 1)})
 
 

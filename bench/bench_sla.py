@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from bench.common import ROOT, central_env, emit, temp_dir
+from bench.common import ROOT, central_env, emit, scratch_database, temp_dir
 
 
 def main() -> None:
@@ -32,13 +32,20 @@ def main() -> None:
     os.environ.update(central_env(temp_dir("pst-bench-sla-")))
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
     sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]
-    import django
+    with scratch_database("pst_bench_sla") as url:  # a new database, never a used one
+        if url:
+            os.environ["DATABASE_URL"] = url
+        import django
 
-    django.setup()
-    from django.core.management import call_command
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
 
-    call_command("migrate", verbosity=0)
-    run(args.tickets)
+        call_command("migrate", verbosity=0)
+        try:
+            run(args.tickets)
+        finally:
+            connections.close_all()
 
 
 def run(count: int) -> None:

@@ -1,16 +1,29 @@
 """Sync throughput: a backlog of complete walk-in visits drained into the central database.
 
-The branch side is the real sync path minus the UI: ``sync.branch.BranchCore`` over
-``sync.transport.BranchTransport`` (CURVE ZeroMQ on loopback), with the in-memory reference
-``BranchStore`` (``sync.memory.MemoryBranchStore``) holding the outbox. Each visit is six ops:
-visit.created, guestbook.recorded, visit.called, visit.served, consultation.noted,
-visit.resolved. Central is a real ``manage.py pst_sync_server`` process on a throwaway central
-site (SQLite file; PostgreSQL when PST_BENCH_DATABASE_URL is set) with the branch enrolled by
-``pst_branch enrol``. The clock starts when the link is up and stops when the outbox is empty,
-i.e. when central has committed and acknowledged every op.
+Each visit is six ops: visit.created, guestbook.recorded, visit.called, visit.served,
+consultation.noted, visit.resolved. Central is a real ``manage.py pst_sync_server`` process on a
+throwaway central site: a fresh SQLite file, or with PST_BENCH_DATABASE_URL a new PostgreSQL
+database per measurement (dropped afterwards; never a flushed one, which has lost the rows the
+migrations seed), the branch enrolled by ``pst_branch enrol``. Two branch ends, each against
+its own fresh central:
 
-Last line (JSON): sync_visits_per_s and backlog_10k_drain_s (the drain time of the run, with the
-default 10,000 visits; ``--quick`` runs 1,000 and reports the time scaled to 10,000).
+- ``agent`` (the headline ``sync_visits_per_s``): the real branch agent. A data directory made
+  by ``pst-branch-agent init``, its SQLite outbox filled through the agent's own
+  ``outbox.record``, drained by the agent's ``SyncWorker`` with agent.toml's settings (batches of
+  ``[sync] batch_size``, window 4), in a process with the agent's Django settings
+  (``bench/agent_drain.py``). The clock starts when the worker starts and stops when the store
+  has no pending op.
+- ``memory`` (``sync_memory_visits_per_s``): ``sync.branch.BranchCore`` over
+  ``sync.transport.BranchTransport`` with the in-memory reference store and batches of 500: the
+  protocol and central alone, without the agent's SQLite.
+
+Beside each: the database's own ceiling on this machine, the same number of rows as the drain
+wrote (counted in every table before and after) written into a bare table (PostgreSQL COPY,
+SQLite one executemany), as visits/s, and the drain's distance to it.
+
+Last line (JSON): sync_visits_per_s, backlog_10k_drain_s (the agent's drain time; with fewer
+than 10,000 visits, scaled to 10,000), sync_memory_visits_per_s, sync_ceiling_visits_per_s,
+sync_vs_ceiling_ratio (ceiling / drain: 1 is the limit) and sync_rows_per_visit.
 """
 
 from __future__ import annotations
@@ -19,168 +32,116 @@ import argparse
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import threading
-import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from bench.common import MANAGE, emit, free_port, prepare_central, temp_dir
+from bench.common import (
+    MANAGE,
+    ROOT,
+    agent_env,
+    ceiling_seconds,
+    count_rows,
+    database_label,
+    emit,
+    free_port,
+    prepare_central,
+    scratch_database,
+    temp_dir,
+)
 from sync import ops as kinds
-from sync.branch import BranchConfig, BranchCore, Reconnect
-from sync.codec import MAX_BATCH_OPS, Send
 from sync.memory import MemoryBranchStore
-from sync.transport import BranchTransport, LinkState, generate_keypair
+from sync.transport import generate_keypair
+from tests.support.sync_link import drain, op_id, start_server
 
 HASH_KEY = "bench-id-hash-key-0123456789abcdef"
+PASSWORD = "bench-staff-password-1"
 WIB = dt.timezone(dt.timedelta(hours=7))
+START = dt.datetime(2026, 3, 17, 8, 0, tzinfo=WIB)
 
 
-def op_id(ms: int) -> str:
-    """A UUIDv7 (time-ordered), as the agent makes them."""
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | int.from_bytes(os.urandom(10)) >> 4
-    value = (value & ~(0b11 << 62)) | 0b10 << 62
-    return str(uuid.UUID(int=value))
+def visit_ops(n: int) -> Iterator[tuple[str, str, dict[str, object]]]:
+    """(kind, visit id, payload) of visit n's six ops, 5 s apart, visit n starting n x 30 s in."""
+    clock = START + dt.timedelta(seconds=30 * n)
+
+    def at(seconds: int) -> str:
+        return (clock + dt.timedelta(seconds=seconds)).isoformat()
+
+    visit = str(uuid.uuid4())
+    nik = f"1222{n:012d}"
+    yield (
+        kinds.VISIT_CREATED,
+        visit,
+        {
+            "service": "konsultasi",
+            "queue_number": f"K-{n % 1000:03d}",
+            "service_day": clock.date().isoformat(),
+            "issued_at": at(5),
+        },
+    )
+    yield (
+        kinds.GUESTBOOK_RECORDED,
+        visit,
+        {
+            "name": f"Pengunjung {n}",
+            "institution": "Universitas Sumatera Utara",
+            "email": f"v{n}@example.id",
+            "phone": "081234567890",
+            "id_type": "ktp",
+            "id_hash": hmac.new(HASH_KEY.encode(), nik.encode(), hashlib.sha256).hexdigest(),
+            "id_last4": nik[-4:],
+            "purpose": "Data kemiskinan kabupaten",
+            "consent": True,
+            "recorded_at": at(10),
+        },
+    )
+    yield (
+        kinds.VISIT_CALLED,
+        visit,
+        {"desk": "Meja 1", "called_at": at(15), "wait_seconds": 240, "recall": False},
+    )
+    yield (
+        kinds.VISIT_SERVED,
+        visit,
+        {"desk": "Meja 1", "officer": "Budi Santoso", "started_at": at(20)},
+    )
+    yield (
+        kinds.CONSULTATION_NOTED,
+        visit,
+        {"subject": "data", "notes": "Data kemiskinan per kecamatan.", "officer": "Budi"},
+    )
+    yield (
+        kinds.VISIT_RESOLVED,
+        visit,
+        {
+            "outcome": "resolved",
+            "finished_at": at(25),
+            "service_seconds": 900,
+            "note": "Tabel diberikan.",
+        },
+    )
 
 
 def fill_outbox(store: MemoryBranchStore, visits: int) -> None:
-    clock = dt.datetime(2026, 3, 17, 8, 0, tzinfo=WIB)
-
-    def at(seconds: int) -> str:
-        nonlocal clock
-        clock += dt.timedelta(seconds=seconds)
-        return clock.isoformat()
-
-    def record(kind: str, visit: str, payload: dict[str, object]) -> None:
-        ms = int(clock.timestamp() * 1000)
-        store.record(kind, visit, payload, op_id=op_id(ms), hlc=ms << 16)
-
     for n in range(visits):
-        visit = str(uuid.uuid4())
-        nik = f"1222{n:012d}"
-        record(
-            kinds.VISIT_CREATED,
-            visit,
-            {
-                "service": "konsultasi",
-                "queue_number": f"K-{n % 1000:03d}",
-                "service_day": clock.date().isoformat(),
-                "issued_at": at(5),
-            },
-        )
-        record(
-            kinds.GUESTBOOK_RECORDED,
-            visit,
-            {
-                "name": f"Pengunjung {n}",
-                "institution": "Universitas Sumatera Utara",
-                "email": f"v{n}@example.id",
-                "phone": "081234567890",
-                "id_type": "ktp",
-                "id_hash": hmac.new(HASH_KEY.encode(), nik.encode(), hashlib.sha256).hexdigest(),
-                "id_last4": nik[-4:],
-                "purpose": "Data kemiskinan kabupaten",
-                "consent": True,
-                "recorded_at": at(5),
-            },
-        )
-        record(
-            kinds.VISIT_CALLED,
-            visit,
-            {"desk": "Meja 1", "called_at": at(5), "wait_seconds": 240, "recall": False},
-        )
-        record(
-            kinds.VISIT_SERVED,
-            visit,
-            {"desk": "Meja 1", "officer": "Budi Santoso", "started_at": at(5)},
-        )
-        record(
-            kinds.CONSULTATION_NOTED,
-            visit,
-            {"subject": "data", "notes": "Data kemiskinan per kecamatan.", "officer": "Budi"},
-        )
-        record(
-            kinds.VISIT_RESOLVED,
-            visit,
-            {
-                "outcome": "resolved",
-                "finished_at": at(5),
-                "service_seconds": 900,
-                "note": "Tabel diberikan.",
-            },
-        )
+        for index, (kind, visit, payload) in enumerate(visit_ops(n)):
+            ms = int((START + dt.timedelta(seconds=30 * n + 5 * index)).timestamp() * 1000)
+            store.record(kind, visit, payload, op_id=op_id(ms), hlc=ms << 16)
 
 
-def start_server(
-    env: dict[str, str], port: int, order: str = "small-first"
-) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(MANAGE),
-            "pst_sync_server",
-            "--bind",
-            f"tcp://127.0.0.1:{port}",
-            "--order",
-            order,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True
     )
-    watchdog = threading.Timer(60, proc.kill)
-    watchdog.start()
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    watchdog.cancel()
-    if not line.startswith("pst_sync_server listening on"):
-        proc.kill()
-        raise SystemExit(f"pst_sync_server did not start: {line!r}")
-    # The key runs to the one closing ")" (a Z85 key may itself end in ")").
-    return proc, line.rsplit("public key ", 1)[1].strip()[:-1]
-
-
-def drain(store: MemoryBranchStore, endpoint: str, server_key: str, keypair) -> float:
-    """Seconds from link up to an empty outbox, driving the core as the agent's worker does."""
-    batch = min(500, MAX_BATCH_OPS)
-    core = BranchCore(
-        store,
-        boot_id="bench",
-        agent_version="bench",
-        config=BranchConfig(max_batch_ops=batch, window=4),
-    )
-    transport = BranchTransport(endpoint, keypair, server_key)
-    try:
-        link = transport.wait_for((LinkState.UP, LinkState.AUTH_FAILED), 30_000)
-        if not link.up:
-            raise SystemExit(f"link not up: {link.state} {link.detail}")
-        started = time.perf_counter()
-
-        def handle(events) -> None:
-            for event in events:
-                if isinstance(event, Send):
-                    transport.send(list(event.frames))
-                elif isinstance(event, Reconnect):
-                    raise SystemExit(f"central asked to reconnect: {event.reason}")
-
-        handle(core.connect(time.monotonic(), time.time()))
-        while store.pending_count():
-            if time.perf_counter() - started > 600:
-                raise SystemExit("the backlog did not drain in 10 minutes")
-            frames = transport.recv(200)
-            now = time.monotonic()
-            if frames is not None:
-                handle(core.receive(frames, now))
-            deadline = core.next_deadline()
-            if deadline is not None and now >= deadline:
-                handle(core.handle_timer(now))
-        return time.perf_counter() - started
-    finally:
-        transport.close()
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {args[0]} failed: {done.stderr[-2000:]}")
+    return done.stdout
 
 
 def central_visit_count(env: dict[str, str]) -> int:
@@ -189,74 +150,143 @@ def central_visit_count(env: dict[str, str]) -> int:
         "from pst_helpdesk_ext.models import Visit\n"
         "print(Visit.objects.filter(branch__code='1222').count())"
     )
+    return int(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+
+
+def agent_cli(home: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, str(MANAGE), "shell", "-c", script],
-        env=env,
-        check=True,
+        [sys.executable, "-m", "branch_agent.cli", "--data-dir", str(home), *args],
+        env=agent_env(),
         capture_output=True,
         text=True,
     )
-    return int(done.stdout.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise SystemExit(f"pst-branch-agent {args[0]} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def drain_agent(env: dict[str, str], data: Path, visits: int) -> dict[str, float]:
+    """The real agent's outbox drained by its worker into the central of env."""
+    server_key = manage(env, "pst_sync_keys", "--show").strip()
+    port = free_port()
+    home = data / "agent"
+    out = agent_cli(
+        home,
+        "init",
+        "--branch",
+        "1222",
+        "--central",
+        f"tcp://127.0.0.1:{port}",
+        f"--server-key={server_key}",
+        "--id-hash-key",
+        HASH_KEY,
+        "--password",
+        PASSWORD,
+    )
+    found = re.search(r"Branch public key: (\S{40})", out)
+    if not found:
+        raise SystemExit(f"pst-branch-agent init printed no public key: {out[-500:]}")
+    manage(env, "pst_branch", "enrol", "1222", f"--public-key={found.group(1)}")
+    server, _ = start_server(env, port)
+    profile = bool(os.environ.get("PST_BENCH_PROFILE"))
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.agent_drain",
+                "--data-dir",
+                str(home),
+                "--visits",
+                str(visits),
+                *(["--profile", os.environ["PST_BENCH_PROFILE"]] if profile else []),
+            ],
+            env={**agent_env(), "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+    if done.returncode != 0:
+        raise SystemExit(f"the agent's drain failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def drain_memory(env: dict[str, str], visits: int) -> dict[str, float]:
+    keypair = generate_keypair()
+    manage(env, "pst_branch", "enrol", "1222", f"--public-key={keypair.public_key}")
+    store = MemoryBranchStore()
+    fill_outbox(store, visits)
+    ops = store.pending_count()
+    port = free_port()
+    server, server_key = start_server(env, port)
+    try:
+        seconds = drain(store, f"tcp://127.0.0.1:{port}", server_key, keypair)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return {"ops": ops, "drain_s": seconds}
+
+
+def measure(store: str, visits: int) -> dict[str, float]:
+    """One drain against a fresh central; with its rows written and the ceiling for them."""
+    data = temp_dir(f"pst-bench-sync-{store}-")
+    try:
+        with scratch_database("pst_bench_sync") as url:
+            env = prepare_central(data, url)
+            env["PST_ID_HASH_KEY"] = HASH_KEY
+            manage(env, "pst_sync_keys", "--create")
+            sqlite = None if url else data / "db.sqlite3"
+            before = count_rows(url, sqlite)
+            if store == "agent":
+                result = drain_agent(env, data, visits)
+            else:
+                result = drain_memory(env, visits)
+            applied = central_visit_count(env)
+            if applied != visits:
+                raise SystemExit(f"central holds {applied} visits of branch 1222, not {visits}")
+            rows = count_rows(url, sqlite) - before
+            result["rows"] = rows
+            result["ceiling_s"] = ceiling_seconds(url, rows, sqlite)
+            return result
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=10_000, help="visits in the backlog")
     parser.add_argument("--quick", action="store_true", help="1,000 visits")
+    parser.add_argument(
+        "--store", choices=("agent", "memory", "both"), default="both", help="branch end(s)"
+    )
     opts = parser.parse_args()
     visits = 1_000 if opts.quick else opts.visits
     if visits < 1:
         raise SystemExit(f"--visits must be at least 1, got {visits}")
-
-    data = temp_dir("pst-bench-sync-")
-    server = None
-    try:
-        env = prepare_central(data)
-        env["PST_ID_HASH_KEY"] = HASH_KEY
-        subprocess.run(
-            [sys.executable, str(MANAGE), "pst_sync_keys", "--create"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
+    label = database_label(os.environ.get("PST_BENCH_DATABASE_URL"))
+    figures: dict[str, float] = {}
+    for store in ("agent", "memory") if opts.store == "both" else (opts.store,):
+        result = measure(store, visits)
+        seconds, per_s = result["drain_s"], visits / result["drain_s"]
+        ceiling = visits / result["ceiling_s"]
+        prefix = "sync" if store == "agent" else "sync_memory"
+        figures[f"{prefix}_visits_per_s"] = round(per_s, 1)
+        print(
+            f"{store} store -> {label}: {visits} visits ({result['ops']} ops, {result['rows']}"
+            f" rows written) drained in {seconds:.2f} s = {per_s:.0f} visits/s; the same rows"
+            f" into a bare table: {result['ceiling_s']:.2f} s = {ceiling:.0f} visits/s"
+            f" (drain at 1/{ceiling / per_s:.1f} of the ceiling)",
+            flush=True,
         )
-        keypair = generate_keypair()
-        subprocess.run(
-            [
-                sys.executable,
-                str(MANAGE),
-                "pst_branch",
-                "enrol",
-                "1222",
-                "--public-key",
-                keypair.public_key,
-            ],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        store = MemoryBranchStore()
-        fill_outbox(store, visits)
-        ops = store.pending_count()
-        port = free_port()
-        server, server_key = start_server(env, port)
-        seconds = drain(store, f"tcp://127.0.0.1:{port}", server_key, keypair)
-        applied = central_visit_count(env)
-        if applied != visits:
-            raise SystemExit(f"central holds {applied} visits of branch 1222, expected {visits}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
-        shutil.rmtree(Path(data), ignore_errors=True)
-
-    per_s = visits / seconds
-    backlog_10k = seconds if visits == 10_000 else 10_000 / per_s
-    print(
-        f"{visits} visits ({ops} ops) drained over CURVE ZeroMQ into the central database in "
-        f"{seconds:.2f} s: {per_s:.0f} visits/s"
-        + ("" if visits == 10_000 else f"; 10,000 visits would take {backlog_10k:.1f} s")
-    )
-    emit({"sync_visits_per_s": round(per_s, 1), "backlog_10k_drain_s": round(backlog_10k, 2)})
+        if store == "agent":
+            figures["backlog_10k_drain_s"] = round(seconds * 10_000 / visits, 2)
+            figures["sync_ceiling_visits_per_s"] = round(ceiling, 1)
+            figures["sync_vs_ceiling_ratio"] = round(ceiling / per_s, 2)
+            figures["sync_rows_per_visit"] = round(result["rows"] / visits, 1)
+            figures["agent_fill_visits_per_s"] = round(visits / result["fill_s"], 1)
+    emit(figures)
     return 0
 
 

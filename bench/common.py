@@ -1,57 +1,72 @@
-"""Shared pieces of the benchmarks: a throwaway central site on disk, ports, result lines.
+"""Shared pieces of the benchmarks: a throwaway central site on disk, result lines.
 
 Every benchmark script prints its figures as one JSON object on its last line; bench/run.py
-collects them into bench/results.json and prints a table.
+collects them into bench/results.json and prints a table. Process helpers (ports, agents, a
+central site's environment) belong to the tests (``tests/support/processes.py``); the benchmarks
+import them from there, and tests never import ``bench``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import json
 import os
-import re
-import socket
+import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
 
-ROOT = Path(__file__).resolve().parent.parent
-MANAGE = ROOT / "example_project" / "manage.py"
+from tests.support.processes import (  # noqa: F401 - re-exported for the benchmark scripts
+    MANAGE,
+    ROOT,
+    agent_env,
+    allow_fast_kiosk,
+    central_env,
+    free_port,
+    kiosk_answers,
+    start_agent,
+    temp_dir,
+    wait_for_port,
+    wait_until_answers,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def central_env(data_dir: Path) -> dict[str, str]:
-    """Environment for a central site living in data_dir (SQLite unless PST_BENCH_DATABASE_URL)."""
-    env = dict(os.environ)
-    env["PST_DATA_DIR"] = str(data_dir)
-    env["DJANGO_DEBUG"] = "0"
-    env["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "example_project")])
-    env.pop("DATABASE_URL", None)
-    if os.environ.get("PST_BENCH_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["PST_BENCH_DATABASE_URL"]
-    return env
+_scratch = itertools.count(1)
 
 
-def prepare_central(data_dir: Path) -> dict[str, str]:
-    """Migrate a fresh central site and load the demo data; returns its environment."""
+@contextlib.contextmanager
+def scratch_database(prefix: str) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database for one measurement when PST_BENCH_DATABASE_URL names a
+    server (dropped afterwards), else None (the site uses its own fresh SQLite file). Never a
+    database used before: a flushed one has lost the rows the migrations seed."""
+    url = os.environ.get("PST_BENCH_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    from tests.support.chaos import Postgres
+
+    pg = Postgres(url)
+    name = f"{prefix}_{os.getpid()}_{next(_scratch)}"
+    try:
+        yield pg.create(name)
+    finally:
+        try:
+            pg.drop(name)
+        except Exception as exc:  # cleanup must not hide the result
+            print(f"could not drop database {name}: {exc}", file=sys.stderr)
+
+
+def prepare_central(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """Migrate a fresh central site and load the demo data; returns its environment. Its
+    database: ``database_url`` (a scratch_database()), else SQLite in data_dir."""
     env = central_env(data_dir)
-    if env.get("DATABASE_URL"):
-        subprocess.run(
-            [sys.executable, str(MANAGE), "flush", "--noinput"],
-            env=env,
-            check=False,
-            capture_output=True,
-        )
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True)
     subprocess.run(
         [sys.executable, str(MANAGE), "pst_demo_data", "--quiet-logins", "--without-day"],
@@ -62,94 +77,89 @@ def prepare_central(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
-
-
-def agent_env() -> dict[str, str]:
-    """This environment without DJANGO_SETTINGS_MODULE: the agent picks its own settings."""
-    return {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-
-
-def start_agent(
-    home: Path,
-    port: int,
-    *run_args: str,
-    env: dict[str, str] | None = None,
-    stdout: int | IO[Any] | None = subprocess.DEVNULL,
-    stderr: int | IO[Any] | None = subprocess.DEVNULL,
-    text: bool = False,
-) -> subprocess.Popen:
-    """A real ``pst-branch-agent run`` for the data directory home on 127.0.0.1:port (run_args,
-    such as ``--no-sync``, go after ``run``); env defaults to agent_env()."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "branch_agent.cli",
-            "--data-dir",
-            str(home),
-            "run",
-            *run_args,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=agent_env() if env is None else env,
-        stdout=stdout,
-        stderr=stderr,
-        text=text,
-    )
-
-
-def kiosk_answers(port: int) -> bool:
-    """True once the agent on 127.0.0.1:port serves /kiosk/ (an HTTP error raises OSError)."""
-    urllib.request.urlopen(f"http://127.0.0.1:{port}/kiosk/", timeout=1)
-    return True
-
-
-def wait_until_answers(
-    process: subprocess.Popen,
-    answers: Callable[[], bool],
-    timeout: float = 30.0,
-    pause: float = 0.1,
-) -> bool:
-    """Ask answers() until it says True (then True); an OSError counts as "not yet". False if the
-    process exits or timeout seconds pass first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if answers():
-                return True
-        except OSError:
-            pass
-        if process.poll() is not None:
-            return False
-        time.sleep(pause)
-    return False
-
-
-def temp_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix))
-
-
 def emit(figures: dict[str, float]) -> None:
     """The last line of every benchmark: its figures as JSON."""
     print(json.dumps(figures), flush=True)
 
 
-def allow_fast_kiosk(text: str) -> str:
-    """agent.toml text whose kiosk limits let one scripted client issue many numbers a minute
-    (the workload is one "device" issuing far faster than a person; the defaults stay 10 and 60)."""
-    text = re.sub(
-        r"(?m)^issue_per_device_per_minute = \d+", "issue_per_device_per_minute = 10000", text
-    )
-    return re.sub(r"(?m)^issue_per_minute = \d+", "issue_per_minute = 100000", text)
+def database_label(url: str | None) -> str:
+    return "PostgreSQL" if url else "SQLite"
+
+
+def count_rows(url: str | None, sqlite_path: Path | None = None) -> int:
+    """Rows in every table of the central database: what a run wrote is the difference."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                ).fetchall()
+            ]
+            return sum(
+                conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608
+                for name in tables
+            )
+    assert sqlite_path is not None
+    conn = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=30)
+    try:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return sum(
+            conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608
+            for name in tables
+        )
+    finally:
+        conn.close()
+
+
+# One row of the bare table: about the width of the rows the intake writes (ids, a time, text).
+_CEILING_COLUMNS = "id bigint, ref uuid, at timestamptz, kind text, body text"
+
+
+def ceiling_seconds(url: str | None, rows: int, sqlite_path: Path | None = None) -> float:
+    """The database's own limit on this machine: seconds to write ``rows`` rows into a bare
+    table (no index, no constraint) in one transaction: PostgreSQL's COPY, or on SQLite one
+    executemany. The table is dropped afterwards."""
+    rows = max(rows, 1)
+    body = "Data kemiskinan per kecamatan, tabel diberikan kepada pengunjung."
+    stamp = "2026-03-17 08:00:00+07"
+    if url:
+        import psycopg
+
+        buffer = io.StringIO()
+        for n in range(rows):
+            buffer.write(f"{n}\t{uuid.uuid4()}\t{stamp}\tvisit.created\t{body}\n")
+        data = buffer.getvalue()
+        with psycopg.connect(url) as conn:
+            conn.execute(f"CREATE TABLE bench_ceiling ({_CEILING_COLUMNS})")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY bench_ceiling FROM STDIN") as copy:
+                copy.write(data)
+            conn.commit()
+            seconds = time.perf_counter() - started
+            conn.execute("DROP TABLE bench_ceiling")
+            conn.commit()
+        return seconds
+    assert sqlite_path is not None
+    values = [(n, str(uuid.uuid4()), stamp, "visit.created", body) for n in range(rows)]
+    conn = sqlite3.connect(sqlite_path, timeout=30)
+    try:
+        conn.execute("CREATE TABLE bench_ceiling (id, ref, at, kind, body)")
+        conn.commit()
+        started = time.perf_counter()
+        conn.executemany("INSERT INTO bench_ceiling VALUES (?, ?, ?, ?, ?)", values)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_ceiling")
+        conn.commit()
+        return seconds
+    finally:
+        conn.close()

@@ -107,6 +107,9 @@ class BranchSyncStateInline(ReadOnlyInline):
         "clock_skew_seconds",
         "agent_version",
         "last_boot_id",
+        "internal_errors",
+        "last_internal_error_at",
+        "last_internal_error",
     )
     readonly_fields = fields
     verbose_name_plural = _("sync state (read-only)")

@@ -797,3 +797,32 @@ def check_install_database(
                 )
             )
     return errors
+
+
+@register(Tags.database)
+def check_reference_data(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Error]:
+    """The rows the migrations seed (``check --database default``, and ``migrate``): without
+    the walk-in channel every visit a branch pushes fails, so a flushed database is an error
+    (E050) naming ``pst_restore_reference_data``."""
+    from pst_helpdesk_ext.services import reference_data
+
+    errors: list[Error] = []
+    for alias in databases or ():
+        try:
+            gone = reference_data.missing(alias)
+        except DatabaseError:  # not migrated yet: migrate seeds them
+            continue
+        if gone:
+            errors.append(
+                Error(
+                    f"Reference rows the migrations seed are missing in database {alias!r}: "
+                    f"{gone.describe()}. Branch pushes, online requests and e-mails that need "
+                    "them fail until they are back.",
+                    hint="Run: python manage.py pst_restore_reference_data (creates only the "
+                    "missing rows; rows that exist are left unchanged).",
+                    id="pst_helpdesk_ext.E050",
+                )
+            )
+    return errors

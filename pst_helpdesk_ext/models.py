@@ -677,6 +677,13 @@ class BranchSyncState(models.Model):
     # Raised by every HELLO; a PUSH under an older session is refused (fencing: a server process
     # still holding a replaced connection cannot apply a batch out of turn).
     session = models.BigIntegerField(_("current sync session"), default=0)
+    # The sync server's last failure on this branch's messages that was not the branch's fault
+    # (answered "unavailable", nothing applied, the branch retries): type and message with
+    # NIK-shaped numbers masked, for the admin's branch page. Cleared by nothing: the time says
+    # whether it is old.
+    internal_errors = models.BigIntegerField(_("central errors"), default=0)
+    last_internal_error = models.TextField(_("last central error"), blank=True)
+    last_internal_error_at = models.DateTimeField(_("last central error at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("branch sync state")

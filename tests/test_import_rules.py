@@ -97,3 +97,33 @@ def sync_modules_used(package: str) -> set[str]:
 )
 def test_both_programs_use_the_contract(package, needed):
     assert needed <= sync_modules_used(package)
+
+
+def test_tests_never_import_the_benchmarks():
+    """One direction (issue 17): bench/ reuses the tests' builders and process helpers
+    (tests/support), never the reverse, so the suite runs where bench/ is not shipped."""
+    tests_dir = Path(__file__).resolve().parent
+    files = sorted(tests_dir.rglob("*.py"))
+    assert len(files) > 20
+    offences = [
+        str(path.relative_to(tests_dir.parent))
+        for path in files
+        if "bench" in imported_roots(path)
+        or (path.name != "test_import_rules.py" and _imports_bench_dynamically(path))
+    ]
+    assert offences == []
+
+
+def _imports_bench_dynamically(path: Path) -> bool:
+    """``python -m bench.x`` or ``importlib.import_module("bench...")`` spelled in a test."""
+    text = path.read_text()
+    return any(f'"{prefix}bench.' in text for prefix in ('-m", "', 'import_module("'))
+
+
+def test_bench_rule_sees_a_bench_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("from bench.common import emit\nimport tests.support.processes\n")
+    assert "bench" in imported_roots(sample)
+    spawned = tmp_path / "spawned.py"
+    spawned.write_text('command = [sys.executable, "-m", "bench.chaos_staff"]\n')
+    assert _imports_bench_dynamically(spawned)

@@ -109,9 +109,16 @@ class RowInserter:
         *,
         returning: bool = False,
         prepared: frozenset[str] = frozenset(),
-    ) -> list[int]:
+        skip_conflicts_on: Sequence[str] = (),
+        returning_field: str = "",
+    ) -> list[Any]:
         """Insert ``rows`` (values of the named fields, in order); the new ids if ``returning``.
-        Fields in ``prepared`` hold values already in their database form."""
+        Fields in ``prepared`` hold values already in their database form.
+
+        ``skip_conflicts_on`` (field names of a unique constraint): a row that would break it is
+        left out (``ON CONFLICT (...) DO NOTHING``) in the same statement; with ``returning`` the
+        answer then holds only the rows inserted. ``returning_field``: return that field's
+        database values instead of the ids (the caller maps them back)."""
         if not rows:
             return []
         # The real connection, not the ``django.db.connection`` proxy: tens of thousands of
@@ -151,8 +158,15 @@ class RowInserter:
         # Only identifiers from the model's meta, quoted; every value is a bound parameter.
         names = ", ".join(quote(c) for c in self.columns)
         head = f"INSERT INTO {quote(self.table)} ({names}) "
-        tail = f" RETURNING {quote(self.pk_column)}" if returning else ""
-        ids: list[int] = []
+        meta = self.model._meta
+        tail = ""
+        if skip_conflicts_on:
+            target = ", ".join(quote(meta.get_field(name).column) for name in skip_conflicts_on)
+            tail += f" ON CONFLICT ({target}) DO NOTHING"
+        if returning:
+            column = meta.get_field(returning_field).column if returning_field else self.pk_column
+            tail += f" RETURNING {quote(column)}"
+        ids: list[Any] = []
         if connection.vendor == "postgresql":
             # One array per column, as Django's own bulk_create does on PostgreSQL: the client
             # binds a handful of parameters instead of parsing a statement with thousands.

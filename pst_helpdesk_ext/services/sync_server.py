@@ -18,8 +18,13 @@ Rules:
   failure the store did not already turn into ``StoreUnavailable`` is answered
   ``ERROR{unavailable}`` here (nothing committed, the branch retries). Stale database connections
   are closed between messages (``close_old_connections``), as Django does between requests.
-- Log lines carry counts, codes, branch codes and timings only: never a message body, an
-  exception text or anything else that could hold a visitor's personal data.
+- Log lines carry counts, codes, branch codes and timings: never a message body. The one
+  exception is an internal error (a failure that is not the branch's fault): its type, message
+  and traceback are logged, and type and message are kept on the branch's sync state (the
+  admin's branch page), so an operator can tell why a branch keeps retrying. Their text passes
+  ``mask_nik_in_text`` first (a database error may quote row values) and is cut to
+  ``ERROR_TEXT_CHARS``; the server also logs, at start, seeded reference rows that are missing
+  (``pst_restore_reference_data`` restores them).
 - ``stop()`` may be called from a signal handler or another thread: the message in hand is
   finished and answered, then the sockets close. Messages read ahead and not handled yet are
   dropped unanswered (their branches send them again).
@@ -37,17 +42,20 @@ import collections
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, models
+from django.utils import timezone
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import Branch
-from pst_helpdesk_ext.services import feed
+from pst_helpdesk_ext.models import Branch, BranchSyncState
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
+from pst_helpdesk_ext.services import feed, reference_data
 from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
 from sync.central import (
     BatchApplied,
@@ -78,6 +86,8 @@ SMALL_MESSAGE_BYTES = 16 * 1024  # a PUSH of about 40 records or fewer, and ever
 READ_AHEAD_MESSAGES = 65_536  # PINGs pile up behind a waiting batch: they are tiny
 READ_AHEAD_BYTES = 128 * 1024 * 1024
 ORDERS = ("small-first", "arrival")
+ERROR_TEXT_CHARS = 2000  # an internal error's message kept on the branch's sync state
+TRACEBACK_CHARS = 20_000  # and its traceback in the log
 
 
 class SyncKeysMissing(ImproperlyConfigured):
@@ -312,6 +322,7 @@ class SyncServer:
         """Run until ``stop()``. Writes the ready line to ``ready`` (flushed) once listening."""
         next_prune = time.monotonic() + self._prune_every
         log.info("sync server started endpoint=%s", self.endpoint)
+        self._report_missing_reference_data()
         if ready is not None:
             ready.write(self.ready_line() + "\n")
             ready.flush()
@@ -382,17 +393,21 @@ class SyncServer:
             events = self.core.receive(branch, frames, self._clock())
         except Exception as exc:
             # Nothing committed (the store's transaction rolled back): answer "unavailable" so
-            # the branch retries. Only the class name is logged: a database error's text may
-            # quote row values.
+            # the branch retries. Logged with its message and traceback (NIK-shaped numbers
+            # masked: a database error's text may quote row values) and kept for the admin.
             self.stats.internal_errors += 1
             close_old_connections()
+            text = error_text(exc)
             log.error(
-                "sync event=internal_error branch=%s type=%s error=%s ms=%.1f",
+                "sync event=internal_error branch=%s type=%s error=%s ms=%.1f message=%s\n%s",
                 branch,
                 kind,
                 type(exc).__name__,
                 (time.perf_counter() - started) * 1000,
+                text,
+                masked_traceback(exc),
             )
+            self._record_internal_error(branch, text)
             answer = Error(
                 code=str(ErrorCode.UNAVAILABLE),
                 message="central could not handle this message now; nothing was applied",
@@ -404,6 +419,37 @@ class SyncServer:
             if isinstance(event, Send):
                 self.transport.send(identity, list(event.frames))
         self._log(branch, kind, events, (time.perf_counter() - started) * 1000)
+
+    def _record_internal_error(self, branch: str, text: str) -> None:
+        """Keep the error on the branch's sync state (the admin's branch page). Best effort:
+        when the database itself is what failed, the log line is all there is."""
+        try:
+            BranchSyncState.objects.filter(branch__code=branch).update(
+                internal_errors=models.F("internal_errors") + 1,
+                last_internal_error=text,
+                last_internal_error_at=timezone.now(),
+            )
+        except DatabaseError as exc:
+            close_old_connections()
+            log.warning(
+                "sync event=internal_error_not_recorded branch=%s error=%s",
+                branch,
+                type(exc).__name__,
+            )
+
+    def _report_missing_reference_data(self) -> None:
+        try:
+            gone = reference_data.missing()
+        except DatabaseError as exc:
+            close_old_connections()
+            log.warning("sync event=reference_check_failed error=%s", type(exc).__name__)
+            return
+        if gone:
+            log.error(
+                "sync event=reference_data_missing missing=%s hint=%s",
+                gone.describe(),
+                "run: manage.py pst_restore_reference_data",
+            )
 
     def _refuse_revoked(
         self, branch: str, identity: bytes, frames: list[bytes], kind: str, started: float
@@ -498,3 +544,16 @@ __all__ = [
     "lookup_branch",
     "server_keypair",
 ]
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message`` of an exception, NIK-shaped numbers masked, at most ERROR_TEXT_CHARS."""
+    message = str(exc).strip()
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return mask_nik_in_text(text)[:ERROR_TEXT_CHARS]
+
+
+def masked_traceback(exc: BaseException) -> str:
+    """The exception's traceback (its chained causes too), NIK-shaped numbers masked."""
+    text = "".join(traceback.format_exception(exc))
+    return mask_nik_in_text(text)[-TRACEBACK_CHARS:]

@@ -7,11 +7,14 @@ service's; feed payloads are the feed service's.
 Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
 - ``apply_batch`` is ONE transaction: lock the branch's ``BranchSyncState`` row
   (``select_for_update``; on SQLite the IMMEDIATE transaction mode serialises writers), refuse a
-  stale session, look up which op ids were seen before, let ``sync.store.plan_batch`` decide op by
-  op (the same rule as every other store), apply the fresh ops in seq order through the intake
-  service in bulk (which also writes the batch's ``ticket.status`` feed rows), insert every fresh
-  op id into ``AppliedOp`` (unique ``(branch, op_id)``), raise ``hwm_seq`` (never lower it),
-  commit, and only then return. A transient error (``TRANSIENT_FAULTS``: the database down or
+  stale session, claim the batch's op ids in ``AppliedOp`` (unique ``(branch, op_id)``) with one
+  ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (recorded as applied; those it does not return
+  were seen before, and only they are looked up), let ``sync.store.plan_batch`` decide op by op
+  (the same rule as every other store), drop the claims of deferred ops, apply the fresh ops in
+  seq order through the intake service in bulk (which also writes the batch's ``ticket.status``
+  feed rows), write a rejection or a note over its claim, raise ``hwm_seq`` (never lower it),
+  commit, and only then return. The claim is the dedup and the record in one round trip. A
+  transient error (``TRANSIENT_FAULTS``: the database down or
   busy, or central misconfigured) rolls the whole batch back and raises: nothing was applied, so
   nothing may be acknowledged. Any other error while applying is an op's own (a poison op): the
   fresh ops are applied again one by one, each in a savepoint, and the one that fails is recorded
@@ -34,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
@@ -58,6 +62,7 @@ from pst_helpdesk_ext.services.bulk_insert import RowInserter
 from pst_helpdesk_ext.services.intake import OpOutcome, apply_walkin_ops
 from sync.ops import Op
 from sync.store import (
+    APPLIED,
     REJECTED,
     BatchResult,
     BranchHello,
@@ -103,6 +108,62 @@ def _db_op_ids(ops: Sequence[Op]) -> dict[str, object]:
     connection = connections[router.db_for_write(AppliedOp)]
     field = AppliedOp._meta.get_field("op_id")
     return {op.op_id: field.get_db_prep_value(op.op_id, connection) for op in ops}
+
+
+def _claim_op_ids(
+    branch_id: int, ops: Sequence[Op], db_ids: dict[str, object], received_at: dt.datetime
+) -> set[str]:
+    """Record every op of the batch central has not recorded for the branch, as applied, in one
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; the op ids it recorded (the rest were seen
+    before). Rows go in seq order, so the table's insert order stays the branch's order."""
+    if not ops:
+        return set()
+    # The database hands back a UUID (PostgreSQL) or its 32 hex digits (SQLite): both parse.
+    by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
+    rows = [
+        (
+            branch_id,
+            db_ids[op.op_id],
+            op.seq,
+            op.kind[:40],
+            op.entity_id[:64],
+            APPLIED,
+            "",
+            "",
+            received_at,
+        )
+        for op in sorted(ops, key=lambda op: op.seq)
+    ]
+    inserted = _APPLIED_OP_ROWS.insert(
+        rows,
+        prepared=frozenset({"op_id"}),
+        returning=True,
+        returning_field="op_id",
+        skip_conflicts_on=("branch", "op_id"),
+    )
+    return {by_uuid[uuid.UUID(str(value))] for value in inserted}
+
+
+def _unclaim(branch_id: int, db_op_ids: list[object]) -> None:
+    """Drop the records ``_claim_op_ids`` made for ops that are deferred (not applied now)."""
+    if db_op_ids:
+        AppliedOp.objects.filter(branch_id=branch_id, op_id__in=db_op_ids).delete()
+
+
+def _record_unlike_claimed(
+    branch_id: int, outcomes: Sequence[OpOutcome], db_ids: dict[str, object]
+) -> None:
+    """Write the outcomes that are not "applied" (a rejection, a note) over their claims: one
+    UPDATE per distinct outcome, and none in the usual batch where every op applied."""
+    different: dict[tuple[str, str, str], list[object]] = {}
+    for outcome in outcomes:
+        if (outcome.result, outcome.code, outcome.detail) != (APPLIED, "", ""):
+            key = (outcome.result, outcome.code[:40], outcome.detail)
+            different.setdefault(key, []).append(db_ids[outcome.op_id])
+    for (result, code, detail), ids in different.items():
+        AppliedOp.objects.filter(branch_id=branch_id, op_id__in=ids).update(
+            result=result, code=code, detail=detail
+        )
 
 
 def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, Outcome]:
@@ -311,28 +372,19 @@ class DjangoCentralStore:
                     f"session {session} of branch {branch} was replaced by session "
                     f"{state.session}; say HELLO again"
                 )
-            # Each op id in its database form, once: the lookup and the insert both use it.
+            # Each op id in its database form, once: the claim and the lookup both use it.
             db_ids = _db_op_ids(ops)
-            seen = _recorded_outcomes(record.pk, db_ids)
+            # The dedup and the record in one statement: every op id not recorded yet is
+            # recorded now as applied (the row of a seen op stays as it was). Only the ops
+            # that were seen before are looked up, and a claimed op that does not apply now is
+            # put right below; all in this transaction, under the branch's lock.
+            claimed = _claim_op_ids(record.pk, ops, db_ids, received_at)
+            unclaimed = {o: db for o, db in db_ids.items() if o not in claimed}
+            seen = _recorded_outcomes(record.pk, unclaimed)
             plan = plan_batch(state.hwm_seq, seen, ops)
+            _unclaim(record.pk, [db_ids[op.op_id] for op in plan.deferred if op.op_id in claimed])
             outcomes = _apply_isolating_poison(branch, record, plan.fresh, received_at)
-            _APPLIED_OP_ROWS.insert(
-                [
-                    (
-                        record.pk,
-                        db_ids[o.op_id],
-                        o.seq,
-                        o.kind[:40],
-                        o.entity_id[:64],
-                        o.result,
-                        o.code[:40],
-                        o.detail,
-                        received_at,
-                    )
-                    for o in outcomes
-                ],
-                prepared=frozenset({"op_id"}),
-            )
+            _record_unlike_claimed(record.pk, outcomes, db_ids)
             n_rejected = sum(1 for outcome in outcomes if outcome.result == REJECTED)
             state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)
             state.applied_count += len(outcomes) - n_rejected

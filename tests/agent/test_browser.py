@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.browser import agent_login, chromium_fixture
+from tests.support.processes import free_port, kiosk_answers, start_agent, wait_until_answers
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
+from tests.support.processes import free_port, kiosk_answers, start_agent, wait_until_answers
 
 SERVER_KEY = generate_keypair().public_key
 HASH_KEY = "test-id-hash-key-0123456789abcdef0123456789"

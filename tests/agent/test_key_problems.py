@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from bench.common import start_agent
 from branch_agent import keycheck, services, worker
 from branch_agent.models import SyncState
 from branch_agent.worker import SyncWorker
 from sync.transport import generate_keypair, save_keypair
 from tests.agent.test_cli import cli, init
 from tests.agent.test_worker import FAST, LINK, Central, free_port, wait_for
+from tests.support.processes import start_agent
 
 
 @pytest.fixture

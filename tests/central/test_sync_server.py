@@ -270,6 +270,47 @@ def test_a_database_error_is_answered_unavailable_and_the_branch_retries(central
     assert server.stats.internal_errors == 1
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pst.sync"))
     assert "error=DatabaseError" in text and "1222014508900001" not in text
+    # The message and the traceback are logged (the NIK-shaped number masked) and kept for the
+    # admin's branch page.
+    assert "message=DatabaseError: boom: row values could be quoted here ************0001" in text
+    assert "Traceback (most recent call last)" in text and "in apply_batch" in text
+    state = Branch.objects.get(code="1222").sync_state
+    assert state.internal_errors == 1 and state.last_internal_error_at is not None
+    assert state.last_internal_error == (
+        "DatabaseError: boom: row values could be quoted here ************0001"
+    )
+
+
+def test_missing_seeded_rows_are_named_in_the_log_and_on_the_branch_until_restored(central, caplog):
+    """The bench bug of issue 20: a flushed database has no walk-in channel, every batch fails
+    with ImproperlyConfigured. The log says why (message and traceback), the branch's state
+    shows it, and after pst_restore_reference_data the same batch is applied."""
+    from django.core.management import call_command
+
+    from pst_helpdesk_ext.models import Channel
+
+    server, clients = central
+    caplog.set_level(logging.INFO, logger="pst.sync")
+    keypair = enrolled("1222")
+    Channel.objects.filter(code="walk_in").delete()
+    client = connect(server, clients, keypair)
+    assert client.link() is LinkState.UP
+    client.hello()
+    ops = WalkinOps(seed=6).complete_visit()
+    failed = client.push(1, ops)
+    assert isinstance(failed, Error) and failed.code == "unavailable"
+    assert not Visit.objects.exists()
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("pst.sync"))
+    assert "error=ImproperlyConfigured" in text and "walk_in" in text
+    assert "Traceback (most recent call last)" in text
+    state = Branch.objects.get(code="1222").sync_state
+    assert state.last_internal_error.startswith("ImproperlyConfigured: ")
+    assert "walk_in" in state.last_internal_error
+
+    call_command("pst_restore_reference_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    retried = client.push(2, ops)
+    assert isinstance(retried, Ack) and len(retried.accepted) == len(ops)
+    assert Visit.objects.count() == 1
 
 
 # --------------------------------------------------------------------------- the real commands

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import free_port
 from tests.e2e.test_branch_to_central import (
     HASH_KEY,
     MANAGE,
@@ -36,6 +35,7 @@ from tests.e2e.test_branch_to_central import (
     wait_until,
     walk_in,
 )
+from tests.support.processes import free_port
 
 VALID_NIK = "1222014708950002"
 TYPO_NIK = "1222014708950O02"  # a letter O for a zero: refused, then corrected

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import allow_fast_kiosk, free_port
+from tests.support.processes import allow_fast_kiosk, free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos import Branch, Browser, Interrupted, Workload
+from tests.support.chaos import Branch, Browser, Interrupted, Workload
 
 
 class FlakyAgent(BaseHTTPRequestHandler):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.chaos import Result, Run, Template, build_template
+from tests.support.chaos import Result, Run, Template, build_template
 
 pytestmark = pytest.mark.slow
 

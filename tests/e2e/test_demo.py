@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import free_port
 from tests.e2e.test_branch_to_central import ROOT, wait_until
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_national import (
+from tests.support.chaos import CentralDB
+from tests.support.national import (
     PROBE_CODE,
     branch_codes,
     check_order,
     prepare,
     run_scale,
 )
-from bench.chaos import CentralDB
 
 pytestmark = pytest.mark.slow
 

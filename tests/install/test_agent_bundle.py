@@ -225,8 +225,8 @@ def test_the_agent_suite_passes_in_the_agent_only_environment(installed, tmp_pat
     assert importable(python) == []
     copy = tmp_path / "run"
     copy.mkdir()
-    for folder in ("tests", "bench"):  # the tests start agents with bench.common's helpers
-        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    # The tests alone: their process helpers live in tests/support (tests never import bench/).
+    shutil.copytree(ROOT / "tests", copy / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "pyproject.toml", copy / "pyproject.toml")
     result = run(
         [python, "-m", "pytest", "--ds=tests.agent_settings", "-q", "-p", "no:cacheprovider"]

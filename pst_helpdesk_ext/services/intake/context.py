@@ -104,7 +104,7 @@ class Intake:
             self.walk_in = Channel.objects.filter(code=Channel.WALK_IN).first()
             if self.walk_in is None:
                 raise ImproperlyConfigured(
-                    "The walk_in channel is missing; run `manage.py migrate pst_helpdesk_ext`."
+                    "The walk_in channel is missing; run `manage.py pst_restore_reference_data`."
                 )
         # Every visit named, those this batch creates too: one may exist already (a duplicate).
         entity_ids = {op.entity_id for op, _p in decoded}

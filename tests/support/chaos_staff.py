@@ -1,6 +1,6 @@
 """Central staff at work during a chaos run: the down-feed changes branches must receive.
 
-Runs inside the central site (``python -m bench.chaos_staff`` with the central environment),
+Runs inside the central site (``python -m tests.support.chaos_staff`` with the central environment),
 so every change goes through the same code paths as a person at the helpdesk: a public reply
 on a walk-in ticket through helpdesk's own ``update_ticket`` (the plugin's ``update_ticket_done``
 receiver writes the ``ticket.reply`` feed row for the ticket's branch, in the same transaction),

@@ -1,0 +1,1 @@
+"""Helpers the tests own and the benchmarks reuse: processes, harnesses, builders."""
