@@ -28,7 +28,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branch_agent import outbox
+from branch_agent import outbox, pauses
 from branch_agent.conf import agent_settings
 from branch_agent.models import (
     IKM_FIELDS,
@@ -335,6 +335,7 @@ def call_next(
         used = _used(token, "call")
         if used is not None:
             return used.visit
+        pauses.refuse_if_paused(desk)
         current = at_desk(desk)
         if current is not None:
             raise Refused(
