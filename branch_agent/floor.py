@@ -182,9 +182,7 @@ def live_state(visit: Visit, *, now: dt.datetime | None = None) -> dict[str, Any
         state["estimate_text"] = guess.text() if guess else not_enough_data()
     elif visit.status == Visit.Status.CALLED:
         state["desk"] = visit.desk
-        state["text"] = _("Your number is being called, desk %(desk)s.") % {
-            "desk": visit.desk
-        }
+        state["text"] = _("Your number is being called, desk %(desk)s.") % {"desk": visit.desk}
     elif visit.status == Visit.Status.SERVING:
         state["desk"] = visit.desk
         state["text"] = _("You are being served at desk %(desk)s.") % {"desk": visit.desk}
