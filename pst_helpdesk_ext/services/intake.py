@@ -88,6 +88,7 @@ from pst_helpdesk_ext.models import (
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.complaints import announce_new_ticket
+from pst_helpdesk_ext.services.intake_pauses import PauseIntake
 from sync import ops as op_kinds
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import APPLIED, NOTED, REJECTED, Result
@@ -266,7 +267,9 @@ class _Intake:
                 outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
                 decoded.append((op, None))
         self._load([(op, payload) for op, payload in decoded if payload is not None])
+        pauses = PauseIntake(self, [op for op, payload in decoded if payload is not None])
         handlers: dict[str, Callable[[Op, Any], Result]] = {
+            **pauses.handlers(),
             op_kinds.VISIT_CREATED: self._visit_created,
             op_kinds.GUESTBOOK_RECORDED: self._guestbook_recorded,
             op_kinds.VISIT_CALLED: self._visit_called,
@@ -290,6 +293,7 @@ class _Intake:
             else:
                 outcomes[index] = _outcome(op, result)
         self._flush()
+        pauses.flush()
         self._after_commit()
         return [outcomes[index] for index in range(len(ops))]
 
