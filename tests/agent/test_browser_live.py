@@ -11,7 +11,7 @@ import pytest
 from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.agent.test_browser import STAFF_PASSWORD, cli
-from tests.browser import agent_login, chromium_fixture
+from tests.browser import agent_login, chromium_fixture, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,7 @@ def agent(tmp_path_factory):
     )
     cli(home, "set-allowed-hosts", "--host", "pst-1222.lan")
     cli(home, "createuser", "meja", "--role", "desk_officer", "--password", STAFF_PASSWORD)
+    cli(home, "createuser", "kepala", "--role", "branch_head", "--password", STAFF_PASSWORD)
     port = free_port()
     process = start_agent(home, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait_until_answers(process, lambda: kiosk_answers(port)):
@@ -66,6 +67,7 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     assert qr.is_visible()
     url = kiosk.locator(".ticket-qr-url").inner_text()
     assert urlsplit(url).hostname != "127.0.0.1"
+    screenshot(kiosk, "live-ticket")
     kiosk.emulate_media(media="print")
     box = qr.bounding_box()
     assert 0 < box["width"] <= PRINT_WIDTH_PX and box["height"] == box["width"]
@@ -84,6 +86,7 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     desk.select_option("select[name=reason]", "sholat")
     desk.get_by_role("button", name="Jeda meja ini").click()
     assert "Meja ini dijeda (sholat)" in desk.locator(".desk-pause").inner_text()
+    screenshot(desk, "live-desk-paused")
     board = browser.new_context(locale="id-ID").new_page()
     board.goto(f"{base}/board/")
     paused = board.locator('.board-desk[data-desk="1"] .board-desk-paused')
@@ -95,3 +98,12 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     # The phone's page polls by itself (every 15 s): no reload.
     phone.locator('.live-status[data-status="called"]').wait_for(timeout=40_000)
     assert phone.locator(".live-text").inner_text() == "Nomor Anda sedang dipanggil, meja 1."
+    screenshot(phone, "live-phone-called")
+
+    head = browser.new_context(locale="id-ID").new_page()
+    agent_login(head, base, "kepala", STAFF_PASSWORD)
+    head.goto(f"{base}/head/")
+    row = head.locator('#head-desk-table tr[data-desk="1"]')
+    assert row.locator('[data-k="pauses"]').inner_text() == "1"
+    assert "sholat" in head.locator(".head-pause-list").inner_text()
+    screenshot(head, "live-head")
