@@ -11,9 +11,11 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +27,8 @@ from branch_agent import floor, pauses, roles, services, throttle
 from branch_agent.models import DeskPause, Visit
 
 LIVE_REFRESH_SECONDS = 15
+
+log = logging.getLogger("branch_agent.store")
 
 
 # --- The ticket ------------------------------------------------------------------------------
@@ -42,7 +46,11 @@ def ticket_context(request: HttpRequest, visit: Visit) -> dict[str, Any]:
     }
     base = floor.lan_base_url(request.get_host(), request.get_port(), request.scheme or "http")
     if base is not None:
-        link = floor.link_for(visit)
+        try:
+            link = floor.link_for(visit)
+        except DatabaseError as exc:  # the store cannot write: the ticket still shows, no QR
+            log.warning("no live-page link for the ticket (store cannot write): %s", exc)
+            return context
         url = base + reverse("branch_agent:live", args=[link.token])
         context["live_url"] = url
         context["live_qr"] = floor.qr_svg(url)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -350,3 +351,17 @@ def test_head_page_is_for_the_head_and_admins_only(users, head_user):
     past = client.get("/head/?day=2026-03-01")
     assert past.status_code == 200 and "Waiting now" not in past.content.decode()
     assert timezone.localdate().isoformat() in client.get("/head/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_store_that_cannot_write_still_shows_the_ticket_without_a_qr_code():
+    visit = issue()
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    try:
+        page = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_HOST=LAN).get(f"/kiosk/ticket/{visit.pk}/")
+    finally:
+        cursor.execute("PRAGMA query_only = OFF")
+    html = page.content.decode()
+    assert page.status_code == 200 and "K-001" in html and "Position in the queue: 1" in html
+    assert "<svg" not in html and VisitLink.objects.count() == 0
