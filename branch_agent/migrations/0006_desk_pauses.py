@@ -22,7 +22,7 @@ def unseed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('branch_agent', '0004_front_and_desk_role'),
+        ('branch_agent', '0005_voice_clips'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

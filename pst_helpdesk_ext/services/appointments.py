@@ -32,8 +32,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from helpdesk import settings as helpdesk_settings
 from helpdesk.models import FollowUp, Ticket
-from helpdesk.update_ticket import update_ticket
 
+from pst_helpdesk_ext.helpdesk_gateway import record_update
 from pst_helpdesk_ext.models import Branch
 
 logger = logging.getLogger("pst.appointments")
@@ -189,10 +189,16 @@ def record_appointment(ticket: Ticket, appointment: Appointment, *, user: object
         files = (
             [SimpleUploadedFile(ICS_NAME, ics, content_type="text/calendar")] if attach else None
         )
-        # No ``title`` for update_ticket: helpdesk takes a new title as a rename of the ticket.
-        followup = update_ticket(user, ticket, comment=text, public=True, files=files)
-        followup.title = gettext("Follow-up appointment")
-        followup.save(update_fields=["title"])
+        # The follow-up's own title is patched in by the gateway (update_ticket's ``title``
+        # would rename the ticket).
+        followup = record_update(
+            ticket,
+            user,
+            comment=text,
+            public=True,
+            files=files,
+            title=gettext("Follow-up appointment"),
+        )
     if not attach and ticket.submitter_email:
         transaction.on_commit(lambda: _mail_ics_separately(ticket, summary, text, ics))
     return followup

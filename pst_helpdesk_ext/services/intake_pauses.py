@@ -1,7 +1,8 @@
 """Walk-in intake of desk pauses: ``desk.paused`` and ``desk.resumed`` ops become DeskPause rows.
 
-What it owns: the two pause op kinds of one PUSH, inside the intake's batch (``intake.py`` makes
-one ``PauseIntake`` per batch, takes its handlers and calls ``flush`` after its own).
+What it owns: the two pause op kinds of one PUSH, inside the intake's batch: the intake's
+dispatcher takes ``HANDLERS``, calls ``load`` once the batch is decoded and ``write`` after its own
+writes (``intake/dispatch.py``).
 
 Rules (those of the intake):
 - A constant number of queries per batch: the pauses the batch names are read once, new rows are
@@ -26,13 +27,13 @@ from sync.ops import Op
 from sync.store import APPLIED, Result
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pst_helpdesk_ext.services.intake import _Intake
+    from pst_helpdesk_ext.services.intake.context import Intake
 
 KINDS = frozenset({op_kinds.DESK_PAUSED, op_kinds.DESK_RESUMED})
 
 
 class PauseIntake:
-    def __init__(self, intake: _Intake, ops: Sequence[Op]) -> None:
+    def __init__(self, intake: Intake, ops: Sequence[Op]) -> None:
         self.intake = intake
         ids = {op.entity_id for op in ops if op.kind in KINDS}
         self.known: dict[str, DeskPause] = {}
@@ -44,11 +45,8 @@ class PauseIntake:
         self.new: dict[str, DeskPause] = {}
         self.changed: dict[str, DeskPause] = {}
 
-    def handlers(self) -> dict[str, Callable[[Op, Any], Result]]:
-        return {op_kinds.DESK_PAUSED: self.paused, op_kinds.DESK_RESUMED: self.resumed}
-
     def paused(self, op: Op, p: op_kinds.DeskPaused) -> Result:
-        from pst_helpdesk_ext.services.intake import IntakeRejection
+        from pst_helpdesk_ext.services.intake.context import IntakeRejection
 
         _ = self.intake._
         if op.entity_id in self.known or op.entity_id in self.new:
@@ -57,7 +55,7 @@ class PauseIntake:
                 _("%(kind)s: pause %(pause)s was already received.")
                 % {"kind": op.kind, "pause": op.entity_id},
             )
-        started = self.intake._time("started_at", p.started_at)
+        started = self.intake.time("started_at", p.started_at)
         self.new[op.entity_id] = DeskPause(
             branch=self.intake.branch,
             origin_id=op.entity_id,
@@ -70,7 +68,7 @@ class PauseIntake:
         return APPLIED
 
     def resumed(self, op: Op, p: op_kinds.DeskResumed) -> Result:
-        from pst_helpdesk_ext.services.intake import IntakeRejection
+        from pst_helpdesk_ext.services.intake.context import IntakeRejection
 
         _ = self.intake._
         row = self.new.get(op.entity_id) or self.known.get(op.entity_id)
@@ -80,7 +78,7 @@ class PauseIntake:
                 _("%(kind)s refers to pause %(pause)s, which central has never received.")
                 % {"kind": op.kind, "pause": op.entity_id},
             )
-        ended = self.intake._time("ended_at", p.ended_at)
+        ended = self.intake.time("ended_at", p.ended_at)
         row.ended_at = ended
         row.paused_seconds = p.paused_seconds
         if op.entity_id in self.known:
@@ -94,6 +92,38 @@ class PauseIntake:
             DeskPause.objects.bulk_update(
                 list(self.changed.values()), ["ended_at", "paused_seconds"]
             )
+
+
+_ATTRIBUTE = "desk_pauses"  # where one intake call keeps its PauseIntake
+
+
+def load(run: Intake, ops: Sequence[Op]) -> None:
+    """Read the pauses the batch names (one query, none when it names none)."""
+    setattr(run, _ATTRIBUTE, PauseIntake(run, ops))
+
+
+def _of(run: Intake) -> PauseIntake:
+    return getattr(run, _ATTRIBUTE)  # type: ignore[no-any-return]
+
+
+def desk_paused(run: Intake, op: Op, payload: op_kinds.DeskPaused) -> Result:
+    return _of(run).paused(op, payload)
+
+
+def desk_resumed(run: Intake, op: Op, payload: op_kinds.DeskResumed) -> Result:
+    return _of(run).resumed(op, payload)
+
+
+def write(run: Intake) -> None:
+    pauses = getattr(run, _ATTRIBUTE, None)
+    if pauses is not None:
+        pauses.flush()
+
+
+HANDLERS: dict[str, Callable[[Intake, Op, Any], Result]] = {
+    op_kinds.DESK_PAUSED: desk_paused,  # type: ignore[dict-item]
+    op_kinds.DESK_RESUMED: desk_resumed,  # type: ignore[dict-item]
+}
 
 
 def pauses_by_branch_day(
