@@ -57,7 +57,7 @@ browser = chromium_fixture(scope="module", name="browser")
 
 def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser):
     base = agent["base"]
-    kiosk = browser.new_context(locale="id-ID").new_page()
+    kiosk = browser.new_context(locale="id-ID", viewport={"width": 1920, "height": 1080}).new_page()
     kiosk.goto(f"{base}/kiosk/")
     kiosk.get_by_role("button", name=re.compile("Konsultasi Statistik")).click()
     kiosk.wait_for_url(re.compile(r"/kiosk/ticket/"))
