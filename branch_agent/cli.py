@@ -681,8 +681,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument(
         "--role",
         required=True,
-        choices=["front_office", "desk_officer", "front_and_desk", "branch_admin"],
-        help="front_and_desk: one account for a one-person office (guest book and desks)",
+        choices=["front_office", "desk_officer", "front_and_desk", "branch_admin", "branch_head"],
+        help="front_and_desk: one account for a one-person office (guest book and desks);"
+        " branch_head: the head of office's page (today's figures)",
     )
     user.add_argument("--full-name")
     user.add_argument("--password", help="or PST_AGENT_PASSWORD, or prompt")

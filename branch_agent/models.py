@@ -10,6 +10,7 @@ Rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -455,3 +456,64 @@ class VoiceSettings(models.Model):
 
     def __str__(self) -> str:
         return "voice"
+
+
+# --- The office floor: desk pauses, the visitor's live page ----------------------------------
+
+
+class DeskPause(models.Model):
+    """A desk not calling visitors for a while (break, prayer, meeting, other); open while
+    ``ended_at`` is empty. Written only by ``branch_agent.pauses``, with its op."""
+
+    class Reason(models.TextChoices):
+        BREAK = "istirahat", _("break")
+        PRAYER = "sholat", _("prayer")
+        MEETING = "rapat", _("meeting")
+        OTHER = "lainnya", _("other")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    desk = models.CharField(_("desk"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    service_day = models.DateField(_("service day"))
+    started_at = models.DateTimeField(_("paused at"))
+    ended_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
+    started_by = models.CharField(_("paused by"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("started_at",)
+        verbose_name = _("desk pause")
+        verbose_name_plural = _("desk pauses")
+        constraints = [
+            # One open pause per desk: a second "pause" while paused is refused by the store too.
+            models.UniqueConstraint(
+                fields=["desk"],
+                condition=models.Q(ended_at__isnull=True),
+                name="agent_one_open_pause_per_desk",
+            )
+        ]
+        indexes = [models.Index(fields=["service_day", "desk"], name="agent_pause_day_desk_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.desk} {self.reason} {self.started_at}"
+
+    def seconds(self, now: dt.datetime) -> int:
+        end = self.ended_at or now
+        return max(0, int((end - self.started_at).total_seconds()))
+
+
+class VisitLink(models.Model):
+    """The unguessable token of a ticket's QR code: the visitor's live page on the office LAN
+    is found by it, never by the visit id (the page shows no personal data)."""
+
+    token = models.CharField(_("token"), max_length=64, primary_key=True)
+    visit = models.OneToOneField(
+        Visit, on_delete=models.CASCADE, related_name="link", verbose_name=_("visit")
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("visitor's live page link")
+        verbose_name_plural = _("visitor's live page links")
+
+    def __str__(self) -> str:
+        return f"{self.visit_id}"

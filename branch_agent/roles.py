@@ -22,11 +22,13 @@ FRONT_OFFICE = "front_office"
 DESK_OFFICER = "desk_officer"
 FRONT_AND_DESK = "front_and_desk"
 BRANCH_ADMIN = "branch_admin"
+BRANCH_HEAD = "branch_head"  # the head of office: today's figures (seeded by migration 0006)
 ROLES = {
     FRONT_OFFICE: _("front office"),
     DESK_OFFICER: _("desk officer"),
     FRONT_AND_DESK: _("front office and desk"),
     BRANCH_ADMIN: _("branch admin"),
+    BRANCH_HEAD: _("head of office"),
 }
 # A role that includes others: holding it counts as holding each of them.
 INCLUDES = {FRONT_AND_DESK: frozenset({FRONT_OFFICE, DESK_OFFICER})}

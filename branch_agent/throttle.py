@@ -226,6 +226,21 @@ def reset() -> None:
     """Forget every count (tests; a restart does the same)."""
     issuing.clear()
     _refusals.clear()
+    live_views.clear()
     with _login_lock:
         for window in _login_windows.values():
             window.clear()
+
+
+# --- the visitor's live page (guest Wi-Fi) ---------------------------------------------------
+
+LIVE_VIEWS_PER_DEVICE_PER_MINUTE = 30  # the page polls every 15 s; reloads and a few tabs fit
+live_views = Window(MINUTE)
+
+
+def take_live_view(request: HttpRequest) -> float:
+    """Count one live-page request from this device: 0 when allowed, else seconds to wait."""
+    wait, _moment = live_views.take(
+        [(f"live:{client_address(request)}", LIVE_VIEWS_PER_DEVICE_PER_MINUTE)]
+    )
+    return wait

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from branch_agent import api, floor_settings, login, views, voice_views
+from branch_agent import api, floor_settings, floor_views, login, views, voice_views
 
 app_name = "branch_agent"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("desk/<str:desk>/", views.desk, name="desk"),
     path("desk/<str:desk>/action/", views.desk_action, name="desk_action"),
     path("desk/<str:desk>/queue.json", views.desk_json, name="desk_json"),
+    path("desk/<str:desk>/pause/", floor_views.desk_pause, name="desk_pause"),
+    path("q/<str:token>/", floor_views.live, name="live"),
+    path("q/<str:token>/state.json", floor_views.live_json, name="live_json"),
+    path("head/", floor_views.head, name="head"),
     path("sync/", views.sync_page, name="sync"),
     path("sync/status.json", views.sync_json, name="sync_json"),
     path("search/", views.search, name="search"),

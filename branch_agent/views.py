@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from branch_agent import floor_settings, roles, services, throttle
+from branch_agent import floor_settings, floor_views, pauses, roles, services, throttle
 from branch_agent.conf import agent_settings
 from branch_agent.forms import FinishForm, GuestBookForm, IssueForm, RatingForm
 from branch_agent.models import (
@@ -65,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "desks": range(1, agent_settings.desks + 1),
             "can_front": roles.has_role(request.user, roles.FRONT_OFFICE),
             "can_desk": roles.has_role(request.user, roles.DESK_OFFICER),
+            "can_head": roles.has_role(request.user, roles.BRANCH_HEAD),
             "is_staff_member": roles.is_staff_member(request.user),
             "today": services.day_summary() if roles.is_staff_member(request.user) else None,
             "target_minutes": agent_settings.wait_target_seconds // 60,
@@ -132,7 +133,8 @@ def ticket(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
         status=Visit.Status.WAITING,
         number__lt=visit.number,
     ).count()
-    return render(request, "branch_agent/ticket.html", {"visit": visit, "ahead": ahead})
+    context = {"visit": visit, "ahead": ahead, **floor_views.ticket_context(request, visit)}
+    return render(request, "branch_agent/ticket.html", context)
 
 
 # --- Display board ---------------------------------------------------------------------------
@@ -152,6 +154,7 @@ def board_state() -> dict[str, Any]:
         .order_by("desk")
     )
     desks: dict[str, Any] = {str(d): None for d in range(1, agent_settings.desks + 1)}
+    paused = pauses.open_pauses()
     calls = []
     for visit in calling:
         entry = {
@@ -184,7 +187,14 @@ def board_state() -> dict[str, Any]:
         # The board shows the branch's clock, whatever time zone the TV itself is set to.
         "utc_offset_minutes": int(offset.total_seconds() // 60) if offset else 0,
         "time_zone": local.tzname() or "",
-        "desks": [{"desk": k, "visit": v} for k, v in desks.items()],
+        "desks": [
+            {
+                "desk": k,
+                "visit": v,
+                "paused": paused[k].get_reason_display() if k in paused else None,
+            }
+            for k, v in desks.items()
+        ],
         "calls": calls,
         "waiting": list(waiting.values()),
         "recent": floor_settings.recent_calls(),
@@ -444,6 +454,7 @@ def _desk_page(
         "target_minutes": agent_settings.wait_target_seconds // 60,
         # A refused form is shown at .../action/: the language switch returns to the desk.
         "page_path": reverse("branch_agent:desk", args=[desk]),
+        **floor_views.desk_context(desk),
     }
     return render(request, "branch_agent/desk.html", context, status=status)
 

@@ -964,3 +964,40 @@ class Compensation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pst_ticket_id} {self.kind}"
+
+
+class DeskPause(models.Model):
+    """A desk of a branch not calling visitors for a while, as the branch recorded it
+    (``desk.paused`` / ``desk.resumed`` ops; ``services/intake_pauses.py``)."""
+
+    class Reason(models.TextChoices):
+        BREAK = "istirahat", _("break")
+        PRAYER = "sholat", _("prayer")
+        MEETING = "rapat", _("meeting")
+        OTHER = "lainnya", _("other")
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="desk_pauses")
+    origin_id = models.CharField(_("origin id"), max_length=64)
+    desk = models.CharField(_("desk"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    service_day = models.DateField(_("service day"))
+    started_at = models.DateTimeField(_("paused at"))
+    ended_at = models.DateTimeField(_("resumed at"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(_("paused (seconds)"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at central"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("desk pause")
+        verbose_name_plural = _("desk pauses")
+        ordering = ("started_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "origin_id"], name="pst_desk_pause_unique_origin"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["branch", "service_day"], name="pst_pause_branch_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.desk} {self.reason} {self.started_at}"

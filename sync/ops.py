@@ -33,6 +33,9 @@ VISIT_RESOLVED = "visit.resolved"
 VISIT_ESCALATED = "visit.escalated"
 RATING_GIVEN = "rating.given"
 COMPLAINT_FILED = "complaint.filed"
+# A desk's pause (``entity_id`` is the pause id, a UUID made at the branch, not a visit id).
+DESK_PAUSED = "desk.paused"
+DESK_RESUMED = "desk.resumed"
 
 ServiceCode = Literal["konsultasi", "perpustakaan", "penjualan", "rekomendasi"]
 Subject = Literal["data", "metadata", "classification"]
@@ -153,6 +156,25 @@ class ComplaintFiled(_Payload, frozen=True, forbid_unknown_fields=True, omit_def
     reply_to: Annotated[str, msgspec.Meta(max_length=254)] = ""
 
 
+PauseReason = Literal["istirahat", "sholat", "rapat", "lainnya"]
+
+
+class DeskPaused(_Payload, frozen=True, forbid_unknown_fields=True):
+    """A desk stopped calling visitors (break, prayer, meeting, other) at ``started_at``."""
+
+    desk: Desk
+    reason: PauseReason
+    started_at: IsoTime
+
+
+class DeskResumed(_Payload, frozen=True, forbid_unknown_fields=True):
+    """The pause named by ``entity_id`` ended; ``paused_seconds`` measured on the branch clock."""
+
+    desk: Desk
+    ended_at: IsoTime
+    paused_seconds: Seconds
+
+
 PAYLOAD_TYPES: dict[str, type[_Payload]] = {
     VISIT_CREATED: VisitCreated,
     GUESTBOOK_RECORDED: GuestbookRecorded,
@@ -164,6 +186,8 @@ PAYLOAD_TYPES: dict[str, type[_Payload]] = {
     VISIT_ESCALATED: VisitEscalated,
     RATING_GIVEN: RatingGiven,
     COMPLAINT_FILED: ComplaintFiled,
+    DESK_PAUSED: DeskPaused,
+    DESK_RESUMED: DeskResumed,
 }
 KINDS = frozenset(PAYLOAD_TYPES)
 

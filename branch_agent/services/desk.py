@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from branch_agent import outbox
+from branch_agent import outbox, pauses
 from branch_agent.conf import agent_settings
 from branch_agent.models import Consultation, Rating, ServiceCategory, Visit
 from branch_agent.personal_data import mask_nik_in_text
@@ -60,6 +60,7 @@ def call_next(
         submit = form_submit(token, "call")
         if submit.repeat:
             return submit.earlier_visit
+        pauses.refuse_if_paused(desk)
         current = at_desk(desk)
         if current is not None:
             raise Refused(

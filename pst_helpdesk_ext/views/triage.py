@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext.forms import PSTFilterForm
+from pst_helpdesk_ext.services.intake_pauses import pause_picture
 from pst_helpdesk_ext.services.queries import date_order_error
 from pst_helpdesk_ext.services.triage import (
     STATE_ORDER,
@@ -127,6 +128,7 @@ def triage(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     without_state = query.copy()
     without_state.pop("state", None)
+    waits = wait_picture(branches, filters, filters.wait_from, filters.wait_to)
     context.update(
         {
             "filters": filters,
@@ -136,7 +138,8 @@ def triage(request: HttpRequest) -> HttpResponse:
             "total_open": sum(counts.values()),
             "query": query.urlencode(),
             "query_without_state": without_state.urlencode(),
-            "waits": wait_picture(branches, filters, filters.wait_from, filters.wait_to),
+            "waits": waits,
+            "pauses": pause_picture(waits),
             "now": now,
             "branch_choices": [("", form.fields["branch"].empty_label)]
             + [(b.code, str(b)) for b in branches],

@@ -563,7 +563,7 @@ def test_a_fixed_small_number_of_queries_whatever_the_number_of_tickets(
     assert PSTTicket.objects.count() == 2000
     many = queries()
     assert many == few
-    assert max(many) <= 16, many
+    assert max(many) <= 17, many  # 17: the desk pauses beside the wait picture (one query)
     # The page is full and shows the wait picture from the bulk visits.
     response = client.get(URL)
     assert len(listed(response)) == 25

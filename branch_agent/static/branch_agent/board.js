@@ -61,6 +61,11 @@
     state.desks.forEach(function (row) {
       var el = root.querySelector('.board-desk[data-desk="' + row.desk + '"] .board-desk-number');
       if (el) el.textContent = row.visit ? row.visit.queue_number : "—";
+      var paused = root.querySelector('.board-desk[data-desk="' + row.desk + '"] .board-desk-paused');
+      if (paused) {
+        paused.hidden = !row.paused;
+        if (row.paused) paused.textContent = paused.dataset.label + ": " + row.paused;
+      }
     });
     state.waiting.forEach(function (w) {
       var el = root.querySelector('.board-wait[data-letter="' + w.letter + '"] .n');

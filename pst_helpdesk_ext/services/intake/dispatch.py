@@ -22,6 +22,7 @@ from django.utils import translation
 
 from pst_helpdesk_ext.models import Branch
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
+from pst_helpdesk_ext.services import intake_pauses
 from pst_helpdesk_ext.services.intake import announce, feedback, guestbook, visits
 from pst_helpdesk_ext.services.intake.batch import write
 from pst_helpdesk_ext.services.intake.context import Intake, IntakeRejection
@@ -43,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     op_kinds.VISIT_ESCALATED: visits.visit_escalated,
     op_kinds.RATING_GIVEN: feedback.rating_given,
     op_kinds.COMPLAINT_FILED: feedback.complaint_filed,
+    **intake_pauses.HANDLERS,
 }
 
 
@@ -83,6 +85,7 @@ def _run(run: Intake, ops: Sequence[Op]) -> list[OpOutcome]:
             outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
             decoded.append((op, None))
     run.load([(op, payload) for op, payload in decoded if payload is not None])
+    intake_pauses.load(run, [op for op, payload in decoded if payload is not None])
     for index, (op, payload) in enumerate(decoded):
         if payload is None:
             continue
@@ -95,6 +98,7 @@ def _run(run: Intake, ops: Sequence[Op]) -> list[OpOutcome]:
         else:
             outcomes[index] = _outcome(op, result)
     write(run.batch, run.branch, run.states.values())
+    intake_pauses.write(run)
     announce.schedule(run)
     return [outcomes[index] for index in range(len(ops))]
 
