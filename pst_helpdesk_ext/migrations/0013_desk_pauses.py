@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pst_helpdesk_ext', '0011_reports_exports_compensation'),
+        ('pst_helpdesk_ext', '0012_branch_sync_last_internal_error'),
     ]
 
     operations = [
