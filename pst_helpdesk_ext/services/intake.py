@@ -253,6 +253,8 @@ class _Intake:
         # branch is told their state after the batch (sync/store.py, apply_batch).
         self.told: dict[int, _VisitState] = {}
         self._complaints_queue: Queue | None = None
+        # Visits that checked in for an appointment: (code, origin id, queue number).
+        self.check_ins: list[tuple[str, str, str]] = []
 
     # -- driver
 
@@ -290,6 +292,10 @@ class _Intake:
             else:
                 outcomes[index] = _outcome(op, result)
         self._flush()
+        if self.check_ins:
+            from pst_helpdesk_ext.services.appointments import link_check_ins
+
+            link_check_ins(self.branch, self.check_ins)
         self._after_commit()
         return [outcomes[index] for index in range(len(ops))]
 
@@ -585,6 +591,8 @@ class _Intake:
             "service": service_name,
             "issued": p.issued_at,
         }
+        if p.appointment:
+            self.check_ins.append((p.appointment, op.entity_id, p.queue_number))
         ticket = NewRow(
             title=title[:200],
             queue=self.queue,
