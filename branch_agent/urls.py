@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from branch_agent import api, login, views
+from branch_agent import api, appointment_views, login, views
 
 app_name = "branch_agent"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/ticket/<uuid:visit_id>/", views.ticket, name="ticket"),
+    path("kiosk/appointment/", appointment_views.kiosk_appointment, name="kiosk_appointment"),
     path("board/", views.board, name="board"),
     path("board/state.json", views.board_json, name="board_json"),
     path("rating/", views.rating_choose, name="rating_choose"),
