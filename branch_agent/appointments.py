@@ -144,7 +144,17 @@ def check_in(
                 code="used",
             )
         day = timezone.localtime(appointment.start).date()
-        if day != moment.date():
+        if day < moment.date():
+            raise services.Refused(
+                _(
+                    "Your appointment was on %(day)s. Take a normal number now, or ask for a new "
+                    "appointment."
+                )
+                % {"day": date_format(day, "DATE_FORMAT")},
+                field="code",
+                code="other_day",
+            )
+        if day > moment.date():
             raise services.Refused(
                 _(
                     "Your appointment is on %(day)s, not today. Come back that day, or take a "

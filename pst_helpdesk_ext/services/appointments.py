@@ -15,7 +15,8 @@ Rules:
 - Staff need access to the ticket's queue (helpdesk's per-queue rule); the caller checks it.
 - An in-person appointment is also an ``Appointment`` row with a check-in code: 6 characters
   from an alphabet without look-alikes (no 0/O, 1/I/L), about 10^9 codes, shown to the visitor
-  (follow-up text, e-mail, visitor page with a QR of the code). The row goes down the feed to its
+  (follow-up text, e-mail with a PNG of its QR when helpdesk allows .png, visitor page with
+  the QR inline). The row goes down the feed to its
   branch only (``appointment.upsert``): code, service, time, topic (the ticket's title, NIK masked)
   and the ticket it follows; never the visitor's name, e-mail, phone or ID. A new appointment on
   the same ticket replaces (cancels) the one still booked; ``cancel`` cancels one. The branch's
@@ -54,6 +55,7 @@ logger = logging.getLogger("pst.appointments")
 IN_PERSON = "in_person"
 ZOOM = "zoom"
 ICS_NAME = "appointment.ics"
+QR_NAME = "check-in-code.png"
 PRODID = "-//BPS PST//pst_helpdesk_ext//EN"
 
 
@@ -149,7 +151,11 @@ def build_ics(
 
 
 def ics_attachments_allowed() -> bool:
-    return not helpdesk_settings.HELPDESK_VALIDATE_ATTACHMENT_TYPES or ".ics" in [
+    return _extension_allowed(".ics")
+
+
+def _extension_allowed(extension: str) -> bool:
+    return not helpdesk_settings.HELPDESK_VALIDATE_ATTACHMENT_TYPES or extension in [
         ext.lower() for ext in helpdesk_settings.HELPDESK_VALID_EXTENSIONS
     ]
 
@@ -202,11 +208,12 @@ def record_appointment(ticket: Ticket, appointment: Appointment, *, user: object
             location=location,
         )
         attach = ics_attachments_allowed()
-        files = (
-            [SimpleUploadedFile(ICS_NAME, ics, content_type="text/calendar")] if attach else None
-        )
+        files = [SimpleUploadedFile(ICS_NAME, ics, content_type="text/calendar")] if attach else []
+        if code and _extension_allowed(".png"):
+            # The QR of the code in the e-mail too: shown on a phone to the kiosk's scanner.
+            files.append(SimpleUploadedFile(QR_NAME, code_qr_png(code), content_type="image/png"))
         # No ``title`` for update_ticket: helpdesk takes a new title as a rename of the ticket.
-        followup = update_ticket(user, ticket, comment=text, public=True, files=files)
+        followup = update_ticket(user, ticket, comment=text, public=True, files=files or None)
         followup.title = gettext("Follow-up appointment")
         followup.save(update_fields=["title"])
     if code:
@@ -422,3 +429,14 @@ def code_qr_svg(code: str) -> str:
     import segno
 
     return segno.make(code, error="m", micro=False).svg_inline(scale=6, border=2)
+
+
+def code_qr_png(code: str) -> bytes:
+    """The QR of a check-in code as a PNG (segno writes PNG itself, no imaging library)."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(out, kind="png", scale=8, border=2)
+    return out.getvalue()

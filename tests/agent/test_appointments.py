@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from branch_agent import appointments, services
 from branch_agent.models import Appointment, OutboxOp, Visit
@@ -109,12 +110,12 @@ def test_an_ordinary_number_sends_no_appointment_field():
         ("ABC234", "cancelled", 17, "cancelled", "cancelled"),
         ("ABC234", "checked_in", 17, "used", "already used"),
         ("ABC234", "booked", 18, "other_day", "not today"),
-        ("ABC234", "booked", 16, "other_day", "not today"),
+        ("ABC234", "booked", 16, "other_day", "was on"),
     ],
 )
 def test_a_code_that_cannot_check_in_is_refused_with_its_reason(typed, status, day, code, words):
     feed(upsert(5, 1, "ABC234", status=status, start=at(10, 0, day=day)))
-    with pytest.raises(services.Refused) as refused:
+    with pytest.raises(services.Refused) as refused, translation.override("en"):
         appointments.check_in(typed, token="u" * 20, now=at(9, 0))
     assert refused.value.code == code and words in refused.value.message
     assert Visit.objects.count() == 0 and OutboxOp.objects.count() == 0
@@ -129,14 +130,18 @@ def test_a_used_code_is_refused_the_second_time():
     assert Visit.objects.count() == 1
 
 
-def test_the_kiosk_page_keeps_the_typed_code_and_offers_a_normal_number(client):
+def test_the_kiosk_page_keeps_the_typed_code_and_offers_a_normal_number(client, settings):
     feed(upsert(5, 1, "ABC234", start=dt.datetime.now(dt.UTC) + dt.timedelta(days=3)))
     url = reverse("branch_agent:kiosk_appointment")
     response = client.post(url, {"code": "abc-234", "token": "k" * 20})
     assert response.status_code == 400
     page = response.content.decode()
     assert 'value="abc-234"' in page and 'aria-invalid="true"' in page
-    assert "not today" in page and reverse("branch_agent:kiosk") in page
+    assert "bukan hari ini" in page and reverse("branch_agent:kiosk") in page
+    assert "Ambil nomor antrean biasa saja" in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.post(url, {"code": "abc-234", "token": "l" * 20}).content.decode()
+    assert "not today" in page and "Take a normal number instead" in page
 
 
 def test_the_desk_sees_the_appointment_of_the_number_it_called(client, users):

@@ -72,6 +72,9 @@ def test_an_in_person_appointment_gets_a_code_the_visitor_sees_in_both_languages
     assert booking.followup is not None and shown in booking.followup.comment
     (message,) = [m for m in mail.outbox if EMAIL in m.to]
     assert shown in message.body
+    ((name, png, mimetype),) = [a for a in message.attachments if a[0].endswith(".png")]
+    assert (name, mimetype) == ("check-in-code.png", "image/png")
+    assert png.startswith(b"\x89PNG") and png == appointments.code_qr_png(booking.code)
     for query, words in (("", "Kode check-in"), ("?lang=en", "Check-in code")):
         html = client.get(page_url(ticket) + query).content.decode()
         assert f'data-code="{shown}"' in html and words in html
