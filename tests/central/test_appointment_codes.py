@@ -17,7 +17,7 @@ from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.models import Appointment as Booking
 from pst_helpdesk_ext.models import FeedItem, PSTTicket
-from pst_helpdesk_ext.services import appointments, feed
+from pst_helpdesk_ext.services import appointments, feed, visitor
 from pst_helpdesk_ext.services.appointments import Appointment
 from pst_helpdesk_ext.services.branches import create_branch
 from tests.central.test_intake import WIB, WalkinOps, apply, results, ticket_of
@@ -129,6 +129,10 @@ def test_rescheduling_cancels_the_old_code_and_cancel_tells_the_branch(
         (str(first.pk), "cancelled"),
         (str(second.pk), "booked"),
     ]
+    # The visitor's page shows the new code only; the old appointment says it no longer works.
+    newest, older = visitor.appointments_of(ticket)
+    assert newest["code"] == appointments.display_code(second.code) and "qr" in newest
+    assert older["booking"].status == "cancelled" and "code" not in older
     assert appointments.cancel(second) and not appointments.cancel(second)
     assert rows(branch)[-1].payload["status"] == "cancelled"
     assert Booking.objects.get(pk=second.pk).status == "cancelled"
