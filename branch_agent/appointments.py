@@ -26,7 +26,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from branch_agent import outbox, services
-from branch_agent.models import Appointment, FormToken
+from branch_agent.models import Appointment
 
 log = logging.getLogger("branch_agent.appointments")
 
@@ -111,10 +111,10 @@ def check_in(
         )
     moment = services.now_local(now)
     with outbox.write():
-        if token:
-            used = FormToken.objects.filter(token=token, action="issue").first()
-            if used is not None and used.visit_id is not None:
-                return services.Issued(used.visit, created=False)
+        # A repeated submit (a double tap, a scanner's second Enter) gets the first number.
+        earlier = services.form_submit(token, "issue").earlier_visit
+        if earlier is not None:
+            return services.Issued(earlier, created=False)
         appointment = Appointment.objects.filter(code=code).first()
         if appointment is None:
             raise services.Refused(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from branch_agent import config as agent_config
+from branch_agent import defaults
 
 PROG = "pst-branch-agent"
 EXIT_USAGE = 2
@@ -646,11 +647,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--central", required=True, help="central sync server, tcp://host:5555")
     init.add_argument("--server-key", required=True, help="central's CURVE public key (Z85)")
     init.add_argument("--id-hash-key", required=True, help="central's PST_HELPDESK ID_HASH_KEY")
-    init.add_argument("--timezone", default="Asia/Jakarta")
-    init.add_argument("--desks", type=int, default=2)
-    init.add_argument("--host", default="0.0.0.0")
-    init.add_argument("--port", type=int, default=8080)
-    init.add_argument("--language", default="id", choices=agent_config.LANGUAGES)
+    init.add_argument("--timezone", default=defaults.TIMEZONE)
+    init.add_argument("--desks", type=int, default=defaults.DESKS)
+    init.add_argument("--host", default=defaults.WEB_HOST)
+    init.add_argument("--port", type=int, default=defaults.WEB_PORT)
+    init.add_argument("--language", default=defaults.LANGUAGE, choices=agent_config.LANGUAGES)
     init.add_argument(
         "--allowed-host",
         action="append",

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
+from branch_agent import defaults
+
 
 def _get(key: str, default: Any = None) -> Any:
     return getattr(settings, "PST_AGENT", {}).get(key, default)
@@ -27,11 +29,11 @@ class AgentSettings:
 
     @property
     def desks(self) -> int:
-        return int(_get("DESKS", 2))
+        return int(_get("DESKS", defaults.DESKS))
 
     @property
     def wait_target_seconds(self) -> int:
-        return int(_get("WAIT_TARGET_MINUTES", 10)) * 60
+        return int(_get("WAIT_TARGET_MINUTES", defaults.WAIT_TARGET_MINUTES)) * 60
 
     @property
     def central_endpoint(self) -> str:
@@ -51,35 +53,35 @@ class AgentSettings:
 
     @property
     def local_retention_days(self) -> int:
-        return int(_get("LOCAL_RETENTION_DAYS", 30))
+        return int(_get("LOCAL_RETENTION_DAYS", defaults.LOCAL_RETENTION_DAYS))
 
     @property
     def sync_batch_size(self) -> int:
-        return int(_get("SYNC_BATCH_SIZE", 100))
+        return int(_get("SYNC_BATCH_SIZE", defaults.SYNC_BATCH_SIZE))
 
     @property
     def sync_retry_max_seconds(self) -> float:
-        return float(_get("SYNC_RETRY_MAX_SECONDS", 30.0))
+        return float(_get("SYNC_RETRY_MAX_SECONDS", defaults.SYNC_RETRY_MAX_SECONDS))
 
     @property
     def issue_per_device_per_minute(self) -> int:
-        return int(_get("ISSUE_PER_DEVICE_PER_MINUTE", 10))
+        return int(_get("ISSUE_PER_DEVICE_PER_MINUTE", defaults.ISSUE_PER_DEVICE_PER_MINUTE))
 
     @property
     def issue_per_minute(self) -> int:
-        return int(_get("ISSUE_PER_MINUTE", 60))
+        return int(_get("ISSUE_PER_MINUTE", defaults.ISSUE_PER_MINUTE))
 
     @property
     def login_failures_per_account(self) -> int:
-        return int(_get("LOGIN_FAILURES_PER_ACCOUNT", 5))
+        return int(_get("LOGIN_FAILURES_PER_ACCOUNT", defaults.LOGIN_FAILURES_PER_ACCOUNT))
 
     @property
     def login_failures_per_address(self) -> int:
-        return int(_get("LOGIN_FAILURES_PER_ADDRESS", 20))
+        return int(_get("LOGIN_FAILURES_PER_ADDRESS", defaults.LOGIN_FAILURES_PER_ADDRESS))
 
     @property
     def login_lockout_seconds(self) -> int:
-        return int(_get("LOGIN_LOCKOUT_MINUTES", 15)) * 60
+        return int(_get("LOGIN_LOCKOUT_MINUTES", defaults.LOGIN_LOCKOUT_MINUTES)) * 60
 
 
 agent_settings = AgentSettings()

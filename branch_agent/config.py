@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from branch_agent import defaults
+
 CONFIG_NAME = "agent.toml"
 STORE_NAME = "agent.sqlite3"
 KEYS_DIR = "keys"
@@ -113,14 +115,14 @@ class AgentConfig:
     language: str
     threads: int
     id_hash_key: str
-    local_retention_days: int = 30
-    issue_per_device_per_minute: int = 10
-    issue_per_minute: int = 60
-    login_failures_per_account: int = 5
-    login_failures_per_address: int = 20
-    login_lockout_minutes: int = 15
-    sync_batch_size: int = 100
-    sync_retry_max_seconds: float = 30.0
+    local_retention_days: int = defaults.LOCAL_RETENTION_DAYS
+    issue_per_device_per_minute: int = defaults.ISSUE_PER_DEVICE_PER_MINUTE
+    issue_per_minute: int = defaults.ISSUE_PER_MINUTE
+    login_failures_per_account: int = defaults.LOGIN_FAILURES_PER_ACCOUNT
+    login_failures_per_address: int = defaults.LOGIN_FAILURES_PER_ADDRESS
+    login_lockout_minutes: int = defaults.LOGIN_LOCKOUT_MINUTES
+    sync_batch_size: int = defaults.SYNC_BATCH_SIZE
+    sync_retry_max_seconds: float = defaults.SYNC_RETRY_MAX_SECONDS
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,41 +142,41 @@ class AgentConfig:
         return self.home / CONFIG_NAME
 
 
-# (table, key) -> (type, required, default). Defaults are the values a regency office needs.
+# (table, key) -> (type, required, default); the defaults are ``branch_agent.defaults``.
 _SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool, Any]]] = {
     "branch": {
         "code": (str, True, None),
         "name": (str, False, ""),
-        "timezone": (str, False, "Asia/Jakarta"),
-        "desks": (int, False, 2),
-        "wait_target_minutes": (int, False, 10),
+        "timezone": (str, False, defaults.TIMEZONE),
+        "desks": (int, False, defaults.DESKS),
+        "wait_target_minutes": (int, False, defaults.WAIT_TARGET_MINUTES),
     },
     "central": {
         "endpoint": (str, True, None),
         "server_public_key": (str, True, None),
     },
     "web": {
-        "host": (str, False, "0.0.0.0"),
-        "port": (int, False, 8080),
+        "host": (str, False, defaults.WEB_HOST),
+        "port": (int, False, defaults.WEB_PORT),
         "secret_key": (str, True, None),
         "allowed_hosts": (list, False, None),  # None: detect_hosts() at every start
-        "language": (str, False, "id"),
-        "threads": (int, False, 8),
+        "language": (str, False, defaults.LANGUAGE),
+        "threads": (int, False, defaults.THREADS),
     },
     "privacy": {
         "id_hash_key": (str, True, None),
-        "local_retention_days": (int, False, 30),
+        "local_retention_days": (int, False, defaults.LOCAL_RETENTION_DAYS),
     },
     "sync": {
-        "batch_size": (int, False, 100),
-        "retry_max_seconds": ((int, float), False, 30.0),
+        "batch_size": (int, False, defaults.SYNC_BATCH_SIZE),
+        "retry_max_seconds": ((int, float), False, defaults.SYNC_RETRY_MAX_SECONDS),
     },
     "limits": {
-        "issue_per_device_per_minute": (int, False, 10),
-        "issue_per_minute": (int, False, 60),
-        "login_failures_per_account": (int, False, 5),
-        "login_failures_per_address": (int, False, 20),
-        "login_lockout_minutes": (int, False, 15),
+        "issue_per_device_per_minute": (int, False, defaults.ISSUE_PER_DEVICE_PER_MINUTE),
+        "issue_per_minute": (int, False, defaults.ISSUE_PER_MINUTE),
+        "login_failures_per_account": (int, False, defaults.LOGIN_FAILURES_PER_ACCOUNT),
+        "login_failures_per_address": (int, False, defaults.LOGIN_FAILURES_PER_ADDRESS),
+        "login_lockout_minutes": (int, False, defaults.LOGIN_LOCKOUT_MINUTES),
     },
 }
 
@@ -382,9 +384,9 @@ def render(
     server_public_key: str,
     secret_key: str,
     id_hash_key: str,
-    host: str = "0.0.0.0",
-    port: int = 8080,
-    language: str = "id",
+    host: str = defaults.WEB_HOST,
+    port: int = defaults.WEB_PORT,
+    language: str = defaults.LANGUAGE,
     allowed_hosts: list[str] | None = None,
 ) -> str:
     """The config file ``init`` writes: every key present and commented, so staff can edit it."""
@@ -399,7 +401,7 @@ code = {s(branch_code)}              # 4-digit BPS code of this office
 name = {s(branch_name)}
 timezone = {s(timezone)}   # Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
 desks = {desks}                      # consultation desks (meja) in the PST room
-wait_target_minutes = 10       # service standard: called within this many minutes
+wait_target_minutes = {defaults.WAIT_TARGET_MINUTES}       # service standard: called within this many minutes
 
 [central]
 endpoint = {s(central_endpoint)}
@@ -413,20 +415,20 @@ secret_key = {s(secret_key)}
 # other host name gets 400. After a new LAN address: `pst-branch-agent set-allowed-hosts --detect`.
 allowed_hosts = [{hosts}]
 language = {s(language)}                   # default language of the pages: id or en
-threads = 8
+threads = {defaults.THREADS}
 
 [privacy]
 id_hash_key = {s(id_hash_key)}   # must equal central's PST_HELPDESK ID_HASH_KEY
-local_retention_days = 30   # guest-book personal data kept on this PC (once sent to central)
+local_retention_days = {defaults.LOCAL_RETENTION_DAYS}   # guest-book personal data kept on this PC (once sent to central)
 
 [sync]
-batch_size = 100
-retry_max_seconds = 30
+batch_size = {defaults.SYNC_BATCH_SIZE}
+retry_max_seconds = {defaults.SYNC_RETRY_MAX_SECONDS:g}
 
 [limits]
-issue_per_device_per_minute = 10   # queue numbers one kiosk / dispenser may take in a minute
-issue_per_minute = 60              # queue numbers all kiosks together may take in a minute
-login_failures_per_account = 5     # wrong passwords before an account waits ...
-login_failures_per_address = 20    # ... or a PC on the LAN waits ...
-login_lockout_minutes = 15         # ... this long
-"""
+issue_per_device_per_minute = {defaults.ISSUE_PER_DEVICE_PER_MINUTE}   # queue numbers one kiosk / dispenser may take in a minute
+issue_per_minute = {defaults.ISSUE_PER_MINUTE}              # queue numbers all kiosks together may take in a minute
+login_failures_per_account = {defaults.LOGIN_FAILURES_PER_ACCOUNT}     # wrong passwords before an account waits ...
+login_failures_per_address = {defaults.LOGIN_FAILURES_PER_ADDRESS}    # ... or a PC on the LAN waits ...
+login_lockout_minutes = {defaults.LOGIN_LOCKOUT_MINUTES}         # ... this long
+"""  # noqa: E501 (the file init writes, its comments aligned)

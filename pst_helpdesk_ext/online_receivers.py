@@ -1,7 +1,9 @@
-"""Receivers of the online channel on helpdesk's signals. Thin: each calls a service.
+"""Receivers of the online channel on helpdesk's and the plugin's signals. Thin: each calls a
+service.
 
 Connected when the app is ready (apps.py imports this module); ``dispatch_uid`` keeps each one
-connected once.
+connected once. The two ``update_ticket_done`` handlers here are called, in their place, by the
+one dispatcher of that signal (``receivers.update_ticket_done_dispatcher``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 from helpdesk.models import FollowUp, Ticket
-from helpdesk.signals import update_ticket_done
 
 from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.models import Channel, PSTTicket
@@ -22,7 +23,6 @@ EMAIL_INGESTION_SENDER = "create_object_from_email_message"
 ONLINE_CHANNELS = (Channel.WEB, Channel.EMAIL, Channel.WHATSAPP)
 
 
-@receiver(update_ticket_done, dispatch_uid="pst_whatsapp_reply_out")
 def send_whatsapp_reply(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
     """Staff public replies on a WhatsApp ticket go out after commit."""
     if whatsapp.followup_needs_sending(followup, sender):
@@ -30,7 +30,6 @@ def send_whatsapp_reply(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
         transaction.on_commit(lambda: whatsapp.deliver_followup(followup_id), robust=True)
 
 
-@receiver(update_ticket_done, dispatch_uid="pst_online_email_reply")
 def email_reply_received(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
     """A visitor's e-mail reply (helpdesk's e-mail ingestion) on an online ticket: announce it
     as ``signals.visitor_replied`` (helpdesk has already reopened a closed ticket)."""

@@ -23,6 +23,9 @@ WEB_SENDER = "pst_helpdesk_ext.online"
 WHATSAPP_SENDER = "pst_helpdesk_ext.whatsapp"
 #: Sender for a reply that came in through helpdesk's e-mail ingestion.
 EMAIL_SENDER = "pst_helpdesk_ext.email"
+#: The ``sender`` of helpdesk signals sent by the walk-in intake: receivers (the down-feed, the
+#: SLA clock) recognise the branch's own news by it and do not echo it back to the branch.
+INTAKE_SENDER = "pst_helpdesk_ext.intake"
 
 #: A visitor submitted a request on the public request page, or opened a new conversation on
 #: WhatsApp. Keyword arguments: ``pst_ticket`` (PSTTicket), ``complete`` (bool: the request met the
@@ -35,3 +38,9 @@ online_request_submitted = Signal()
 #: ``followup`` (helpdesk FollowUp holding the reply), ``at`` (aware datetime received),
 #: ``reopened`` (bool: the reply reopened a closed or resolved ticket).
 visitor_replied = Signal()
+
+#: Sent after commit by the walk-in intake, once per walk-in visit that ended at the branch as
+#: resolved or referred and whose visitor left an e-mail address with consent: when the later of
+#: those two facts reaches central. The hook for the rating link. Keyword arguments: ``visit``
+#: (Visit), ``ticket`` (helpdesk Ticket), ``email`` (str). Sender: the ``Visit`` class.
+visit_finished = Signal()

@@ -44,8 +44,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from helpdesk import settings as helpdesk_settings
 from helpdesk.models import FollowUp, Ticket
-from helpdesk.update_ticket import update_ticket
 
+from pst_helpdesk_ext.helpdesk_gateway import record_update
 from pst_helpdesk_ext.models import Appointment as Booking
 from pst_helpdesk_ext.models import Branch, PSTTicket, ServiceCategory, Visit
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
@@ -212,10 +212,16 @@ def record_appointment(ticket: Ticket, appointment: Appointment, *, user: object
         if code and _extension_allowed(".png"):
             # The QR of the code in the e-mail too: shown on a phone to the kiosk's scanner.
             files.append(SimpleUploadedFile(QR_NAME, code_qr_png(code), content_type="image/png"))
-        # No ``title`` for update_ticket: helpdesk takes a new title as a rename of the ticket.
-        followup = update_ticket(user, ticket, comment=text, public=True, files=files or None)
-        followup.title = gettext("Follow-up appointment")
-        followup.save(update_fields=["title"])
+        # The follow-up's own title is patched in by the gateway (update_ticket's ``title``
+        # would rename the ticket).
+        followup = record_update(
+            ticket,
+            user,
+            comment=text,
+            public=True,
+            files=files or None,
+            title=gettext("Follow-up appointment"),
+        )
     if code:
         book(ticket, appointment, code=code, followup=followup)
     if not attach and ticket.submitter_email:

@@ -32,12 +32,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from helpdesk.lib import safe_template_context
-from helpdesk.models import FollowUp, Ticket
-from helpdesk.signals import new_ticket_done
+from helpdesk.models import Ticket
 
 from pst_helpdesk_ext.calendar import WorkingCalendar
 from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.helpdesk_gateway import announce_new_ticket, opening_followup
 from pst_helpdesk_ext.models import Branch, Channel, Complaint, PSTTicket
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
 from pst_helpdesk_ext.services.branches import ensure_complaints_queue
@@ -153,9 +152,7 @@ def file_complaint(
         # helpdesk stamps ``created`` on insert; the complaint counts from when it was filed.
         Ticket.objects.filter(pk=ticket.pk).update(created=filed_at)
         ticket.created = filed_at
-        FollowUp.objects.create(
-            ticket=ticket, title=opened, comment=text, public=True, date=filed_at
-        )
+        opening_followup(ticket, title=opened, comment=text, date=filed_at)
         channel = (
             about_pst.channel
             if about_pst is not None
@@ -195,26 +192,6 @@ def announce_complaint(ticket_id: int) -> None:
     ticket = Ticket.objects.select_related("queue").filter(pk=ticket_id).first()
     if ticket is not None:
         announce_new_ticket(ticket, sender=COMPLAINT_SENDER)
-
-
-def announce_new_ticket(ticket: Ticket, *, sender: str) -> None:
-    """A new ticket is news: its submitter and the queue's CCs hear of it as helpdesk's TicketForm
-    would tell them, and ``new_ticket_done`` fires from ``sender`` (helpdesk's new-ticket webhook).
-    A failing receiver is logged, never raised: the ticket is already committed."""
-    with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
-        context = safe_template_context(ticket)
-        context["comment"] = ticket.description
-        ticket.send(
-            {
-                "submitter": ("newticket_submitter", context),
-                "new_ticket_cc": ("newticket_cc", context),
-                "ticket_cc": ("newticket_cc", context),
-            },
-            fail_silently=True,
-        )
-    for receiver, error in new_ticket_done.send_robust(sender=sender, ticket=ticket):
-        if isinstance(error, Exception):
-            logger.error("new_ticket_done receiver %r failed: %s", receiver, error)
 
 
 def fill_deadline(ticket: Ticket) -> Complaint | None:

@@ -41,7 +41,7 @@ import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -49,6 +49,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone, translation
 from helpdesk.models import FollowUp, KBCategory, KBItem, Ticket
 
+from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -58,9 +59,7 @@ from pst_helpdesk_ext.models import (
     ServiceCategory,
     Visit,
 )
-
-if TYPE_CHECKING:
-    from pst_helpdesk_ext.services.intake import RowInserter
+from pst_helpdesk_ext.services.bulk_insert import RowInserter
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1
@@ -129,8 +128,6 @@ def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[i
 
 @functools.cache
 def _feed_rows() -> RowInserter:
-    from pst_helpdesk_ext.services.intake import RowInserter
-
     return RowInserter(FeedItem, ["branch", "kind", "entity_id", "payload", "created"])
 
 
@@ -350,9 +347,7 @@ def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTic
 def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:
     """Central changed a ticket through helpdesk (``update_ticket_done``): if the ticket came from
     a branch, tell that branch its new status and any public reply from staff."""
-    from pst_helpdesk_ext.services.intake import INTAKE_SENDER
-
-    if sender == INTAKE_SENDER:
+    if sender == signals.INTAKE_SENDER:
         return []  # the branch's own news, already known there
     pst = (
         PSTTicket.objects.filter(ticket_id=followup.ticket_id, branch__isnull=False)

@@ -2,13 +2,14 @@
 
 What it owns: the signed e-mail verification link, the search over helpdesk's knowledge base and
 the PST consultation subjects, the completeness rule per subject, and turning a valid request into
-a helpdesk ticket.
+a helpdesk ticket; and the PST row of every ticket opened through helpdesk itself (web form,
+e-mail: ``record_online_ticket``).
 
 Rules:
 - A request is opened through helpdesk's own ``PublicTicketForm`` (not by writing tickets here):
   helpdesk e-mails the visitor the ticket link as for any public ticket, sends ``new_ticket_done``
   with sender ``PublicTicketForm``, and the plugin's existing receiver
-  (``intake.record_online_ticket``) gives it its PST row on the web channel and the branch whose
+  (``record_online_ticket``, below) gives it its PST row on the web channel and the branch whose
   queue it is in. This module then adds the category, subject, visitor and ``OnlineRequest``.
 - All of it is one transaction: a request that fails anywhere leaves no ticket behind.
 - The queue is the chosen branch office's queue (the visitor asks an office); see docs/online.md.
@@ -45,6 +46,7 @@ from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import (
     Branch,
+    Channel,
     OnlineRequest,
     PSTTicket,
     ServiceCategory,
@@ -245,8 +247,6 @@ def submit_request(data: RequestData) -> PSTTicket:
     ticket: Ticket = form.save(user=None)
     pst = PSTTicket.objects.select_for_update().filter(ticket=ticket).first()
     if pst is None:  # the receiver is not connected: do what it would have done
-        from pst_helpdesk_ext.services.intake import record_online_ticket
-
         pst = record_online_ticket(ticket, sender="PublicTicketForm")
     if pst.branch_id != data.branch.pk and ticket.queue_id == queue.pk:
         pst.branch = data.branch
@@ -281,3 +281,33 @@ def _announce(pst_id: int, *, complete: bool, at: dt.datetime) -> None:
     ):
         if isinstance(error, Exception):
             logger.error("online_request_submitted receiver %r failed: %s", receiver, error)
+
+
+# --- tickets opened through helpdesk itself -------------------------------------------------------
+
+# Who sends helpdesk's ``new_ticket_done``, and the PST channel that means.
+ONLINE_SENDER_CHANNELS = {
+    "TicketForm": Channel.WEB,
+    "PublicTicketForm": Channel.WEB,
+    "create_object_from_email_message": Channel.EMAIL,
+}
+
+
+def record_online_ticket(ticket: Ticket, *, sender: object) -> PSTTicket | None:
+    """A ticket opened through helpdesk itself (web form, e-mail) gets its PST row: the channel it
+    came by and the branch whose queue it is in. Idempotent; the request is not complete yet (the
+    online SLA clock starts when staff mark it complete, DOMAIN.md)."""
+    channel_code = ONLINE_SENDER_CHANNELS.get(str(sender))
+    if channel_code is None:
+        return None  # the intake's own tickets, or another app's: not ours to classify
+    channel = Channel.objects.filter(code=channel_code).first()
+    if channel is None:
+        return None
+    pst, _created = PSTTicket.objects.get_or_create(
+        ticket=ticket,
+        defaults={
+            "channel": channel,
+            "branch": Branch.objects.filter(queue_id=ticket.queue_id).first(),
+        },
+    )
+    return pst

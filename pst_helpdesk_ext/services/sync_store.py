@@ -54,7 +54,8 @@ from django.utils.translation import gettext
 from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.models import AppliedOp, Branch, BranchSyncState
 from pst_helpdesk_ext.services import feed
-from pst_helpdesk_ext.services.intake import OpOutcome, RowInserter, apply_walkin_ops
+from pst_helpdesk_ext.services.bulk_insert import RowInserter
+from pst_helpdesk_ext.services.intake import OpOutcome, apply_walkin_ops
 from sync.ops import Op
 from sync.store import (
     REJECTED,

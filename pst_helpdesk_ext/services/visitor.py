@@ -41,10 +41,10 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from helpdesk.lib import build_base_url
 from helpdesk.models import FollowUp, FollowUpAttachment, Ticket
-from helpdesk.update_ticket import update_ticket
 from helpdesk.validators import validate_file_extension
 
 from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.helpdesk_gateway import record_update
 from pst_helpdesk_ext.models import PSTTicket, SLAState
 from pst_helpdesk_ext.services import sla
 from pst_helpdesk_ext.services.conversation import thread_of
@@ -366,9 +366,9 @@ def reply(ticket: Ticket, text: str, files: list[Any] | None = None) -> FollowUp
         raise ReplyRefused(errors)
     new_status = Ticket.REOPENED_STATUS if ticket.status == Ticket.RESOLVED_STATUS else None
     with transaction.atomic():
-        return update_ticket(
-            AnonymousUser(),
+        return record_update(
             ticket,
+            AnonymousUser(),
             comment=text,
             files=files or None,
             public=True,

@@ -52,6 +52,7 @@ from helpdesk.signals import new_ticket_done, update_ticket_done
 
 from pst_helpdesk_ext import signals
 from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.helpdesk_gateway import incoming_followup, opening_followup
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -342,12 +343,11 @@ def _open_ticket(message: IncomingMessage, text: str, truncated_from: int | None
             priority=3,
             assigned_to=queue.default_owner,
         )
-        followup = FollowUp.objects.create(
-            ticket=ticket,
+        followup = opening_followup(
+            ticket,
             title=gettext("Ticket Opened Via WhatsApp"),
-            date=timezone.now(),
-            public=True,
             comment=comment,
+            date=timezone.now(),
         )
     pst = PSTTicket.objects.create(
         ticket=ticket,
@@ -365,28 +365,13 @@ def _continue_ticket(
     ticket = Ticket.objects.select_for_update().get(pk=thread.pst_ticket.ticket_id)
     reopen = ticket.status in _CLOSED_STATES
     with translation.override(ticket.queue.locale or settings.LANGUAGE_CODE):
-        followup = FollowUp(
-            ticket=ticket,
+        followup = incoming_followup(
+            ticket,
             title=gettext("WhatsApp message received"),
-            date=timezone.now(),
-            public=True,
             comment=_comment(message, text, truncated_from),
+            date=timezone.now(),
+            reopen_title=gettext("Ticket re-opened by a WhatsApp message") if reopen else None,
         )
-        if reopen:
-            old_status = ticket.get_status_display()
-            ticket.status = Ticket.REOPENED_STATUS
-            ticket.save()
-            followup.new_status = Ticket.REOPENED_STATUS
-            followup.title = gettext("Ticket re-opened by a WhatsApp message")
-        followup.save()
-        if reopen:
-            followup.ticketchange_set.create(
-                field=gettext("Status"),
-                old_value=old_status,
-                new_value=ticket.get_status_display(),
-            )
-        else:
-            ticket.save(update_fields=["modified"])
     return followup
 
 

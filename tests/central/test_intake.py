@@ -36,12 +36,9 @@ from pst_helpdesk_ext.models import (
     Visitor,
 )
 from pst_helpdesk_ext.services.branches import create_branch
-from pst_helpdesk_ext.services.intake import (
-    INTAKE_SENDER,
-    apply_walkin_ops,
-    record_online_ticket,
-    visit_finished,
-)
+from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from pst_helpdesk_ext.services.online import record_online_ticket
+from pst_helpdesk_ext.signals import INTAKE_SENDER, visit_finished
 from sync import ops as k
 from sync.ops import Op
 
@@ -822,7 +819,7 @@ def test_the_row_inserter_stores_exactly_what_bulk_create_stores(branch):
     """Same values through Django's bulk_create and through the intake's inserter: every column
     reads back the same (datetimes, durations, JSON, dates, UUIDs, NULLs), on either database."""
     from pst_helpdesk_ext.models import AppliedOp, ServiceCategory
-    from pst_helpdesk_ext.services.intake import NewRow, RowInserter, insert_rows
+    from pst_helpdesk_ext.services.bulk_insert import NewRow, RowInserter, insert_rows
 
     ticket = Ticket.objects.create(title="t", queue=branch.queue)
     when = dt.datetime(2026, 3, 17, 9, 30, 15, 123456, tzinfo=WIB)

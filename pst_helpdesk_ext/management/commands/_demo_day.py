@@ -21,9 +21,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from helpdesk.models import Ticket
-from helpdesk.update_ticket import update_ticket
 
 from pst_helpdesk_ext.conf import pst_settings
+from pst_helpdesk_ext.helpdesk_gateway import record_update
 from pst_helpdesk_ext.models import (
     Branch,
     Complaint,
@@ -174,9 +174,9 @@ def _online(home: Branch, row: tuple, staff: Any) -> PSTTicket:
         )
     )
     if state == "answered":
-        update_ticket(
-            staff,
+        record_update(
             pst.ticket,
+            staff,
             comment="Data jumlah penduduk per kecamatan 2024 ada di publikasi Kecamatan Dalam"
             " Angka 2025, tabel 3.1.2, di situs web BPS kabupaten. Terima kasih.",
             public=True,
