@@ -12,6 +12,7 @@ Rules:
   and the appointment marked checked in with its visit. A repeated submit (same form token)
   returns the first number.
 - A feed update never undoes a check-in made here that central has not heard of yet.
+- Appointments are kept until ``KEEP`` after their time, then dropped as the feed brings new ones.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from branch_agent.models import Appointment
 log = logging.getLogger("branch_agent.appointments")
 
 CODE_RE = re.compile(r"^[0-9A-Z]{6,8}$")
+#: Appointments are dropped this long after their time (the desk needs only today's; the visit
+#: keeps its own record and its op already carried the code).
+KEEP = dt.timedelta(days=30)
 
 
 def normalise_code(raw: str) -> str:
@@ -80,6 +84,9 @@ def apply_feed(payload: dict[str, Any]) -> None:
     # A code given to another appointment (never at central, but a restored store may hold one).
     Appointment.objects.filter(code=code).exclude(central_id=central_id).delete()
     Appointment.objects.update_or_create(central_id=central_id, defaults=values)
+    Appointment.objects.filter(start__lt=timezone.now() - KEEP).exclude(
+        central_id=central_id
+    ).delete()
 
 
 def _parse_time(value: object) -> dt.datetime | None:

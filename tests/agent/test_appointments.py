@@ -152,3 +152,10 @@ def test_the_desk_sees_the_appointment_of_the_number_it_called(client, users):
     page = client.get(reverse("branch_agent:desk", args=["1"])).content.decode()
     assert visit.queue_number in page and 'id="desk-appointment"' in page
     assert "Data kemiskinan ************1234" in page and "#77" in page and "labuhanbatu-77" in page
+
+
+def test_old_appointments_are_dropped_as_new_ones_arrive():
+    now = dt.datetime.now(dt.UTC)
+    feed(upsert(5, 1, "OLD234", start=now - appointments.KEEP - dt.timedelta(hours=1)))
+    feed(upsert(6, 2, "NEW234", start=now + dt.timedelta(days=1)), cursor=5)
+    assert list(Appointment.objects.values_list("code", flat=True)) == ["NEW234"]
