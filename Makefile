@@ -13,7 +13,7 @@ PYTEST_CENTRAL := $(PY) -m pytest tests --ds=tests.central_settings --ignore=tes
 PYTEST_AGENT := $(PY) -m pytest tests/agent --ds=tests.agent_settings
 
 .PHONY: install demo test test-central test-agent test-postgres lint format migrations-check \
-        browser tools e2e day bench soak chaos messages messages-helpdesk clean agent-bundle test-install
+        browser tools e2e day bench soak soak-shipped chaos messages messages-helpdesk clean agent-bundle test-install
 
 install: $(VENV)/.installed
 
@@ -137,3 +137,10 @@ chaos: install
 # Deterministic simulation of the sync cores over many seeds; last line `N seeds, V violations`.
 soak: install
 	$(PY) bench/soak.py --seeds $(SEEDS)
+
+# The same simulation with the agent's shipped SQLite store at every branch (adapter in
+# tests/sync/shipped_stores.py); a bounded run is part of `make test`. About 8 s of CPU a seed,
+# so 50 seeds unless SEEDS is given.
+soak-shipped: install
+	DJANGO_SETTINGS_MODULE=tests.agent_settings $(PY) -m tests.sync.shipped_stores \
+	  --seeds $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),50)

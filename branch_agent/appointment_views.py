@@ -2,7 +2,8 @@
 
 Thin on purpose: the kiosk page links here through ``includes/appointment_checkin.html``; a
 refused code is answered on this page with the reason, the code as typed and a way to take a
-normal number instead.
+normal number instead. It speaks the visitor's language like the kiosk (``lang``), back to the
+office's default after the ticket.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from branch_agent import appointments, services, throttle
+from branch_agent import appointments, floor_settings, services, throttle
 
 MAX_TYPED = 40
 
 
 @never_cache
+@floor_settings.visitor_language
 def kiosk_appointment(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"code": "", "error": "", "token": services.new_form_token()}
     if request.method != "POST":

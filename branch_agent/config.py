@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from branch_agent import defaults
+from sync.codec import MAX_BATCH_OPS
 
 CONFIG_NAME = "agent.toml"
 STORE_NAME = "agent.sqlite3"
@@ -329,8 +330,10 @@ def validate(raw: dict[str, Any], home: Path) -> AgentConfig:
             "local_retention_days",
             "must be between 1 and 3650 days (central keeps its own copy)",
         )
-    if not 1 <= values[("sync", "batch_size")] <= 500:
-        raise bad("sync", "batch_size", "must be between 1 and 500 (central refuses more)")
+    if not 1 <= values[("sync", "batch_size")] <= MAX_BATCH_OPS:
+        raise bad(
+            "sync", "batch_size", f"must be between 1 and {MAX_BATCH_OPS} (central refuses more)"
+        )
     if not 1 <= values[("sync", "retry_max_seconds")] <= 600:
         raise bad("sync", "retry_max_seconds", "must be between 1 and 600")
     limits = {

@@ -418,6 +418,45 @@ class ApiToken(models.Model):
         return self.name
 
 
+class VoiceClip(models.Model):
+    """The office's own recording of one voice clip (``branch_agent.voice_words.CLIPS``); the
+    board plays it instead of the shipped clip. Written only by ``branch_agent.voice``; local to
+    the office (never synced)."""
+
+    key = models.CharField(_("clip"), max_length=20, primary_key=True)
+    audio = models.BinaryField(_("audio"))
+    content_type = models.CharField(_("audio type"), max_length=60)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    recorded_by = models.CharField(_("recorded by"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ("key",)
+        verbose_name = _("voice clip")
+        verbose_name_plural = _("voice clips")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class VoiceSettings(models.Model):
+    """The board's voice choices (one row): whether the PC's own speech voice may stand in for a
+    clip that cannot be played."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    os_voice = models.BooleanField(
+        _("use the PC's speech voice when a clip cannot be played"), default=False
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("voice settings")
+        verbose_name_plural = _("voice settings")
+
+    def __str__(self) -> str:
+        return "voice"
+
+
 class Appointment(models.Model):
     """An appointment at this branch made at central, from the down-feed
     (``appointment.upsert``): the visitor checks in with its code at the kiosk

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from branch_agent import api, appointment_views, login, views
+from branch_agent import api, appointment_views, floor_settings, login, views, voice_views
 
 app_name = "branch_agent"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     path("kiosk/appointment/", appointment_views.kiosk_appointment, name="kiosk_appointment"),
     path("board/", views.board, name="board"),
     path("board/state.json", views.board_json, name="board_json"),
+    path("board/voice.json", voice_views.board_voice, name="board_voice"),
+    path("board/voice/<str:key>.audio", voice_views.voice_audio, name="voice_audio"),
+    path("voice/", voice_views.voice_admin, name="voice_admin"),
+    path("voice/<str:key>/save/", voice_views.voice_save, name="voice_save"),
+    path("voice/<str:key>/delete/", voice_views.voice_delete, name="voice_delete"),
+    path("voice/settings/", voice_views.voice_settings, name="voice_settings"),
     path("rating/", views.rating_choose, name="rating_choose"),
     path("rating/<str:desk>/", views.rating, name="rating"),
     path("rating/<str:desk>/thanks/", views.rating_thanks, name="rating_thanks"),
@@ -24,6 +30,8 @@ urlpatterns = [
     path("sync/", views.sync_page, name="sync"),
     path("sync/status.json", views.sync_json, name="sync_json"),
     path("search/", views.search, name="search"),
+    path("screens/", floor_settings.settings_page, name="floor_settings"),
+    path("screens/logo", floor_settings.office_logo, name="office_logo"),
     path("login/", login.LoginView.as_view(), name="login"),
     path("logout/", login.LogoutView.as_view(), name="logout"),
     path("api/queue/issue", api.queue_issue, name="api_issue"),

@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from branch_agent import roles, services, throttle
+from branch_agent import floor_settings, roles, services, throttle
 from branch_agent.conf import agent_settings
 from branch_agent.forms import FinishForm, GuestBookForm, IssueForm, RatingForm
 from branch_agent.models import (
@@ -77,6 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@floor_settings.visitor_language
 def kiosk(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = IssueForm(request.POST)
@@ -120,6 +121,7 @@ def kiosk(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@floor_settings.visitor_language
 def ticket(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     visit = Visit.objects.select_related("service").filter(pk=visit_id).first()
     if visit is None:
@@ -185,6 +187,8 @@ def board_state() -> dict[str, Any]:
         "desks": [{"desk": k, "visit": v} for k, v in desks.items()],
         "calls": calls,
         "waiting": list(waiting.values()),
+        "recent": floor_settings.recent_calls(),
+        "running_text": floor_settings.load().running_text,
     }
 
 

@@ -32,11 +32,13 @@ from pst_helpdesk_ext.models import (
     Branch,
     BranchSyncState,
     Channel,
+    Compensation,
     Complaint,
     FeedHead,
     FeedItem,
     GuestBookEntry,
     OnlineRequest,
+    PersonalDataExport,
     PSTTicket,
     Rating,
     RatingInvitation,
@@ -732,6 +734,25 @@ class WhatsAppThreadAdmin(ReadOnlyAdmin):
     @admin.display(description=_("ticket"), ordering="pst_ticket__ticket_id")
     def ticket_display(self, thread: WhatsAppThread) -> str:
         return ticket_link(thread.pst_ticket.ticket_id)
+
+
+@admin.register(PersonalDataExport)
+class PersonalDataExportAdmin(ReadOnlyAdmin):
+    """Who downloaded a list with personal data unmasked, when, with which filters."""
+
+    list_display = ("at", "username", "what", "file_format", "rows")
+    list_filter = ("what", "file_format")
+    search_fields = ("username",)
+    date_hierarchy = "at"
+
+
+@admin.register(Compensation)
+class CompensationAdmin(ReadOnlyAdmin):
+    """What visitors were given for breached service standards (recorded on the ticket page)."""
+
+    list_display = ("pst_ticket", "kind", "note", "given_on", "recorded_by", "recorded_at")
+    list_filter = ("kind",)
+    date_hierarchy = "given_on"
 
 
 @admin.register(Appointment)

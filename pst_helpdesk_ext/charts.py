@@ -171,3 +171,127 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
         path,
         dots,
     )
+
+
+#: Line colours of the SLA trend (Okabe-Ito, colour-blind safe); each line also has its label.
+SERIES_COLOURS: Final = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
+
+
+def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]]) -> SafeString:
+    """Compliance (0-100 %) per month, one line per kind, the value printed at each dot."""
+    months = sorted({month for _name, points in series for month, value in points if value is not None})
+    if not months:
+        return mark_safe("")
+    left, top, height = 46, 20, 200
+    width = max(110 * (len(months) - 1), 360)
+    step = width / max(len(months) - 1, 1)
+
+    def x_of(month: str) -> float:
+        return left + months.index(month) * step
+
+    def y_of(value: Decimal) -> float:
+        return float(top + height - value / Decimal(100) * height)
+
+    grid = format_html_join(
+        "",
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ccc"></line>'
+        '<text x="{}" y="{}" class="pst-tick" text-anchor="end">{}%</text>',
+        (
+            (left, left + width, _n(y_of(Decimal(p))), _n(y_of(Decimal(p))), left - 6,
+             _n(y_of(Decimal(p)) + 4), p)
+            for p in (0, 50, 100)
+        ),
+    )
+    axis = format_html_join(
+        "",
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
+        ((_n(x_of(month)), top + height + 18, month) for month in months),
+    )
+    lines = []
+    for index, (name, points) in enumerate(series):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        known = [(month, value) for month, value in points if value is not None]
+        if not known:
+            continue
+        path = " ".join(f"{x_of(m):.1f},{y_of(v):.1f}" for m, v in known)
+        dots = format_html_join(
+            "",
+            '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{} {}: {}%</title></circle>'
+            '<text x="{}" y="{}" class="pst-val" fill="{}">{}</text>',
+            (
+                (_n(x_of(m)), _n(y_of(v)), colour, name, m, v, _n(x_of(m)), _n(y_of(v) - 8),
+                 colour, v)
+                for m, v in known
+            ),
+        )
+        legend_y = top + 14 + index * 18
+        lines.append(
+            format_html(
+                '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"></polyline>{}'
+                '<rect x="{}" y="{}" width="12" height="12" fill="{}"></rect>'
+                '<text x="{}" y="{}" class="pst-legend">{}</text>',
+                path, colour, dots, left + width + 24, legend_y - 10, colour,
+                left + width + 42, legend_y, name,
+            )
+        )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-sla-trend-chart">'
+        "<style>#pst-sla-trend-chart .pst-val{{font:11px sans-serif;text-anchor:middle}}"
+        "#pst-sla-trend-chart .pst-tick{{font:11px sans-serif;fill:#555}}"
+        "#pst-sla-trend-chart .pst-legend{{font:12px sans-serif}}</style>"
+        "{3}{4}{5}</svg>",
+        left + width + 220,
+        height + 50,
+        _("Compliance per month"),
+        grid,
+        axis,
+        mark_safe("".join(lines)),
+    )
+
+
+def hour_bars(hours: list[tuple[int, int, Decimal]]) -> SafeString:
+    """Numbers issued per hour of the day (average per service day printed on each bar)."""
+    if not hours:
+        return mark_safe("")
+    first, last = min(h for h, _c, _a in hours), max(h for h, _c, _a in hours)
+    span = list(range(first, last + 1))
+    by_hour = {h: (count, average) for h, count, average in hours}
+    top_count = max(count for _h, count, _a in hours) or 1
+    left, top, height, bar = 30, 20, 160, 44
+    width = bar * len(span)
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}:00 – {}</title></rect>'
+        '<text x="{}" y="{}" class="pst-val">{}</text>'
+        '<text x="{}" y="{}" class="pst-tick">{}</text>',
+        (
+            (
+                left + i * bar + 6,
+                _n(top + height - by_hour.get(h, (0, 0))[0] / top_count * height),
+                bar - 12,
+                _n(by_hour.get(h, (0, 0))[0] / top_count * height),
+                "#0072B2" if by_hour.get(h, (0, 0))[0] < top_count else "#D55E00",
+                f"{h:02d}",
+                by_hour.get(h, (0, Decimal(0)))[1],
+                left + i * bar + bar // 2,
+                _n(top + height - by_hour.get(h, (0, 0))[0] / top_count * height - 4),
+                by_hour.get(h, (0, Decimal(0)))[1],
+                left + i * bar + bar // 2,
+                top + height + 16,
+                f"{h:02d}",
+            )
+            for i, h in enumerate(span)
+        ),
+    )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" role="img" '
+        'aria-label="{2}" class="pst-chart" id="pst-hours-chart">'
+        "<style>#pst-hours-chart .pst-val{{font:11px sans-serif;text-anchor:middle}}"
+        "#pst-hours-chart .pst-tick{{font:11px sans-serif;text-anchor:middle;fill:#555}}</style>"
+        "{3}</svg>",
+        left + width + 10,
+        height + 40,
+        _("Numbers issued per hour of the day, average per service day"),
+        bars,
+    )

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 
+from sync import codec
+
 DEFAULTS: dict[str, Any] = {
     # Keyed hash of visitor ID numbers (HMAC-SHA256). Must be the same at central and at every
     # branch so returning visitors are recognised; defaults to a key derived from SECRET_KEY.
@@ -26,8 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_KEY_DIR": None,  # directory with server.key_secret / server.key (pst_sync_keys)
     "SYNC_SERVER_SECRET_KEY": None,  # Z85, 40 chars; overrides SYNC_KEY_DIR
     "SYNC_SERVER_PUBLIC_KEY": None,
-    "SYNC_MAX_MESSAGE_BYTES": 4 * 1024 * 1024,
-    "SYNC_MAX_BATCH_OPS": 500,
+    # The protocol's own limits (``sync.codec``), said there once.
+    "SYNC_MAX_MESSAGE_BYTES": codec.MAX_BODY_BYTES,
+    "SYNC_MAX_BATCH_OPS": codec.MAX_BATCH_OPS,
     "SYNC_CLOCK_SKEW_WARN_SECONDS": 120,
     # Plausible branch times: an op whose time is more than SYNC_TIME_PAST_DAYS before or
     # SYNC_TIME_FUTURE_SECONDS after central's receive time, or whose step of a visit is more than

@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -888,6 +889,74 @@ class WhatsAppMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.message_id or self.pk}"
+
+
+class PersonalDataExport(models.Model):
+    """One download that held personal data unmasked (UU PDP: who took whose data, when, why).
+
+    Written before the download starts; a download with masked personal data is not recorded.
+    Never holds the data itself, only what was asked for and how many rows went out.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_personal_data_exports",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username"), max_length=150)
+    what = models.CharField(_("list"), max_length=40)
+    filters = models.JSONField(_("filters"), default=dict)
+    file_format = models.CharField(_("format"), max_length=8)
+    rows = models.PositiveIntegerField(_("rows"))
+    at = models.DateTimeField(_("time"), default=dj_timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("personal data export")
+        verbose_name_plural = _("personal data exports")
+        ordering = ("-at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.what} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Compensation(models.Model):
+    """What a visitor was given because a service standard was breached (the office's maklumat
+    promises compensation when service falls below its standard). One per breached clock."""
+
+    class Kind(models.TextChoices):
+        APOLOGY = "apology", _("written apology")
+        PRIORITY = "priority", _("priority service")
+        FREE_DATA = "free_data", _("data or publication free of charge")
+        SOUVENIR = "souvenir", _("souvenir")
+        OTHER = "other", _("other (described)")
+
+    pst_ticket = models.OneToOneField(
+        PSTTicket,
+        on_delete=models.CASCADE,
+        related_name="compensation",
+        verbose_name=_("ticket"),
+    )
+    kind = models.CharField(_("compensation"), max_length=12, choices=Kind.choices)
+    note = models.CharField(_("what was given"), max_length=500, blank=True)
+    given_on = models.DateField(_("given on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_compensations",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        ordering = ("-given_on", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.pst_ticket_id} {self.kind}"
 
 
 class Appointment(models.Model):

@@ -18,6 +18,7 @@ app_name = "pst"
 urlpatterns = [
     path("", staff.overview, name="overview"),
     path("tickets/", staff.ticket_list, name="tickets"),
+    path("visits/", staff.visit_list, name="visits"),
     path(
         "tickets/<int:ticket_id>/conversation/",
         conversation.conversation,
@@ -41,6 +42,9 @@ urlpatterns = [
     # The language switch of the PST bar and the public frame (Django's own view).
     path("language/", set_language, name="set_language"),
     path("reports/ikm/", reports.ikm_report, name="report_ikm"),
+    path("reports/sla/", reports.sla_report_page, name="report_sla"),
+    path("reports/data-needs/", reports.data_needs_page, name="report_data_needs"),
+    path("reports/service-times/", reports.service_times_page, name="report_service_times"),
     # Public: the satisfaction survey and complaints.
     path("rate/done/<str:done>/", ratings.rate_done, name="rate_done"),
     path("rate/<str:token>/", ratings.rate, name="rate"),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("branch_agent", "0004_front_and_desk_role"),
+        ("branch_agent", "0005_voice_clips"),
     ]
 
     operations = [

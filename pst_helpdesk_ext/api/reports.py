@@ -66,8 +66,8 @@ class SLAReportQuerySerializer(BranchScopedSerializer):
             required=False,
             default="branch",
             help_text=_(
-                "Comma-separated, any of branch, channel, category and one period (day, week, "
-                "month); default branch."
+                "Comma-separated, any of branch, channel, category, officer (the user the "
+                "ticket is assigned to) and one period (day, week, month); default branch."
             ),
         )
         return fields
@@ -113,6 +113,9 @@ class SLAReportRowSerializer(serializers.Serializer):
     branch = serializers.CharField(allow_null=True, required=False)
     channel = serializers.CharField(allow_null=True, required=False)
     category = serializers.CharField(allow_null=True, required=False)
+    officer = serializers.CharField(
+        allow_null=True, required=False, help_text="username of the assigned user"
+    )
     period = serializers.DateField(required=False, help_text="First day of the period")
     total = serializers.IntegerField()
     met = serializers.IntegerField()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("helpdesk", "0043_fix_on_delete_behaviour"),
-        ("pst_helpdesk_ext", "0010_visitor_page_links"),
+        ("pst_helpdesk_ext", "0011_reports_exports_compensation"),
     ]
 
     operations = [

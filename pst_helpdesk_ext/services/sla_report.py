@@ -22,7 +22,14 @@ from django.utils import timezone
 
 from pst_helpdesk_ext.models import PSTTicket, SLAState
 
-GROUPS: Final = ("branch", "channel", "category", "day", "week", "month")
+GROUPS: Final = ("branch", "channel", "category", "officer", "day", "week", "month")
+#: The column each non-period grouping reads (the officer: the user the ticket is assigned to).
+GROUP_COLUMNS: Final = {
+    "branch": "branch__code",
+    "channel": "channel__code",
+    "category": "category__code",
+    "officer": "ticket__assigned_to__username",
+}
 PERIODS: Final = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 OPEN_STATES: Final = (SLAState.RUNNING, SLAState.AT_RISK, SLAState.PAUSED)
 
@@ -32,14 +39,19 @@ def compliance(met: int, breached: int) -> float | None:
     return round(met / ended, 4) if ended else None
 
 
-def sla_report(
-    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date, groups: list[str]
-) -> dict[str, Any]:
-    """Compliance of the clocks that started between ``start`` and ``end`` (inclusive)."""
+def started_between(
+    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date
+) -> QuerySet[PSTTicket]:
+    """The tickets whose clock started on the days ``start``..``end`` (site time zone)."""
     zone = timezone.get_current_timezone()
     lower = dt.datetime.combine(start, dt.time(), zone)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    rows = tickets.filter(sla_started_at__gte=lower, sla_started_at__lt=upper).annotate(
+    return tickets.filter(sla_started_at__gte=lower, sla_started_at__lt=upper)
+
+
+def with_kind(tickets: QuerySet[PSTTicket]) -> QuerySet[PSTTicket]:
+    """Annotate ``sla_kind``: complaint, online or walk_in (see the module's docstring)."""
+    return tickets.annotate(
         sla_kind=Case(
             When(ticket__pst_complaint__isnull=False, then=Value("complaint")),
             When(channel__online=True, then=Value("online")),
@@ -47,13 +59,33 @@ def sla_report(
             output_field=CharField(),
         )
     )
+
+
+def breaches(
+    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date
+) -> QuerySet[PSTTicket]:
+    """The breached clocks that started in the period, latest first, with what a list shows."""
+    return (
+        with_kind(started_between(tickets, start, end))
+        .filter(sla_state=SLAState.BREACHED)
+        .select_related("ticket", "ticket__assigned_to", "branch", "channel", "category")
+        .order_by("-sla_started_at", "-pk")
+    )
+
+
+def sla_report(
+    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date, groups: list[str]
+) -> dict[str, Any]:
+    """Compliance of the clocks that started between ``start`` and ``end`` (inclusive)."""
+    zone = timezone.get_current_timezone()
+    rows = with_kind(started_between(tickets, start, end))
     columns = {"kind": "sla_kind"}
     for group in groups:
         if group in PERIODS:
             rows = rows.annotate(period=PERIODS[group]("sla_started_at", tzinfo=zone))
             columns["period"] = "period"
         else:
-            columns[group] = f"{group}__code"
+            columns[group] = GROUP_COLUMNS[group]
     aggregates = {
         "total": Count("pk"),
         "met": Count("pk", filter=Q(sla_state=SLAState.MET)),

@@ -144,3 +144,11 @@ def pst_visitor_url(ticket: Any) -> str:
     if found is None:
         return fallback
     return visitor.link_url(found)
+
+
+@register.filter
+def pst_mask_name(name: str | None) -> str:
+    """A visitor's name masked for users without the personal-data permission: ``R*** S***``."""
+    from pst_helpdesk_ext.services.list_exports import mask_name
+
+    return mask_name(name or "")

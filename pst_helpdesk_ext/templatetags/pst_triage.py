@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.models import SLAState
+from pst_helpdesk_ext.models import Compensation, SLAState
 from pst_helpdesk_ext.services.queries import pst_ticket_for_panel
 from pst_helpdesk_ext.services.sla import complaint_of, evaluated_now
 from pst_helpdesk_ext.services.triage import (
@@ -251,6 +251,16 @@ def pst_sla_timeline(context: template.Context, ticket: Any) -> dict[str, Any]:
         "complete_url": _reverse_or_empty("pst:sla_mark_complete", pst.ticket_id),
         "waiting_url": _reverse_or_empty("pst:sla_wait_for_visitor", pst.ticket_id),
         "resume_url": _reverse_or_empty("pst:sla_visitor_replied", pst.ticket_id),
+        "compensation_url": _reverse_or_empty("pst:sla_compensation", pst.ticket_id),
+        "compensation": Compensation.objects.filter(pst_ticket=pst).first()
+        if pst.sla_state == "breached"
+        else None,
+        "compensation_kinds": Compensation.Kind.choices,
+        "typed_compensation": (
+            session.pop(f"pst_sla_compensation_{pst.ticket_id}", None) if session else None
+        )
+        or {},
+        "today": timezone.localdate().isoformat(),
         "ticket_open": pst.ticket.status in open_statuses(),
         "waiting": pst.waiting_for_visitor_since is not None or pst.sla_paused_since is not None,
         "csrf_token": context.get("csrf_token"),

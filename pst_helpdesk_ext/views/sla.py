@@ -1,5 +1,5 @@
 """Staff buttons of the SLA clock on the ticket page: mark the request complete, wait for the
-visitor, record the visitor's answer. Thin: the rules live in ``services.sla``.
+visitor, record the visitor's answer, record the compensation of a breach. Thin: the rules live in ``services.sla``.
 
 Each is a POST (CSRF-protected by Django's middleware) for helpdesk staff who may open the ticket
 under helpdesk's per-queue permissions, and redirects back to helpdesk's ticket page with a
@@ -8,11 +8,12 @@ message in the user's language. The URL names are documented in docs/sla.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -23,7 +24,7 @@ from helpdesk.models import Ticket
 from helpdesk.user import HelpdeskUser
 
 from pst_helpdesk_ext.models import PSTTicket
-from pst_helpdesk_ext.services import sla
+from pst_helpdesk_ext.services import compensation, sla
 
 #: Longest question sent to the visitor from the wait button (helpdesk's comment is a TextField;
 #: this keeps a stray paste from becoming a megabyte e-mail).
@@ -127,8 +128,46 @@ def visitor_replied(request: HttpRequest, pst: PSTTicket) -> str:
     }
 
 
+def typed_compensation_key(ticket_id: int) -> str:
+    """The session key of a refused compensation form, shown again as typed (once)."""
+    return f"pst_sla_compensation_{ticket_id}"
+
+
+@helpdesk_staff_member_required
+@require_POST
+def record_compensation(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Record what the visitor was given for the breach of the service standard."""
+    pst = _pst_ticket(request, ticket_id)
+    typed = {name: request.POST.get(name, "")[:1000] for name in ("kind", "note", "given_on")}
+    given_on = None
+    problems: list[str] = []
+    if typed["given_on"]:
+        try:
+            given_on = dt.date.fromisoformat(typed["given_on"])
+        except ValueError:
+            problems.append(_("Enter the day as YYYY-MM-DD, for example 2026-03-31."))
+    if not problems:
+        try:
+            compensation.record(
+                pst, user=request.user, kind=typed["kind"], note=typed["note"], given_on=given_on
+            )
+        except ValidationError as exc:
+            problems = [m for messages_ in exc.message_dict.values() for m in messages_]
+    if problems:
+        messages.error(request, " ".join(problems))
+        request.session[typed_compensation_key(ticket_id)] = typed
+    else:
+        messages.success(request, _("Compensation recorded."))
+    return _back(ticket_id)
+
+
 urlpatterns: list[Any] = [
     path("tickets/<int:ticket_id>/sla/complete/", mark_complete, name="sla_mark_complete"),
     path("tickets/<int:ticket_id>/sla/wait/", wait_for_visitor, name="sla_wait_for_visitor"),
     path("tickets/<int:ticket_id>/sla/resume/", visitor_replied, name="sla_visitor_replied"),
+    path(
+        "tickets/<int:ticket_id>/sla/compensation/",
+        record_compensation,
+        name="sla_compensation",
+    ),
 ]

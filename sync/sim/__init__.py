@@ -7,8 +7,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync.memory import MemoryBranchStore, MemoryCentralStore
+from sync.memory import MemoryCentralStore
 from sync.sim.invariants import CHECKERS, check_all
+from sync.sim.stores import MemoryBranchSim, SimBranchStore, SimCentralStore
 from sync.sim.world import Profile, Violation, World
 
 
@@ -36,8 +37,8 @@ class SeedResult:
 def run_seed(
     seed: int,
     *,
-    central_store_factory: Callable[[], MemoryCentralStore] = MemoryCentralStore,
-    branch_store_factory: Callable[[], MemoryBranchStore] = MemoryBranchStore,
+    central_store_factory: Callable[[], SimCentralStore] = MemoryCentralStore,
+    branch_store_factory: Callable[[], SimBranchStore] = MemoryBranchSim,
     trace: bool = False,
 ) -> tuple[SeedResult, World]:
     world = World(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sync.codec import Changes, Push, decode, encode
+from sync.sim.stores import comparable
 from sync.sim.world import EPOCH, REVOKED_IDENTITY, UNKNOWN_IDENTITY, Violation, World
 from sync.store import ChangesPage, FeedEntry
 
@@ -124,10 +125,11 @@ def convergence(world: World) -> list[Violation]:
     """6. After healing, each branch's view of its tickets (and reference data) is central's."""
     found = []
     for code, node in world.branches.items():
-        mine = dict(node.store.durable.tickets)
+        fields = node.store.VIEW_FIELDS  # what this branch store keeps of central's state
+        mine = dict(node.store.central_view())
         theirs = world.central_store.tickets(code)
         for entity in sorted(set(mine) | set(theirs)):
-            if mine.get(entity) != theirs.get(entity):
+            if comparable(mine.get(entity), fields) != comparable(theirs.get(entity), fields):
                 found.append(
                     Violation(
                         "convergence",
@@ -135,7 +137,8 @@ def convergence(world: World) -> list[Violation]:
                         f"branch {mine.get(entity)}, central {theirs.get(entity)}",
                     )
                 )
-        if dict(node.store.durable.reference) != world.central_store.reference:
+        reference = node.store.reference_view()
+        if reference is not None and dict(reference) != world.central_store.reference:
             found.append(Violation("convergence", f"{code} reference data differs from central's"))
     return found
 

@@ -7,9 +7,11 @@ the ground truth the invariant checkers (``sync.sim.invariants``) compare agains
 Rules:
 - One ``random.Random(seed)`` decides everything, drawn in a fixed order; no wall clock, no set
   iteration, no hashing of strings: a seed replays exactly (``python -m sync.sim SEED --trace``).
-- The cores and stores are the real ``sync.branch``, ``sync.central`` and ``sync.memory`` code;
-  the world only moves frames between them and injects faults, like a transport and an operating
-  system would.
+- The cores are the real ``sync.branch`` and ``sync.central`` code. The stores come from
+  factories: by default the reference ``sync.memory`` stores; any store meeting
+  ``sync.sim.stores.SimBranchStore`` (the agent's SQLite store, through its adapter in ``tests/``)
+  or the memory central's interface can stand in. The world only moves frames between them and
+  injects faults, like a transport and an operating system would.
 - Phases: ``active`` (traffic and faults) then ``heal`` (no more faults, drops, long delays or
   traffic, though messages are still duplicated and reordered within the short delay; crashed
   nodes come back once; nobody is restarted after that) until every branch is quiet or
@@ -43,8 +45,9 @@ from sync.branch import (
 from sync.central import CentralConfig, CentralCore, Refused
 from sync.codec import Ack, Changes, Hello, Push, Send, decode, encode
 from sync.hlc import HybridClock
-from sync.memory import BranchDurable, MemoryBranchStore, MemoryCentralStore
+from sync.memory import MemoryCentralStore
 from sync.ops import Op, encode_payload
+from sync.sim.stores import CommitState, MemoryBranchSim, SimBranchStore, SimCentralStore
 
 EPOCH = 1_773_700_000.0  # 2026-03-17, the simulation's time zero on central's clock
 UNKNOWN_IDENTITY = "0000"  # a key ZAP would refuse: never enrolled
@@ -151,14 +154,14 @@ class BranchNode:
     def __init__(self, world: World, code: str, clock_skew: float) -> None:
         self.world = world
         self.code = code
-        self.store: MemoryBranchStore = world.branch_store_factory()
+        self.store: SimBranchStore = world.branch_store_factory()
         self.core: BranchCore | None = None
         self.incarnation = 0
         self.clock_skew = clock_skew
         self.hlc = HybridClock()
         self.partition_until = 0.0
         self.timer_at: float | None = None
-        self.backups: list[BranchDurable] = []
+        self.backups: list[object] = []
         self.queue_number = 0
 
     @property
@@ -174,8 +177,8 @@ class World:
         self,
         seed: int,
         *,
-        central_store_factory: Callable[[], MemoryCentralStore] = MemoryCentralStore,
-        branch_store_factory: Callable[[], MemoryBranchStore] = MemoryBranchStore,
+        central_store_factory: Callable[[], SimCentralStore] = MemoryCentralStore,
+        branch_store_factory: Callable[[], SimBranchStore] = MemoryBranchSim,
         trace: bool = False,
     ) -> None:
         self.seed = seed
@@ -411,7 +414,7 @@ class World:
         elif disk == "restore" and node.backups:
             backup = self.rng.choice(node.backups)
             node.store.restore(backup)
-            detail = f", restored a backup with {len(backup.outbox)} ops pending"
+            detail = f", restored a backup with {node.store.pending_count()} ops pending"
         self._log(f"{node.code} crashed{detail}")
         self._at(self.rng.uniform(0.5, 30.0), self._restart_branch, node)
 
@@ -427,8 +430,8 @@ class World:
 
     def _branch_committed(
         self, node: BranchNode
-    ) -> Callable[[BranchDurable, BranchDurable, str], None]:
-        def check(before: BranchDurable, after: BranchDurable, what: str) -> None:
+    ) -> Callable[[CommitState, CommitState, str], None]:
+        def check(before: CommitState, after: CommitState, what: str) -> None:
             if after.cursor < before.cursor:
                 self.truth.online.append(
                     Violation("order", f"{node.code} feed cursor went back ({what})")
@@ -483,7 +486,7 @@ class World:
             return
         kind, entity_id, payload = self._next_action(node)
         wall_ms = int(node.wall(self.now) * 1000)
-        pending = node.store.durable.outbox  # immutable: kept as is, not copied
+        pending = node.store.pending_snapshot()
         op = node.store.record(
             kind, entity_id, payload, op_id=self._op_id(wall_ms), hlc=node.hlc.tick(wall_ms)
         )
@@ -494,7 +497,7 @@ class World:
     def _next_action(self, node: BranchNode) -> tuple[str, str, dict[str, Any]]:
         rng = self.rng
         now_iso = "2026-03-17T09:00:00+07:00"
-        tickets = list(node.store.durable.tickets.items())
+        tickets = list(node.store.local_tickets().items())
         if rng.random() < self.profile.invalid:
             entity = tickets[rng.randrange(len(tickets))][0] if tickets else self._uuid()
             return rng.choice(

@@ -130,7 +130,7 @@ def test_a_used_code_is_refused_the_second_time():
     assert Visit.objects.count() == 1
 
 
-def test_the_kiosk_page_keeps_the_typed_code_and_offers_a_normal_number(client, settings):
+def test_the_kiosk_page_keeps_the_typed_code_and_offers_a_normal_number(client):
     feed(upsert(5, 1, "ABC234", start=dt.datetime.now(dt.UTC) + dt.timedelta(days=3)))
     url = reverse("branch_agent:kiosk_appointment")
     response = client.post(url, {"code": "abc-234", "token": "k" * 20})
@@ -139,9 +139,9 @@ def test_the_kiosk_page_keeps_the_typed_code_and_offers_a_normal_number(client, 
     assert 'value="abc-234"' in page and 'aria-invalid="true"' in page
     assert "bukan hari ini" in page and reverse("branch_agent:kiosk") in page
     assert "Ambil nomor antrean biasa saja" in page
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    page = client.post(url, {"code": "abc-234", "token": "l" * 20}).content.decode()
+    page = client.post(url, {"code": "abc-234", "token": "l" * 20, "lang": "en"}).content.decode()
     assert "not today" in page and "Take a normal number instead" in page
+    assert 'name="lang" value="en"' in page and "/kiosk/?lang=en" in page
 
 
 def test_the_desk_sees_the_appointment_of_the_number_it_called(client, users):

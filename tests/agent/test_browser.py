@@ -170,7 +170,7 @@ def test_english_is_one_click_away(agent, browser):
     page = context.new_page()
     page.goto(f"{agent['base']}/kiosk/")
     assert "Selamat datang di PST" in page.content()
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
     assert "Welcome to PST" in page.content()
     assert page.get_by_role("button", name=re.compile("Statistical consultation")).is_visible()
@@ -181,12 +181,12 @@ def test_the_board_calls_each_number_aloud_in_indonesian(agent, browser):
     base, home = agent["base"], agent["home"]
     token = cli(home, "createtoken", "meja", "--device", "tombol-meja-2").stdout.strip()
     page = browser.new_context(locale="id-ID").new_page()
-    # Record what the page asks the speech engine to say (headless Chromium has no voices).
+    # Record the clips the board's <audio> plays, and any use of the speech engine (none).
     page.add_init_script(
-        "window.__spoken = [];"
-        "window.speechSynthesis.speak = function (u) {"
-        "  window.__spoken.push([u.text, u.lang]); setTimeout(function () {"
-        "  u.onend && u.onend(); }, 10); };"
+        "window.__spoken = []; window.__ended = [];"
+        "window.speechSynthesis.speak = function (u) { window.__spoken.push(u.text); };"
+        "document.addEventListener('ended', function (e) {"
+        "  window.__ended.push(new URL(e.target.src).pathname); }, true);"
     )
     page.goto(f"{base}/board/")
     page.get_by_role("button", name="Nyalakan suara").click()
@@ -204,9 +204,9 @@ def test_the_board_calls_each_number_aloud_in_indonesian(agent, browser):
     issued = api("/api/queue/issue", {"service": "perpustakaan", "request_id": "board-test-01"})
     called = api("/api/desk/2/call-next", {"request_id": "board-test-02"})
     assert called["queue_number"] == issued["queue_number"] == "P-001"
-    page.wait_for_function("window.__spoken.length >= 1", timeout=10_000)
-    text, lang = page.evaluate("window.__spoken[0]")
-    assert text == "Nomor antrian P, nol, nol, satu, silakan ke meja 2"
-    assert lang == "id-ID"
+    words = ["nomor_antrian", "letter_p", "satu", "silakan_ke", "meja", "dua"]
+    page.wait_for_function(f"window.__ended.length >= {len(words)}", timeout=30_000)
+    assert page.evaluate("window.__ended") == [f"/static/branch_agent/voice/{w}.ogg" for w in words]
+    assert page.evaluate("window.__spoken") == []  # clips, not the PC's speech engine
     assert page.locator(".board-now-number").inner_text() == "P-001"
     page.context.close()

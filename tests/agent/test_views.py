@@ -215,9 +215,28 @@ def test_indonesian_by_default_english_on_request():
     indonesian = Client().get("/kiosk/").content.decode()
     assert "Selamat datang di PST" in indonesian and 'lang="id"' in indonesian
     client = Client()
-    client.post("/i18n/setlang/", {"language": "en", "next": "/kiosk/"})
-    english = client.get("/kiosk/").content.decode()
+    english = client.get("/kiosk/?lang=en").content.decode()
     assert "Welcome to PST" in english and "Statistical consultation" in english
+    assert 'name="lang" value="en"' in english  # the number is taken in English too
+    # The language is the visitor's, not the browser's: the next visitor starts in Indonesian,
+    # whatever a staff member left in the language cookie.
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Selamat datang di PST" in client.get("/kiosk/").content.decode()
+
+
+def test_a_visitors_language_follows_the_ticket_and_never_the_next_visitor():
+    client = Client()
+    page = client.get("/kiosk/?lang=en").content.decode()
+    token = token_of(page.encode())
+    response = client.post("/kiosk/", {"service": "konsultasi", "token": token, "lang": "en"})
+    assert response.status_code == 302 and response["Location"].endswith("?lang=en")
+    ticket = client.get(response["Location"]).content.decode()
+    assert 'lang="en"' in ticket and "Queue number" in ticket
+    # "Done" and the automatic return lead to the kiosk in the office's language.
+    assert '<a class="button ticket-done" href="/kiosk/">' in ticket
+    assert 'data-return="/kiosk/"' in ticket
+    # An unknown language is the default one.
+    assert "Selamat datang di PST" in client.get("/kiosk/?lang=xx").content.decode()
 
 
 def test_sync_badge_on_staff_pages(users):

@@ -17,11 +17,13 @@ from pst_helpdesk_ext.models import (
     Appointment,
     Branch,
     BranchSyncState,
+    Compensation,
     Complaint,
     FeedHead,
     FeedItem,
     GuestBookEntry,
     OnlineRequest,
+    PersonalDataExport,
     Rating,
     RatingInvitation,
     ServiceCategory,
@@ -72,6 +74,10 @@ def one_of_each(branch) -> dict[str, object]:
     thread = WhatsAppThread.objects.create(pst_ticket=pst, wa_id="6281234567890")
     WhatsAppMessage.objects.create(
         thread=thread, message_id="wamid.X", direction="in", status="received"
+    )
+    Compensation.objects.create(pst_ticket=pst, kind="apology", given_on=pst.created.date())
+    PersonalDataExport.objects.create(
+        username="admin", what="visits", filters={}, file_format="xlsx", rows=1
     )
     return {"visitor": visitor, "pst": pst}
 

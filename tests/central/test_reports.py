@@ -89,9 +89,20 @@ def test_page_csv_xlsx_api_and_command_show_the_same_numbers(world, client, tmp_
             for row in rows
         ]
 
-    page_csv = client.get(reverse("pst:report_ikm"), {**query, "format": "csv"})
+    page_csv = client.get(
+        reverse("pst:report_ikm"), {**query, "format": "csv", "sep": "comma", "decimal": "point"}
+    )
     assert page_csv.status_code == 200
-    assert from_rows(list(csv.reader(io.StringIO(page_csv.content.decode())))[1:]) == expected
+    text = b"".join(page_csv.streaming_content).decode("utf-8-sig")
+    assert from_rows(list(csv.reader(io.StringIO(text)))[1:]) == expected
+    # By default the reader's spreadsheet: Indonesian gets semicolons and decimal commas.
+    indonesian = client.get(
+        reverse("pst:report_ikm"), {**query, "format": "csv"}, HTTP_ACCEPT_LANGUAGE="id"
+    )
+    text = b"".join(indonesian.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    assert from_rows([[v.replace(",", ".") for v in row] for row in rows]) == expected
+    assert any("," in value for row in rows for value in row[4:13])
 
     page_xlsx = client.get(reverse("pst:report_ikm"), {**query, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(page_xlsx.content))["IKM"]

@@ -24,13 +24,13 @@ from sync.memory import (
     APPLIED,
     TICKET_STATUS,
     CentralBranch,
-    MemoryBranchStore,
     MemoryCentralStore,
     TicketView,
     apply_feed_item,
 )
 from sync.ops import Op
 from sync.sim import CHECKERS, run_seed, seed_from_env
+from sync.sim.stores import MemoryBranchSim
 from sync.store import BatchPlan, ChangesPage, Outcome, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,14 +189,14 @@ class SilentStaff(MemoryCentralStore):
         return True
 
 
-class ForgetsToRenumber(MemoryBranchStore):
+class ForgetsToRenumber(MemoryBranchSim):
     """Raises the next seq but leaves the outbox's used seqs as they are."""
 
     def renumber_pending(self, after_seq: int) -> None:
         self.raise_next_seq(after_seq)
 
 
-class AppliesEveryPage(MemoryBranchStore):
+class AppliesEveryPage(MemoryBranchSim):
     """Applies every page it is given and takes its cursor: no guard against old pages."""
 
     def apply_changes(self, page: ChangesPage) -> None:
@@ -217,10 +217,10 @@ class AppliesEveryPage(MemoryBranchStore):
 @pytest.mark.parametrize(
     ("central", "branch", "caught_by"),
     [
-        (AcksBeforeCommit, MemoryBranchStore, "ack_safety"),
-        (DedupsOnSeq, MemoryBranchStore, "no_duplicates"),
-        (AppliesAcrossGaps, MemoryBranchStore, "order"),
-        (SilentStaff, MemoryBranchStore, "convergence"),
+        (AcksBeforeCommit, MemoryBranchSim, "ack_safety"),
+        (DedupsOnSeq, MemoryBranchSim, "no_duplicates"),
+        (AppliesAcrossGaps, MemoryBranchSim, "order"),
+        (SilentStaff, MemoryBranchSim, "convergence"),
         (MemoryCentralStore, ForgetsToRenumber, "liveness"),
         (MemoryCentralStore, AppliesEveryPage, "idempotent_replay"),
     ],

@@ -88,6 +88,47 @@
       1000 * parseInt(back.dataset.returnAfter || "10", 10));
   }
 
+  // A kiosk page in a visitor's own language goes back to the office's default language when
+  // nobody touches it for a while (the next visitor finds it in Indonesian).
+  var idle = document.querySelector("[data-idle-return]");
+  if (idle) {
+    var idleTimer = null;
+    var restart = function () {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () { window.location.href = idle.dataset.idleReturn; },
+        1000 * parseInt(idle.dataset.idleAfter || "60", 10));
+    };
+    ["pointerdown", "keydown", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, restart, { passive: true });
+    });
+    restart();
+  }
+
+  // A list that other people change (the front office's visitors): fetched again in the
+  // background and swapped in place, never while the keyboard focus is inside it, so nobody loses
+  // their place; the status line says when it last changed (read politely by screen readers).
+  var region = document.querySelector("[data-refresh-region]");
+  if (region && window.fetch && window.DOMParser) {
+    var status = document.querySelector("[data-refresh-status]");
+    setInterval(function () {
+      if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
+      fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok || r.redirected) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-refresh-region]");
+          if (!fresh || fresh.innerHTML === region.innerHTML) return;
+          if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
+          region.innerHTML = fresh.innerHTML;
+          if (status) {
+            var d = new Date();
+            status.textContent = status.dataset.updated + " " +
+              ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ".";
+          }
+        })
+        .catch(function () { /* offline for a moment: the list stays as it is */ });
+    }, 1000 * parseInt(region.dataset.refreshEvery || "15", 10));
+  }
+
   function getJSON(url, done) {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })

@@ -1,7 +1,8 @@
 /* Display board: polls the branch every second, shows the numbers called per desk, and announces
-   each new call with a chime and an Indonesian voice ("Nomor antrian K-007, silakan ke meja 1")
-   through the browser's speech API where it exists. Browsers only play sound after a first
-   interaction, hence the "turn on sound" button (remembered for the session). */
+   each new call with a chime and the Indonesian voice clips of voice.js ("Nomor antrian K-007,
+   silakan ke meja 1"). Browsers only play sound after a first interaction, hence the "turn on
+   sound" button (remembered for the session), not shown when the browser allows sound anyway
+   (a board PC's Chromium with --autoplay-policy=no-user-gesture-required, docs/voice.md). */
 (function () {
   "use strict";
   var root = document.getElementById("board");
@@ -11,7 +12,8 @@
   var queue = [];
   var speaking = false;
   var audio = null;
-  var soundOn = sessionStorage.getItem("pst-board-sound") === "1";
+  var soundOn = sessionStorage.getItem("pst-board-sound") === "1" ||
+    Boolean(window.PSTVoice && window.PSTVoice.autoplayAllowed());
   var soundButton = root.querySelector("[data-enable-sound]");
   if (soundOn) soundButton.hidden = true;
   soundButton.addEventListener("click", function () {
@@ -35,15 +37,6 @@
     } catch (e) { /* no audio on this device: the board still shows the call */ }
   }
 
-  function indonesianVoice() {
-    if (!("speechSynthesis" in window)) return null;
-    var voices = window.speechSynthesis.getVoices();
-    for (var i = 0; i < voices.length; i++) {
-      if (voices[i].lang && voices[i].lang.replace("_", "-").toLowerCase().indexOf("id") === 0) return voices[i];
-    }
-    return null;
-  }
-
   function showNow(call) {
     var now = root.querySelector(".board-now");
     now.querySelector(".board-now-number").textContent = call.queue_number;
@@ -60,16 +53,8 @@
     var done = function () { speaking = false; setTimeout(next, 400); };
     if (!soundOn) { setTimeout(done, 3000); return; }
     chime();
-    if (!("speechSynthesis" in window)) { setTimeout(done, 3000); return; }
-    setTimeout(function () {
-      var say = new SpeechSynthesisUtterance(call.speech);
-      say.lang = root.dataset.lang || "id-ID";
-      var voice = indonesianVoice(); if (voice) say.voice = voice;
-      say.rate = 0.9;
-      say.onend = done; say.onerror = done;
-      window.speechSynthesis.speak(say);
-      setTimeout(function () { if (speaking) done(); }, 12000);
-    }, 1000);
+    if (!window.PSTVoice) { setTimeout(done, 3000); return; }
+    setTimeout(function () { window.PSTVoice.announce(call, { chime: chime, done: done }); }, 1300);
   }
 
   function render(state) {
@@ -107,6 +92,7 @@
         learnClock(s.now, s.utc_offset_minutes);
         if (s.time_zone) clock.querySelector(".board-clock-zone").textContent = s.time_zone;
         render(s);
+        root.dispatchEvent(new CustomEvent("pst:board-state", { detail: s }));
       })
       .catch(function () { root.querySelector(".board-offline").hidden = false; })
       .finally(function () { setTimeout(poll, 1000); });
