@@ -89,8 +89,12 @@ migrations-check: install
 	DJANGO_SETTINGS_MODULE=tests.agent_settings $(PY) -m django makemigrations branch_agent --check --dry-run
 
 # Refresh the plugin's Indonesian catalogue after changing strings (then translate and compile).
+# The shared sync modules with msgids (sync.MESSAGE_MODULES) are read from a temporary copy.
+SYNC_MESSAGES = $(shell $(PY) -c 'import sync; print(" ".join("sync/" + m for m in sync.MESSAGE_MODULES))' 2>/dev/null)
 messages: install tools
-	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete --add-location file
+	rm -rf pst_helpdesk_ext/_sync_messages && mkdir pst_helpdesk_ext/_sync_messages && cp $(SYNC_MESSAGES) pst_helpdesk_ext/_sync_messages/
+	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin makemessages -l id --no-obsolete --add-location file; \
+	  status=$$?; rm -rf _sync_messages; exit $$status
 	cd pst_helpdesk_ext && PYTHONPATH=..:../example_project DJANGO_SETTINGS_MODULE=example_project.settings ../$(VENV)/bin/django-admin compilemessages -l id
 
 # Refresh the msgids of the plugin's Indonesian catalogue of helpdesk's own staff strings

@@ -5,7 +5,8 @@ Rules:
   rows it describes commit together or not at all. It refuses to run outside one.
 - ``seq`` comes from the single ``SyncState`` row, read and raised in the same IMMEDIATE
   transaction, so seqs are contiguous and never reused by this store.
-- ``hlc`` is ``ms << 16 | counter`` on the branch clock, never going back even if the clock does.
+- ``op_id`` and ``hlc`` are made by ``sync.ids`` (UUIDv7; ``ms << 16 | counter`` on the branch
+  clock, never going back even if the clock does).
 - Every payload is built as its ``sync.ops`` struct first, so a payload central would refuse as
   malformed can never be written here.
 - A NIK-shaped number in a payload's free-text fields (``sync.ops.FREE_TEXT_FIELDS``) is masked
@@ -15,10 +16,8 @@ Rules:
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import msgspec
@@ -26,9 +25,8 @@ from django.db import connection, transaction
 
 from branch_agent.models import OutboxOp, SyncState
 from branch_agent.personal_data import mask_nik_in_text
+from sync import ids
 from sync.ops import PAYLOAD_TYPES, Op, encode_payload, replace_free_text
-
-_HLC_COUNTER_BITS = 16
 
 # Set after every commit that added an op, so the sync worker sends it at once (never awaited by
 # the request: setting an event does not block).
@@ -36,18 +34,13 @@ changed = threading.Event()
 
 
 def new_op_id(now_ms: int | None = None) -> str:
-    """A UUIDv7 (RFC 9562): 48-bit Unix ms, version 7, 74 random bits; sortable by creation."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> 62 & 0xFFF
-    rand_b = rand & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    return str(uuid.UUID(int=value))
+    """A UUIDv7 (``sync.ids.uuid7``) for now, or for ``now_ms``."""
+    return ids.uuid7(int(time.time() * 1000) if now_ms is None else now_ms)
 
 
 def next_hlc(last: int, now_ms: int | None = None) -> int:
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return max(ms << _HLC_COUNTER_BITS, last + 1)
+    """The next hybrid clock reading after ``last`` (``sync.ids.next_reading``) on this clock."""
+    return ids.next_reading(last, int(time.time() * 1000) if now_ms is None else now_ms)
 
 
 def record(kind: str, entity_id: str, payload: msgspec.Struct) -> OutboxOp:

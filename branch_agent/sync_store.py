@@ -14,12 +14,12 @@ Rules:
 - The down-feed is applied idempotently: a normal page only applies items above the stored
   cursor; a snapshot applies only if it was made for the stored cursor, and replaces the
   reference data. Feed kinds this agent does not know are skipped (newer central), never fatal.
+  Payloads are read through their ``sync.feed`` dataclasses (lenient parsing, see there).
 - This module runs in the sync worker's thread; it never runs in a web request.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
@@ -39,36 +39,17 @@ from branch_agent.models import (
     Visit,
 )
 from branch_agent.outbox import as_op
+from sync import feed
 from sync.ops import Op
 from sync.store import ChangesPage, FeedEntry, Rejection
 
 log = logging.getLogger("branch_agent.sync")
 
-REFERENCE_KINDS = ("category", "channel", "kb_category", "kb")
+REFERENCE_KINDS = feed.REFERENCE_FAMILIES
 
 
 def _state() -> SyncState:
     return SyncState.objects.select_for_update().get(id=1)
-
-
-def _int(payload: dict[str, Any], key: str, default: int = 0) -> int:
-    value = payload.get(key, default)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _text(payload: dict[str, Any], key: str, limit: int) -> str:
-    value = payload.get(key)
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _parse_time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 class SqliteBranchStore:
@@ -233,90 +214,94 @@ class SqliteBranchStore:
 
     def _replace_reference(self, items: Sequence[FeedEntry]) -> None:
         """A snapshot is the whole reference state: drop what it no longer holds."""
-        kept_categories = {_int(i.payload, "id") for i in items if i.kind == "category.upsert"}
+
+        def kept(kind: str) -> set[int]:
+            return {feed.Deleted.parse(i.payload).id for i in items if i.kind == kind}
+
+        kept_categories = kept(feed.CATEGORY_UPSERT)
         ServiceCategory.objects.exclude(central_id__in=kept_categories).exclude(
             central_id__isnull=True
         ).update(active=False)
-        kept_kb_categories = {
-            _int(i.payload, "id") for i in items if i.kind == "kb_category.upsert"
-        }
-        kept_articles = {_int(i.payload, "id") for i in items if i.kind == "kb.upsert"}
+        kept_kb_categories = kept(feed.KB_CATEGORY_UPSERT)
+        kept_articles = kept(feed.KB_UPSERT)
         KnowledgeArticle.objects.exclude(central_id__in=kept_articles).delete()
         KnowledgeCategory.objects.exclude(central_id__in=kept_kb_categories).delete()
 
     def _apply(self, item: FeedEntry) -> None:
         handler = getattr(self, "_on_" + item.kind.replace(".", "_"), None)
         if handler is None:
-            if item.kind.split(".")[0] not in REFERENCE_KINDS and item.kind != "feed.start":
+            if item.kind.split(".")[0] not in REFERENCE_KINDS and item.kind != feed.FEED_START:
                 log.info("skipping feed item of unknown kind %s", item.kind)
             return
         handler(item)
 
     def _on_category_upsert(self, item: FeedEntry) -> None:
-        p = item.payload
-        code = _text(p, "code", 40)
-        if not code or p.get("kind") not in ServiceCategory.Kind.values:
+        p = feed.CategoryUpsert.parse(item.payload)
+        code = p.code
+        if not code or p.kind not in ServiceCategory.Kind.values:
             log.warning("category.upsert without code or kind skipped: %s", item.entity_id)
             return
-        central_id = _int(p, "id") or None
+        central_id = p.id or None
         # A code renamed at central: the row holding the central id gives it up first.
         ServiceCategory.objects.filter(central_id=central_id).exclude(code=code).update(
             central_id=None
         )
-        letter = _text(p, "queue_letter", 1).upper()
+        letter = p.queue_letter.upper()
         ServiceCategory.objects.update_or_create(
             code=code,
             defaults={
                 "central_id": central_id,
-                "kind": p["kind"],
-                "name_id": _text(p, "name_id", 120) or code,
-                "name_en": _text(p, "name_en", 120) or code,
+                "kind": p.kind,
+                "name_id": p.name_id or code,
+                "name_en": p.name_en or code,
                 "queue_letter": letter if letter.isalpha() else "",
-                "order": max(0, _int(p, "order")),
-                "active": bool(p.get("active", True)),
+                "order": max(0, p.order),
+                "active": p.active,
                 "updated_at": timezone.now(),
             },
         )
 
     def _on_category_delete(self, item: FeedEntry) -> None:
         # Visits keep pointing at the category, so it is retired rather than deleted.
-        ServiceCategory.objects.filter(central_id=_int(item.payload, "id")).update(active=False)
+        ServiceCategory.objects.filter(central_id=feed.Deleted.parse(item.payload).id).update(
+            active=False
+        )
 
     def _on_kb_category_upsert(self, item: FeedEntry) -> None:
-        p = item.payload
+        p = feed.KbCategoryUpsert.parse(item.payload)
         KnowledgeCategory.objects.update_or_create(
-            central_id=_int(p, "id"),
+            central_id=p.id,
             defaults={
-                "slug": _text(p, "slug", 100),
-                "name": _text(p, "name", 200),
-                "title": _text(p, "title", 200),
-                "description": _text(p, "description", 20_000),
-                "language": _text(p, "language", 16),
+                "slug": p.slug,
+                "name": p.name,
+                "title": p.title,
+                "description": p.description,
+                "language": p.language,
             },
         )
 
     def _on_kb_category_delete(self, item: FeedEntry) -> None:
-        KnowledgeCategory.objects.filter(central_id=_int(item.payload, "id")).delete()
+        KnowledgeCategory.objects.filter(central_id=feed.Deleted.parse(item.payload).id).delete()
 
     def _on_kb_upsert(self, item: FeedEntry) -> None:
-        p = item.payload
-        category_id = _int(p, "category") or None
+        p = feed.KbUpsert.parse(item.payload)
+        category_id = p.category or None
         if category_id and not KnowledgeCategory.objects.filter(central_id=category_id).exists():
             category_id = None
         KnowledgeArticle.objects.update_or_create(
-            central_id=_int(p, "id"),
+            central_id=p.id,
             defaults={
                 "category_id": category_id,
-                "title": _text(p, "title", 300),
-                "question": _text(p, "question", 100_000),
-                "answer": _text(p, "answer", 200_000),
-                "order": _int(p, "order"),
-                "updated_at": _text(p, "updated", 40),
+                "title": p.title,
+                "question": p.question,
+                "answer": p.answer,
+                "order": p.order,
+                "updated_at": p.updated,
             },
         )
 
     def _on_kb_delete(self, item: FeedEntry) -> None:
-        KnowledgeArticle.objects.filter(central_id=_int(item.payload, "id")).delete()
+        KnowledgeArticle.objects.filter(central_id=feed.Deleted.parse(item.payload).id).delete()
 
     def _on_appointment_upsert(self, item: FeedEntry) -> None:
         from branch_agent import appointments
@@ -331,16 +316,16 @@ class SqliteBranchStore:
             return None
 
     def _on_ticket_status(self, item: FeedEntry) -> None:
-        p = item.payload
+        p = feed.TicketStatus.parse(item.payload)
         visit = self._visit(item.entity_id)
-        label = _text(p, "status_label", 80) or str(p.get("status", ""))
-        at = _parse_time(p.get("at")) or timezone.now()
+        label = p.status_label
+        at = p.at_time or timezone.now()
         if visit is not None:
-            if (visit.central_status, visit.central_open) == (label, p.get("open")):
+            if (visit.central_status, visit.central_open) == (label, item.payload.get("open")):
                 return  # the same state again (a snapshot): nothing new for the desk
-            visit.central_ticket_id = _int(p, "ticket_id") or visit.central_ticket_id
+            visit.central_ticket_id = p.ticket_id or visit.central_ticket_id
             visit.central_status = label
-            visit.central_open = bool(p.get("open")) if "open" in p else None
+            visit.central_open = p.open
             visit.central_updated_at = at
             visit.save(
                 update_fields=[
@@ -350,10 +335,10 @@ class SqliteBranchStore:
                     "central_updated_at",
                 ]
             )
-        if p.get("owner") == "branch":
+        if p.owned_by_branch:
             return  # the branch's own outcome echoed back: kept on the visit, no news for staff
         TicketUpdate.objects.get_or_create(
-            key=f"status:{item.entity_id}:{p.get('status')}:{p.get('at')}",
+            key=f"status:{item.entity_id}:{p.status}:{p.at}",
             defaults={
                 "feed_id": item.feed_id,
                 "visit": visit,
@@ -365,17 +350,17 @@ class SqliteBranchStore:
         )
 
     def _on_ticket_reply(self, item: FeedEntry) -> None:
-        p = item.payload
+        p = feed.TicketReply.parse(item.payload)
         visit = self._visit(item.entity_id)
         TicketUpdate.objects.get_or_create(
-            key=f"reply:{item.entity_id}:{_int(p, 'followup_id') or item.feed_id}",
+            key=f"reply:{item.entity_id}:{p.followup_id or item.feed_id}",
             defaults={
                 "feed_id": item.feed_id,
                 "visit": visit,
                 "entity_id": item.entity_id,
                 "kind": item.kind,
-                "text": _text(p, "comment", 100_000),
-                "at": _parse_time(p.get("at")) or timezone.now(),
+                "text": p.comment,
+                "at": p.at_time or timezone.now(),
             },
         )
         if visit is not None:

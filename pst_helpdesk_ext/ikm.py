@@ -32,7 +32,7 @@ from typing import Any, Final
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from sync.ops import IKM_ELEMENTS
+from sync.vocabulary import IKM_ELEMENT_NAMES, IKM_ELEMENTS
 
 __all__ = [
     "ELEMENTS",
@@ -62,20 +62,9 @@ class Element:
         return self.name_en if (get_language() or "id").startswith("en") else self.name_id
 
 
-ELEMENTS: Final[tuple[Element, ...]] = (
-    Element("U1", "Persyaratan", "Requirements"),
-    Element("U2", "Sistem, mekanisme, dan prosedur", "Systems, mechanisms and procedures"),
-    Element("U3", "Waktu penyelesaian", "Completion time"),
-    Element("U4", "Biaya/tarif", "Cost/tariff"),
-    Element("U5", "Produk spesifikasi jenis pelayanan", "Service products"),
-    Element("U6", "Kompetensi pelaksana", "Staff competence"),
-    Element("U7", "Perilaku pelaksana", "Staff behaviour"),
-    Element("U8", "Sarana dan prasarana", "Facilities"),
-    Element(
-        "U9",
-        "Penanganan pengaduan, saran dan masukan",
-        "Handling of complaints, suggestions and feedback",
-    ),
+# The elements and their official names are the shared vocabulary's (sync.vocabulary).
+ELEMENTS: Final[tuple[Element, ...]] = tuple(
+    Element(code, name_id, name_en) for code, (name_id, name_en) in IKM_ELEMENT_NAMES.items()
 )
 
 

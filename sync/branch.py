@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sync import PROTOCOL_VERSION
+from sync import PROTOCOL_VERSION, ids
 from sync.codec import (
     FROM_CENTRAL,
     MAX_BATCH_OPS,
@@ -142,7 +142,7 @@ class Welcomed:
     session: int
     hwm_seq: int
     feed_head: int
-    clock_skew: float  # central's clock minus this branch's, seconds
+    clock_skew: float  # this branch's clock minus central's, seconds (sync.ids.clock_skew)
     renumbered: bool  # the outbox was renumbered above hwm_seq
 
 
@@ -399,7 +399,7 @@ class BranchCore:
             self.store.renumber_pending(hwm)
         else:
             self.store.raise_next_seq(hwm)
-        self._clock_skew = welcome.server_time - (now + self._wall_offset)
+        self._clock_skew = ids.clock_skew(now + self._wall_offset, welcome.server_time)
         self._next_pull_at = now
         events: list[BranchEvent] = [
             Welcomed(welcome.session, hwm, welcome.feed_head, self._clock_skew, renumber)

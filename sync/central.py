@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sync import ids
 from sync.codec import (
     FROM_BRANCH,
     MAX_PAGE_ITEMS,
@@ -83,7 +84,7 @@ class Welcomed:
     session: int
     hwm_seq: int
     feed_head: int
-    clock_skew: float  # branch clock minus central clock, seconds
+    clock_skew: float  # branch clock minus central clock, seconds (sync.ids.clock_skew)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class CentralCore:
             now=now,
         )
         self._sessions[branch] = _Session(answer.session, hello.boot_id, hello.agent_version, now)
-        skew = hello.branch_time - now
+        skew = ids.clock_skew(hello.branch_time, now)
         welcome = Welcome(
             hwm_seq=answer.hwm_seq,
             feed_head=answer.feed_head,

@@ -16,12 +16,17 @@ Rules:
   simulation replays exactly whatever PYTHONHASHSEED is.
 
 The ticket model (the "view" both ends keep of the branch's tickets):
-- A visit's ticket is the branch's from ``visit.created`` until it is escalated or central staff
-  change it; then it is central's.
+- The ownership rule is ``sync.ownership.decide``, the very function central's intake applies, so
+  what the simulation proves is the rule that ships: a visit's ticket is the branch's from
+  ``visit.created`` until it is escalated or central staff change it away from the status the
+  branch's ops left (``ownership.owner``); then it is central's.
 - Lifecycle ops (no-show, resolved, escalated) set the status only on a ticket that is still the
-  branch's and not finished; otherwise they are applied as a follow-up note (``noted``), status
-  untouched. Progress ops (called, served) set the status under the same condition and are
-  otherwise recorded without a status change. Every other op is a record and changes no status.
+  branch's and whose visit is still in progress; otherwise they are applied as a follow-up note
+  (``noted``), status untouched. Every other op (called, served too: a call is a record, never a
+  status change) is a record and changes no status.
+- A view's status is what the branch's ops left (``AS_BRANCH_LEFT``: ``open``, ``closed``,
+  ``resolved``, ``escalated``), or the status central staff set. Central also keeps
+  each visit's outcome, which a staff change leaves alone (as the visit row at central).
 - Central writes a ``ticket.status`` feed row (the ticket's status and owner as central holds them)
   in the transaction of every change to them, whoever made it, and for every noted op; the branch
   sets its view of the ticket to the row. So after healing (outbox empty, cursor at the head) the
@@ -39,7 +44,7 @@ from typing import Any
 
 import msgspec
 
-from sync import ops as kinds
+from sync import ids, ownership
 from sync.ops import Op, PayloadError, decode_payload
 from sync.store import (
     APPLIED,
@@ -57,17 +62,25 @@ from sync.store import (
     batch_result,
     plan_batch,
 )
+from sync.vocabulary import (
+    OUTCOME_ESCALATED,
+    OUTCOME_NO_SHOW,
+    OUTCOME_RESOLVED,
+    OUTCOME_WAITING,
+)
 
-BRANCH = "branch"
-CENTRAL = "central"
+BRANCH = ownership.BRANCH
+CENTRAL = ownership.CENTRAL
 TICKET_STATUS = "ticket.status"
-FINISHED = frozenset({"no_show", "resolved", "escalated"})
-LIFECYCLE = {
-    kinds.VISIT_NO_SHOW: "no_show",
-    kinds.VISIT_RESOLVED: "resolved",
-    kinds.VISIT_ESCALATED: "escalated",
+# The status a view shows for each visit outcome the branch's ops leave (as helpdesk's statuses in
+# ``feed.AS_BRANCH_LEFT``; an escalated ticket shows "escalated", central's from then on).
+AS_BRANCH_LEFT = {
+    OUTCOME_WAITING: "open",
+    OUTCOME_NO_SHOW: "closed",
+    OUTCOME_RESOLVED: "resolved",
+    OUTCOME_ESCALATED: "escalated",
 }
-PROGRESS = {kinds.VISIT_CALLED: "called", kinds.VISIT_SERVED: "serving"}
+_OUTCOME_SHOWN = {status: outcome for outcome, status in AS_BRANCH_LEFT.items()}
 
 
 @dataclass(frozen=True)
@@ -79,28 +92,39 @@ class TicketView:
         return {"status": self.status, "owner": self.owner}
 
 
-def apply_ticket_op(tickets: Mapping[str, TicketView], op: Op) -> tuple[TicketView | None, Outcome]:
-    """The ticket rule: the new view of ``op.entity_id`` (None: unchanged) and the outcome."""
+def judge(op: Op, ticket: ownership.VisitTicket | None) -> tuple[ownership.Verdict | None, Outcome]:
+    """The payload check, then ``ownership.decide``: the verdict (None: rejected) and outcome."""
     try:
         decode_payload(op.kind, op.payload)
     except PayloadError as exc:
         return None, Outcome(REJECTED, exc.code, exc.message)
-    current = tickets.get(op.entity_id)
-    if op.kind == kinds.VISIT_CREATED:
-        if current is not None:
-            return None, Outcome(REJECTED, "duplicate_entity", f"visit {op.entity_id} exists")
-        return TicketView("waiting", BRANCH), Outcome(APPLIED)
-    if current is None:
-        return None, Outcome(REJECTED, "unknown_entity", f"no visit {op.entity_id}")
-    open_here = current.owner == BRANCH and current.status not in FINISHED
-    if op.kind in LIFECYCLE:
-        if not open_here:
-            return None, Outcome(NOTED, "", f"{op.kind} on a ticket that is {current.status}")
-        owner = CENTRAL if op.kind == kinds.VISIT_ESCALATED else BRANCH
-        return TicketView(LIFECYCLE[op.kind], owner), Outcome(APPLIED)
-    if op.kind in PROGRESS and open_here:
-        return TicketView(PROGRESS[op.kind], BRANCH), Outcome(APPLIED)
-    return None, Outcome(APPLIED)
+    verdict = ownership.decide(op.kind, ticket)
+    if verdict.action == ownership.REJECT:
+        what = "exists" if verdict.reason == "duplicate_entity" else "is unknown"
+        return None, Outcome(REJECTED, verdict.reason, f"visit {op.entity_id} {what}")
+    if verdict.action == ownership.NOTE:
+        return verdict, Outcome(NOTED, "", f"{op.kind} not applied: {verdict.reason}")
+    return verdict, Outcome(APPLIED)
+
+
+def visit_ticket(view: TicketView | None) -> ownership.VisitTicket | None:
+    """What the rule needs, read off a view alone (a branch's: it holds no more than that)."""
+    if view is None:
+        return None
+    return ownership.VisitTicket(_OUTCOME_SHOWN.get(view.status, ""), view.owner)
+
+
+def view_after(verdict: ownership.Verdict | None) -> TicketView | None:
+    """The new view an applied verdict gives (None: the view is unchanged)."""
+    if verdict is None or not verdict.changes_status:
+        return None
+    return TicketView(AS_BRANCH_LEFT[verdict.outcome], verdict.owner)
+
+
+def apply_ticket_op(tickets: Mapping[str, TicketView], op: Op) -> tuple[TicketView | None, Outcome]:
+    """The ticket rule on a view: the new view of ``op.entity_id`` (None: unchanged), outcome."""
+    verdict, outcome = judge(op, visit_ticket(tickets.get(op.entity_id)))
+    return view_after(verdict), outcome
 
 
 def apply_feed_item(
@@ -156,6 +180,7 @@ class CentralBranch:
     apply_log: list[tuple[str, int]] = field(default_factory=list)  # (op_id, seq), apply order
     effects: list[str] = field(default_factory=list)  # op ids whose effect was applied (or noted)
     tickets: dict[str, TicketView] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)  # each visit's, as central recorded it
 
 
 Fault = Callable[[str], None]
@@ -203,7 +228,7 @@ class MemoryCentralStore:
         self._point("hello")
         state.session += 1
         state.boot_id, state.agent_version = boot_id, agent_version
-        state.last_seen, state.clock_skew = now, branch_time - now
+        state.last_seen, state.clock_skew = now, ids.clock_skew(branch_time, now)
         state.cursor_reported = feed_cursor
         self._committed("hello", branch)
         return BranchHello(state.hwm_seq, self.head, state.session)
@@ -216,12 +241,20 @@ class MemoryCentralStore:
             raise StaleSession(f"session {session} is not the current {state.session}")
         plan = self._plan(state, ops)
         tickets: dict[str, TicketView] = {}
+        visits: dict[str, str] = {}
         outcomes: dict[str, Outcome] = {}
         tell: dict[str, None] = {}  # tickets the branch must hear about, in order
         for op in plan.fresh:
-            view, outcome = apply_ticket_op(_Overlay(tickets, state.tickets), op)
-            if view is not None:
+            current = tickets.get(op.entity_id, state.tickets.get(op.entity_id))
+            visit = visits.get(op.entity_id, state.outcomes.get(op.entity_id))
+            known = None
+            if current is not None and visit is not None:
+                known = ownership.VisitTicket(visit, current.owner)
+            verdict, outcome = judge(op, known)
+            view = view_after(verdict)
+            if view is not None and verdict is not None:
                 tickets[op.entity_id] = view
+                visits[op.entity_id] = verdict.outcome
             if view is not None or outcome.result == NOTED:
                 tell[op.entity_id] = None
             outcomes[op.op_id] = outcome
@@ -233,6 +266,7 @@ class MemoryCentralStore:
             if outcome.result != REJECTED:
                 state.effects.append(op.op_id)
         state.tickets.update(tickets)
+        state.outcomes.update(visits)
         state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)
         state.last_seen = now
         for entity_id in tell:
@@ -293,11 +327,14 @@ class MemoryCentralStore:
     # -- central's own changes
 
     def staff_set_status(self, branch: str, entity_id: str, status: str) -> bool:
-        """A helpdesk user changes a ticket: it becomes central's, and the branch is told."""
+        """A helpdesk user changes a ticket: it becomes central's unless the status is the one
+        the branch's ops left (``ownership.owner``), and the branch is told."""
         state = self.branches.get(branch)
         if state is None or entity_id not in state.tickets:
             return False
-        view = TicketView(status, CENTRAL)
+        outcome = state.outcomes.get(entity_id)
+        as_left = outcome is not None and AS_BRANCH_LEFT.get(outcome) == status
+        view = TicketView(status, ownership.owner(outcome, as_left))
         self._point("staff")
         state.tickets[entity_id] = view
         self._write(branch, TICKET_STATUS, entity_id, view.as_payload())
@@ -345,6 +382,7 @@ class MemoryCentralStore:
                     tuple((i, r.outcome, r.order) for i, r in b.records.items()),
                     tuple(b.effects),
                     tuple(sorted(b.tickets.items())),
+                    tuple(sorted(b.outcomes.items())),
                 )
                 for code, b in self.branches.items()
             ),
@@ -377,22 +415,6 @@ class MemoryCentralStore:
     def _committed(self, what: str, branch: str | None) -> None:
         if self.on_commit is not None:
             self.on_commit(what, branch)
-
-
-class _Overlay(Mapping[str, TicketView]):
-    """Uncommitted ticket views over committed ones."""
-
-    def __init__(self, top: Mapping[str, TicketView], base: Mapping[str, TicketView]) -> None:
-        self.top, self.base = top, base
-
-    def __getitem__(self, key: str) -> TicketView:
-        return self.top[key] if key in self.top else self.base[key]
-
-    def __iter__(self) -> Any:
-        return iter({**self.base, **self.top})
-
-    def __len__(self) -> int:
-        return len({**self.base, **self.top})
 
 
 def _frozen(value: Any) -> Any:

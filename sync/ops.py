@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from sync.vocabulary import IKM_ELEMENTS
+
 # Kinds, in the order a visit usually goes through them.
 VISIT_CREATED = "visit.created"
 GUESTBOOK_RECORDED = "guestbook.recorded"
@@ -36,7 +38,7 @@ ServiceCode = Literal["konsultasi", "perpustakaan", "penjualan", "rekomendasi"]
 Subject = Literal["data", "metadata", "classification"]
 FollowUpMode = Literal["online", "in_person", "zoom"]
 IdType = Literal["ktp", "sim", "passport", "kitas", "student_card", "other"]
-IKM_ELEMENTS = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
+# IKM_ELEMENTS is the shared vocabulary's (re-exported here for the payload rules).
 
 QUEUE_NUMBER_RE = re.compile(r"^[A-Z]-\d{3,4}$")
 Seconds = Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)]

@@ -110,7 +110,7 @@ class SyncStatus:
     last_error: str | None = None
     feed_cursor: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-    clock_skew: float | None = None  # central's clock minus the branch's, seconds, at WELCOME
+    clock_skew: float | None = None  # the branch's clock minus central's, seconds, at WELCOME
     state: str = "idle"
     central_lost: CentralLost | None = None  # set when central was restored from a backup
 

@@ -17,7 +17,8 @@ Rules:
   batch of its own that changed a status or owner, and after every change central makes) and
   central's public replies on them. Never personal data: no names, e-mails, phone numbers or ID
   digits of visitors; a reply's text is what staff wrote publicly to the visitor.
-- Kinds and payloads (entity ids are strings):
+- Kinds and payloads (entity ids are strings; each payload is built as its ``sync.feed`` dataclass,
+  which the agent parses):
   ``category.upsert`` / ``category.delete`` (entity: ServiceCategory pk),
   ``channel.upsert`` / ``channel.delete`` (Channel pk),
   ``kb_category.upsert`` / ``kb_category.delete`` (KBCategory pk; delete drops its items too),
@@ -60,6 +61,8 @@ from pst_helpdesk_ext.models import (
     Visit,
 )
 from pst_helpdesk_ext.services.bulk_insert import RowInserter
+from sync import feed as payloads
+from sync import ownership
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1
@@ -181,73 +184,75 @@ def visible_items(branch: Branch, *, after: int, up_to: int) -> QuerySet[FeedIte
 def category_entry(category: ServiceCategory) -> Entry:
     return Entry(
         None,
-        "category.upsert",
+        payloads.CATEGORY_UPSERT,
         str(category.pk),
-        {
-            "id": category.pk,
-            "code": category.code,
-            "kind": category.kind,
-            "parent": category.parent.code if category.parent_id else None,
-            "name_id": category.name_id,
-            "name_en": category.name_en,
-            "queue_letter": category.queue_letter,
-            "order": category.order,
-            "active": category.active,
-        },
+        payloads.CategoryUpsert(
+            id=category.pk,
+            code=category.code,
+            kind=category.kind,
+            parent=category.parent.code if category.parent_id else None,
+            name_id=category.name_id,
+            name_en=category.name_en,
+            queue_letter=category.queue_letter,
+            order=category.order,
+            active=category.active,
+        ).as_payload(),
     )
 
 
 def channel_entry(channel: Channel) -> Entry:
     return Entry(
         None,
-        "channel.upsert",
+        payloads.CHANNEL_UPSERT,
         str(channel.pk),
-        {
-            "id": channel.pk,
-            "code": channel.code,
-            "name_id": channel.name_id,
-            "name_en": channel.name_en,
-            "online": channel.online,
-            "order": channel.order,
-        },
+        payloads.ChannelUpsert(
+            id=channel.pk,
+            code=channel.code,
+            name_id=channel.name_id,
+            name_en=channel.name_en,
+            online=channel.online,
+            order=channel.order,
+        ).as_payload(),
     )
 
 
 def kb_category_entry(category: KBCategory) -> Entry:
     if not category.public:
-        return Entry(None, "kb_category.delete", str(category.pk), {"id": category.pk})
+        return Entry(
+            None, "kb_category.delete", str(category.pk), payloads.Deleted(category.pk).as_payload()
+        )
     return Entry(
         None,
-        "kb_category.upsert",
+        payloads.KB_CATEGORY_UPSERT,
         str(category.pk),
-        {
-            "id": category.pk,
-            "slug": category.slug,
-            "name": category.name,
-            "title": category.title,
-            "description": category.description,
+        payloads.KbCategoryUpsert(
+            id=category.pk,
+            slug=category.slug,
+            name=category.name,
+            title=category.title,
+            description=category.description,
             # KB texts are written in one language; the queue's locale says which, if any.
-            "language": (category.queue.locale if category.queue_id else None) or "",
-        },
+            language=(category.queue.locale if category.queue_id else None) or "",
+        ).as_payload(),
     )
 
 
 def kb_item_entry(item: KBItem, category: KBCategory) -> Entry:
     if not (item.enabled and category.public):
-        return Entry(None, "kb.delete", str(item.pk), {"id": item.pk})
+        return Entry(None, "kb.delete", str(item.pk), payloads.Deleted(item.pk).as_payload())
     return Entry(
         None,
-        "kb.upsert",
+        payloads.KB_UPSERT,
         str(item.pk),
-        {
-            "id": item.pk,
-            "category": category.pk,
-            "title": item.title,
-            "question": item.question,
-            "answer": item.answer,
-            "order": item.order,
-            "updated": item.last_updated.isoformat() if item.last_updated else None,
-        },
+        payloads.KbUpsert(
+            id=item.pk,
+            category=category.pk,
+            title=item.title,
+            question=item.question,
+            answer=item.answer,
+            order=item.order,
+            updated=item.last_updated.isoformat() if item.last_updated else None,
+        ).as_payload(),
     )
 
 
@@ -281,7 +286,7 @@ def retract_reference(instance: object) -> None:
     if kind is None:
         raise TypeError(f"not reference data: {type(instance).__name__}")
     pk = instance.pk  # type: ignore[attr-defined]
-    publish([Entry(None, kind, str(pk), {"id": pk})], skip_unchanged=True)
+    publish([Entry(None, kind, str(pk), payloads.Deleted(pk).as_payload())], skip_unchanged=True)
 
 
 # --- tickets that came from a branch ------------------------------------------------------------
@@ -294,18 +299,22 @@ AS_BRANCH_LEFT: dict[str, tuple[int, ...]] = {
     Visit.Outcome.RESOLVED: (Ticket.RESOLVED_STATUS,),
     Visit.Outcome.REFERRED: (Ticket.RESOLVED_STATUS,),
 }
-BRANCH_OWNER = "branch"
-CENTRAL_OWNER = "central"
+BRANCH_OWNER = ownership.BRANCH
+CENTRAL_OWNER = ownership.CENTRAL
 
 
 def ticket_owner(ticket: Ticket, visit: Visit | None) -> str:
-    """Whose the ticket of a visit is (DESIGN.md, ownership): the branch's until the visit is
-    escalated or central changes its status away from what the branch's ops left; then central's.
-    """
-    if visit is None or visit.outcome == Visit.Outcome.ESCALATED:
-        return CENTRAL_OWNER
-    left = AS_BRANCH_LEFT.get(visit.outcome, ())
-    return BRANCH_OWNER if ticket.status in left else CENTRAL_OWNER
+    """Whose the ticket of a visit is (DESIGN.md, ownership; the rule is ``sync.ownership.owner``):
+    the branch's until the visit is escalated or central changes its status away from what the
+    branch's ops left; then central's."""
+    outcome = None if visit is None else str(visit.outcome)
+    left = AS_BRANCH_LEFT.get(outcome or "", ())
+    return ownership.owner(outcome, ticket.status in left)
+
+
+def visit_ticket(ticket: Ticket, visit: Visit) -> ownership.VisitTicket:
+    """The visit's ticket as ``sync.ownership.decide`` reads it."""
+    return ownership.VisitTicket(str(visit.outcome), ticket_owner(ticket, visit))
 
 
 def _status_labels(language: str) -> dict[int, str]:
@@ -325,16 +334,16 @@ def ticket_status_entry(
     label = labels[language].get(ticket.status, str(ticket.status))
     return Entry(
         branch,
-        "ticket.status",
+        payloads.TICKET_STATUS,
         pst.origin_id,
-        {
-            "ticket_id": ticket.pk,
-            "status": ticket.status,
-            "status_label": label,
-            "open": ticket.status in Ticket.OPEN_STATUSES,
-            "owner": ticket_owner(ticket, getattr(pst, "visit", None)),
-            "at": (ticket.modified or timezone.now()).isoformat(),
-        },
+        payloads.TicketStatus(
+            ticket_id=ticket.pk,
+            status=ticket.status,
+            status_label=label,
+            open=ticket.status in Ticket.OPEN_STATUSES,
+            owner=ticket_owner(ticket, getattr(pst, "visit", None)),
+            at=(ticket.modified or timezone.now()).isoformat(),
+        ).as_payload(),
     )
 
 
@@ -365,14 +374,14 @@ def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:
         entries.append(
             Entry(
                 pst.branch,
-                "ticket.reply",
+                payloads.TICKET_REPLY,
                 pst.origin_id,
-                {
-                    "ticket_id": ticket.pk,
-                    "followup_id": followup.pk,
-                    "comment": followup.comment,
-                    "at": followup.date.isoformat(),
-                },
+                payloads.TicketReply(
+                    ticket_id=ticket.pk,
+                    followup_id=followup.pk,
+                    comment=followup.comment,
+                    at=followup.date.isoformat(),
+                ).as_payload(),
             )
         )
     return publish(entries)

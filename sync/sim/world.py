@@ -44,7 +44,7 @@ from sync.branch import (
 )
 from sync.central import CentralConfig, CentralCore, Refused
 from sync.codec import Ack, Changes, Hello, Push, Send, decode, encode
-from sync.hlc import HybridClock
+from sync.ids import HybridClock, uuid7
 from sync.memory import MemoryCentralStore
 from sync.ops import Op, encode_payload
 from sync.sim.stores import CommitState, MemoryBranchSim, SimBranchStore, SimCentralStore
@@ -163,6 +163,7 @@ class BranchNode:
         self.timer_at: float | None = None
         self.backups: list[object] = []
         self.queue_number = 0
+        self.progress: dict[str, str] = {}  # visit id -> "called" | "serving" (the desk's memory)
 
     @property
     def up(self) -> bool:
@@ -512,7 +513,7 @@ class World:
                     (kinds.VISIT_CREATED, self._uuid(), {"service": "konsultasi"}),
                 )
             )
-        open_ = [(e, v) for e, v in tickets if v.status not in ("no_show", "resolved", "escalated")]
+        open_ = [(e, v) for e, v in tickets if v.status not in ("closed", "resolved", "escalated")]
         if not open_ or rng.random() < 0.3:
             node.queue_number += 1
             return (
@@ -530,9 +531,11 @@ class World:
         if rng.random() < 0.1 and tickets:  # a late step on any ticket: maybe central's by now
             entity = tickets[rng.randrange(len(tickets))][0]
             return kinds.VISIT_RESOLVED, entity, self._resolved(now_iso)
-        entity, view = open_[rng.randrange(len(open_))]
+        entity, _view = open_[rng.randrange(len(open_))]
+        # Calls and service starts are records, never a status change (sync.ownership): the
+        # front office remembers how far each visit got, the ticket's status does not say.
         steps: dict[str, tuple[str, dict[str, Any]]] = {
-            "waiting": (
+            "": (
                 kinds.VISIT_CALLED,
                 encode_payload(
                     kinds.VisitCalled(desk="1", called_at=now_iso, wait_seconds=rng.randint(0, 900))
@@ -543,8 +546,10 @@ class World:
                 encode_payload(kinds.VisitServed(desk="1", officer="Sari", started_at=now_iso)),
             ),
         }
-        if view.status in steps and rng.random() < 0.9:
-            kind, payload = steps[view.status]
+        progress = node.progress.get(entity, "")
+        if progress in steps and rng.random() < 0.9:
+            kind, payload = steps[progress]
+            node.progress[entity] = "called" if kind == kinds.VISIT_CALLED else "serving"
             return kind, entity, payload
         choice = rng.random()
         if choice < 0.3:
@@ -763,16 +768,7 @@ class World:
         return self._op_id(int((EPOCH + self.now) * 1000))
 
     def _op_id(self, wall_ms: int) -> str:
-        rand = self.rng.getrandbits(74)
-        value = (
-            (wall_ms & (2**48 - 1)) << 80
-            | 0x7 << 76
-            | (rand >> 62) << 64
-            | 0b10 << 62
-            | (rand & (2**62 - 1))
-        )
-        text = f"{value:032x}"
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        return uuid7(wall_ms, self.rng.getrandbits(74))
 
 
 __all__ = ["EPOCH", "Profile", "SimCrash", "Violation", "World"]

@@ -78,6 +78,11 @@ def test_the_catalogs_have_every_string_of_the_source(language, tmp_path, monkey
         LOCALE.parent, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "locale")
     )
     (copy / "locale").mkdir()
+    import sync  # its modules with msgids are read too (make messages does the same)
+
+    (copy / "_sync_messages").mkdir()
+    for name in sync.MESSAGE_MODULES:
+        shutil.copy(Path(sync.__file__).parent / name, copy / "_sync_messages" / name)
     monkeypatch.chdir(copy)
     settings.LOCALE_PATHS = []
     call_command("makemessages", locale=[language], no_obsolete=True, verbosity=0)

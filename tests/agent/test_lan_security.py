@@ -104,8 +104,8 @@ def test_the_kiosk_page_says_why_and_keeps_its_buttons(limits, clock):
     text = refused.content.decode()
     assert text.count("Terlalu banyak nomor antrean") == 1 and "kiosk-button" in text
     assert Visit.objects.count() == 10
-    client.cookies["pst_agent_language"] = "en"
-    english = client.post("/kiosk/", {"service": "konsultasi", "token": token})
+    # The kiosk's language is the visitor's choice, carried by the form (never the cookie).
+    english = client.post("/kiosk/", {"service": "konsultasi", "token": token, "lang": "en"})
     assert english.status_code == 429 and "Too many queue numbers" in english.content.decode()
 
 

@@ -142,11 +142,21 @@ def test_the_mo_file_is_compiled_from_the_po_file():
     assert compiled == expected, "django.mo is stale: run msgfmt -o django.mo django.po"
 
 
+def copy_sync_messages(app_copy: Path) -> None:
+    """The shared ``sync`` modules with msgids, where makemessages reads them (as make messages)."""
+    import sync
+
+    (app_copy / "_sync_messages").mkdir()
+    for name in sync.MESSAGE_MODULES:
+        shutil.copy(Path(sync.__file__).parent / name, app_copy / "_sync_messages" / name)
+
+
 def test_the_po_file_has_every_string_of_the_source(tmp_path, monkeypatch, settings):
     """makemessages run on today's source finds no msgid the shipped catalog lacks."""
     assert shutil.which("xgettext"), "install GNU gettext (apt-get install gettext) to check this"
     copy = tmp_path / "pst_helpdesk_ext"
     shutil.copytree(APP_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    copy_sync_messages(copy)
     monkeypatch.chdir(copy)
     settings.LOCALE_PATHS = []
     call_command("makemessages", locale=["id"], no_obsolete=True, verbosity=0)

@@ -40,6 +40,7 @@ from pst_helpdesk_ext.models import (
 )
 from pst_helpdesk_ext.services.bulk_insert import NewRow, Row
 from pst_helpdesk_ext.services.intake.batch import Batch, VisitState
+from sync import ids
 from sync import ops as op_kinds
 from sync.ops import Op
 
@@ -231,7 +232,7 @@ class Intake:
         """The branch clock when the op was recorded (physical part of its hybrid clock); central's
         receive time when that is not a plausible time."""
         try:
-            when = dt.datetime.fromtimestamp((op.hlc >> 16) / 1000, tz=dt.UTC)
+            when = ids.wall_time(op.hlc)
         except (OverflowError, OSError, ValueError):
             return self.received_at
         return when if self.within_window(when) else self.received_at

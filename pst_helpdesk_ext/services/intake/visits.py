@@ -163,7 +163,7 @@ def visit_no_show(run: Intake, op: Op, p: op_kinds.VisitNoShow) -> Result:
     state = run.state_of(op)
     at = run.time("at", p.at, state)
     comment = run._("Did not come forward when called to desk %(desk)s.") % {"desk": p.desk}
-    conflict = lifecycle_conflict(run, state)
+    conflict = lifecycle_conflict(run, state, op.kind)
     if conflict:
         return note(run, state, op, comment, conflict)
     run.set(state, "visit", outcome=Visit.Outcome.NO_SHOW, finished_at=at, desk=p.desk)
@@ -225,7 +225,7 @@ def visit_resolved(run: Intake, op: Op, p: op_kinds.VisitResolved) -> Result:
         }
     if p.note:
         comment = f"{comment}\n\n{p.note}"
-    conflict = lifecycle_conflict(run, state)
+    conflict = lifecycle_conflict(run, state, op.kind)
     if conflict:
         return note(run, state, op, comment, conflict)
     run.set(
@@ -258,7 +258,7 @@ def visit_escalated(run: Intake, op: Op, p: op_kinds.VisitEscalated) -> Result:
     }
     if p.note:
         comment = f"{comment}\n\n{p.note}"
-    conflict = lifecycle_conflict(run, state)
+    conflict = lifecycle_conflict(run, state, op.kind)
     if conflict:
         return note(run, state, op, comment, conflict)
     run.set(
