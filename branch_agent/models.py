@@ -517,3 +517,43 @@ class VisitLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_id}"
+
+
+class Appointment(models.Model):
+    """An appointment at this branch made at central, from the down-feed
+    (``appointment.upsert``): the visitor checks in with its code at the kiosk
+    (``branch_agent.appointments``). No personal data: code, service, time, topic, ticket."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        CANCELLED = "cancelled", _("cancelled")
+        CHECKED_IN = "checked_in", _("checked in")
+
+    central_id = models.BigIntegerField(_("central id"), primary_key=True)
+    code = models.CharField(_("check-in code"), max_length=8, unique=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.BOOKED
+    )
+    service_code = models.CharField(_("service"), max_length=40)
+    start = models.DateTimeField(_("starts at"))
+    minutes = models.PositiveSmallIntegerField(_("duration (minutes)"), default=30)
+    topic = models.CharField(_("topic"), max_length=200, blank=True)
+    ticket_id = models.BigIntegerField(_("central ticket"), null=True, blank=True)
+    ticket_ref = models.CharField(_("ticket reference"), max_length=120, blank=True)
+    visit = models.OneToOneField(
+        Visit,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointment",
+        verbose_name=_("visit"),
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        ordering = ("start",)
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.start:%Y-%m-%d %H:%M}"

@@ -303,6 +303,11 @@ class SqliteBranchStore:
     def _on_kb_delete(self, item: FeedEntry) -> None:
         KnowledgeArticle.objects.filter(central_id=feed.Deleted.parse(item.payload).id).delete()
 
+    def _on_appointment_upsert(self, item: FeedEntry) -> None:
+        from branch_agent import appointments
+
+        appointments.apply_feed(item.payload)
+
     @staticmethod
     def _visit(entity_id: str) -> Visit | None:
         try:

@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from branch_agent import api, floor_settings, floor_views, login, views, voice_views
+from branch_agent import (
+    api,
+    appointment_views,
+    floor_settings,
+    floor_views,
+    login,
+    views,
+    voice_views,
+)
 
 app_name = "branch_agent"
 
@@ -8,6 +16,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("kiosk/", views.kiosk, name="kiosk"),
     path("kiosk/ticket/<uuid:visit_id>/", views.ticket, name="ticket"),
+    path("kiosk/appointment/", appointment_views.kiosk_appointment, name="kiosk_appointment"),
     path("board/", views.board, name="board"),
     path("board/state.json", views.board_json, name="board_json"),
     path("board/voice.json", voice_views.board_voice, name="board_voice"),

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pst_helpdesk_ext.models import (
     AppliedOp,
+    Appointment,
     Branch,
     BranchSyncState,
     Channel,
@@ -755,3 +756,51 @@ class CompensationAdmin(ReadOnlyAdmin):
     list_display = ("pst_ticket", "kind", "note", "given_on", "recorded_by", "recorded_at")
     list_filter = ("kind",)
     date_hierarchy = "given_on"
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """In-person appointments with their check-in codes: booked on a ticket's conversation page,
+    cancelled here (the branch hears of it with its next sync)."""
+
+    list_display = ("code", "branch", "start", "service", "status", "ticket", "queue_number")
+    list_filter = ("status", "branch")
+    search_fields = ("code", "ticket__id")
+    fields = (
+        "code",
+        "status",
+        "branch",
+        "service",
+        "start",
+        "minutes",
+        "ticket",
+        "followup",
+        "checked_in_at",
+        "queue_number",
+        "visit_origin_id",
+        "created",
+    )
+    readonly_fields = fields
+    actions = ("cancel_appointments",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # booked on the ticket's conversation page, with its e-mail to the visitor
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # cancelled, never deleted: the branch must hear of it
+
+    @admin.action(description=_("Cancel the selected appointments"), permissions=["change"])
+    def cancel_appointments(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        from pst_helpdesk_ext.services.appointments import cancel
+
+        done = sum(1 for booking in queryset if cancel(booking))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d appointment cancelled; its office is told with the next sync.",
+                "%(count)d appointments cancelled; their offices are told with the next sync.",
+                done,
+            )
+            % {"count": done},
+            messages.SUCCESS,
+        )

@@ -1001,3 +1001,56 @@ class DeskPause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch_id} {self.desk} {self.reason} {self.started_at}"
+
+
+class Appointment(models.Model):
+    """An in-person follow-up appointment at a branch, with the code the visitor checks in with at
+    the branch's kiosk (``services.appointments``); the branch learns it from the down-feed."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        CANCELLED = "cancelled", _("cancelled")
+        CHECKED_IN = "checked_in", _("checked in")
+
+    ticket = models.ForeignKey(
+        "helpdesk.Ticket",
+        on_delete=models.CASCADE,
+        related_name="pst_appointments",
+        verbose_name=_("ticket"),
+    )
+    followup = models.ForeignKey(
+        "helpdesk.FollowUp",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pst_appointments",
+        verbose_name=_("follow-up"),
+    )
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("branch")
+    )
+    service = models.ForeignKey(
+        ServiceCategory,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("service"),
+    )
+    start = models.DateTimeField(_("starts at"))
+    minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
+    code = models.CharField(_("check-in code"), max_length=8, unique=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.BOOKED
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    visit_origin_id = models.CharField(_("visit at the branch"), max_length=64, blank=True)
+    queue_number = models.CharField(_("queue number"), max_length=8, blank=True)
+    created = models.DateTimeField(_("created"), default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ("start",)
+        indexes = [models.Index(fields=["branch", "start"], name="pst_appointment_branch_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.start:%Y-%m-%d %H:%M}"

@@ -78,11 +78,14 @@ class _Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
-class VisitCreated(_Payload, frozen=True, forbid_unknown_fields=True):
+class VisitCreated(_Payload, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     service: ServiceCode
     queue_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]-\d{3,4}$")]
     service_day: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
     issued_at: IsoTime
+    # The check-in code of the appointment the visitor came for (kiosk check-in); left out of
+    # the payload when empty, so a central that predates it still takes ordinary visits.
+    appointment: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{6,8}$|^$")] = ""
 
 
 class GuestbookRecorded(_Payload, frozen=True, forbid_unknown_fields=True):

@@ -25,9 +25,14 @@ class Issued:
 
 
 def issue_number(
-    service_code: str, *, token: str | None = None, now: dt.datetime | None = None
+    service_code: str,
+    *,
+    token: str | None = None,
+    now: dt.datetime | None = None,
+    appointment: str = "",
 ) -> Issued:
-    """Give the next queue number of a service today (K-001, K-002, ... per service per day)."""
+    """Give the next queue number of a service today (K-001, K-002, ... per service per day);
+    ``appointment``: the check-in code it was given for (``branch_agent.appointments``)."""
     service = ServiceCategory.objects.filter(
         code=service_code, kind=ServiceCategory.Kind.SERVICE, active=True
     ).first()
@@ -63,6 +68,7 @@ def issue_number(
                 queue_number=visit.queue_number,
                 service_day=day.isoformat(),
                 issued_at=iso(moment),
+                appointment=appointment,
             ),
         )
     return Issued(visit, created=True)

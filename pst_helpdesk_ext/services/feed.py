@@ -25,7 +25,9 @@ Rules:
   ``kb.upsert`` / ``kb.delete`` (KBItem pk),
   ``ticket.status`` {ticket_id, status, status_label, open, owner ("branch" | "central"), at}
   and ``ticket.reply`` {ticket_id, followup_id, comment, at} (entity: the visit id the branch
-  gave, ``origin_id``).
+  gave, ``origin_id``);
+  ``appointment.upsert`` {id, code, status, service, start, minutes, topic, ticket_id,
+  ticket_ref} for one branch (entity: the Appointment pk; ``services.appointments``).
 - Retention: rows older than ``PST_HELPDESK["SYNC_FEED_RETENTION_DAYS"]`` (default 90) are pruned
   by ``prune`` (a row that cannot be deleted is logged and skipped, never stopping it);
   ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch whose cursor
@@ -447,6 +449,9 @@ def snapshot_entries(
     )
     labels: dict[str, dict[int, str]] = {}
     entries += [ticket_status_entry(branch, pst.ticket, pst, labels) for pst in tickets]
+    from pst_helpdesk_ext.services import appointments
+
+    entries += appointments.snapshot_entries(branch, now)
     newest = {
         (_family(kind), entity_id): feed_id
         for kind, entity_id, feed_id in visible_items(branch, after=0, up_to=up_to)

@@ -196,13 +196,23 @@ def public_attachment(ticket: Ticket, attachment_id: int) -> FollowUpAttachment 
 def appointments_of(ticket: Ticket) -> list[dict[str, Any]]:
     """Follow-ups announcing an appointment (``services.appointments``), newest first, with
     their .ics attachment when helpdesk kept it."""
-    from pst_helpdesk_ext.services.appointments import ICS_NAME
+    from pst_helpdesk_ext.models import Appointment
+    from pst_helpdesk_ext.services.appointments import ICS_NAME, code_qr_svg, display_code
 
+    bookings = {b.followup_id: b for b in Appointment.objects.filter(ticket=ticket)}
     found = []
     for message in reversed(public_thread(ticket)):
         ics = [a for a in message.attachments if a.filename == ICS_NAME]
         if ics or "appointment.ics" in (message.followup.comment or ""):
-            found.append({"followup": message.followup, "ics": ics[0] if ics else None})
+            item = {"followup": message.followup, "ics": ics[0] if ics else None}
+            booking = bookings.get(message.followup.pk)
+            if booking is not None:
+                # The check-in code and its QR while the appointment stands.
+                item["booking"] = booking
+                if booking.status == Appointment.Status.BOOKED:
+                    item["code"] = display_code(booking.code)
+                    item["qr"] = code_qr_svg(booking.code)
+            found.append(item)
     return found
 
 

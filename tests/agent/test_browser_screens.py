@@ -405,6 +405,7 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     page = screens.new_page()
     for name, url in (
         ("kiosk", f"{base}/kiosk/{lang}"),
+        ("appointment", f"{base}/kiosk/appointment/{lang}"),
         ("board", f"{base}/board/"),
         ("rating-choose", f"{base}/rating/"),
         ("rating-wait", f"{base}/rating/1/"),
@@ -415,6 +416,11 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
         page.goto(url)
         # The board's call line is Indonesian on purpose (it is what the voice says to the room).
         check(page, name, words=not (name == "board" and language == "en"))
+    page.goto(f"{base}/kiosk/appointment/{lang}")
+    page.fill("#appointment-code", "ZZZ-999")
+    page.press("#appointment-code", "Enter")
+    page.locator("#appointment-error").wait_for()
+    check(page, "appointment-refused")
     page.goto(f"{base}/kiosk/{lang}")
     page.locator(".kiosk-button").first.click()
     page.wait_for_url(re.compile(r"/kiosk/ticket/"))

@@ -14,6 +14,7 @@ from helpdesk.models import Queue, Ticket
 
 from pst_helpdesk_ext.models import (
     AppliedOp,
+    Appointment,
     Branch,
     BranchSyncState,
     Compensation,
@@ -25,6 +26,7 @@ from pst_helpdesk_ext.models import (
     PersonalDataExport,
     Rating,
     RatingInvitation,
+    ServiceCategory,
     Visitor,
     WhatsAppMessage,
     WhatsAppThread,
@@ -61,6 +63,14 @@ def one_of_each(branch) -> dict[str, object]:
     FeedItem.objects.create(branch=branch, kind="ticket.status", entity_id="x", payload={"s": 1})
     FeedHead.objects.get_or_create(pk=1)
     OnlineRequest.objects.create(pst_ticket=pst, search_query="kemiskinan")
+    Appointment.objects.create(
+        ticket=pst.ticket,
+        branch=branch,
+        service=pst.category or ServiceCategory.objects.get(code="konsultasi"),
+        start=timezone.now(),
+        minutes=30,
+        code="ABC234",
+    )
     thread = WhatsAppThread.objects.create(pst_ticket=pst, wa_id="6281234567890")
     WhatsAppMessage.objects.create(
         thread=thread, message_id="wamid.X", direction="in", status="received"

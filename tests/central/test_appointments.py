@@ -116,7 +116,7 @@ def test_an_in_person_appointment_is_a_public_followup_with_the_ics_emailed(
     )
     assert followup.public and followup.user == staff
     assert "Labuhanbatu Selatan" in followup.comment
-    attachment = FollowUpAttachment.objects.get(followup=followup)
+    attachment = FollowUpAttachment.objects.get(followup=followup, filename="appointment.ics")
     assert attachment.filename == "appointment.ics"
     (message,) = [m for m in mail.outbox if VISITOR in m.to]
     ((name, content, mimetype),) = [a for a in message.attachments if a[0].endswith(".ics")]
@@ -196,7 +196,10 @@ def test_without_ics_attachments_allowed_the_visitor_gets_it_separately(
             Appointment(appointments.IN_PERSON, start, dt.timedelta(minutes=30), branch=branch),
             user=staff,
         )
-    assert not FollowUpAttachment.objects.filter(followup=followup).exists()
+    # Only the QR of the check-in code (.png is allowed) is attached to the follow-up.
+    assert [a.filename for a in FollowUpAttachment.objects.filter(followup=followup)] == [
+        "check-in-code.png"
+    ]
     to_visitor = [m for m in mail.outbox if VISITOR in m.to]
     assert len(to_visitor) == 2
     assert [a[0] for a in to_visitor[1].attachments] == ["appointment.ics"]
@@ -214,7 +217,7 @@ def test_the_staff_form_records_an_appointment(
     assert response.status_code == 302
     followup = FollowUp.objects.get(ticket=ticket)
     assert followup.public
-    assert FollowUpAttachment.objects.get(followup=followup).filename == "appointment.ics"
+    assert FollowUpAttachment.objects.filter(followup=followup, filename="appointment.ics").exists()
     page = client.get(url).content.decode()
     assert "appointment.ics" in page
 

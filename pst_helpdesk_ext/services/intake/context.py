@@ -92,6 +92,8 @@ class Intake:
         self.walk_in: Channel | None = None
         self.complaints_queue: Queue | None = None
         self.batch = Batch()
+        # Visits that checked in for an appointment: (code, origin id, queue number).
+        self.check_ins: list[tuple[str, str, str]] = []
 
     def load(self, decoded: Sequence[tuple[Op, Any]]) -> None:
         """Everything the ops may touch, in a fixed number of queries."""

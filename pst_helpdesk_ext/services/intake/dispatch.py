@@ -99,6 +99,10 @@ def _run(run: Intake, ops: Sequence[Op]) -> list[OpOutcome]:
             outcomes[index] = _outcome(op, result)
     write(run.batch, run.branch, run.states.values())
     intake_pauses.write(run)
+    if run.check_ins:
+        from pst_helpdesk_ext.services.appointments import link_check_ins
+
+        link_check_ins(run.branch, run.check_ins)
     announce.schedule(run)
     return [outcomes[index] for index in range(len(ops))]
 

@@ -75,6 +75,8 @@ def visit_created(run: Intake, op: Op, p: op_kinds.VisitCreated) -> Result:
         "service": service_name,
         "issued": p.issued_at,
     }
+    if p.appointment:
+        run.check_ins.append((p.appointment, op.entity_id, p.queue_number))
     ticket = NewRow(
         title=title[:200],
         queue=run.queue,
