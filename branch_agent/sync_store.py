@@ -39,6 +39,7 @@ from branch_agent.models import (
     Visit,
 )
 from branch_agent.outbox import as_op
+from branch_agent.recovery import recover_visit
 from sync.ops import Op
 from sync.store import ChangesPage, FeedEntry, Rejection
 
@@ -328,6 +329,8 @@ class SqliteBranchStore:
     def _on_ticket_status(self, item: FeedEntry) -> None:
         p = item.payload
         visit = self._visit(item.entity_id)
+        if visit is None and p.get("owner") == "branch":
+            visit = recover_visit(item)  # this PC lost it (issue 17); None: kept as news below
         label = _text(p, "status_label", 80) or str(p.get("status", ""))
         at = _parse_time(p.get("at")) or timezone.now()
         if visit is not None:
@@ -345,7 +348,7 @@ class SqliteBranchStore:
                     "central_updated_at",
                 ]
             )
-        if p.get("owner") == "branch":
+        if p.get("owner") == "branch" and visit is not None:
             return  # the branch's own outcome echoed back: kept on the visit, no news for staff
         TicketUpdate.objects.get_or_create(
             key=f"status:{item.entity_id}:{p.get('status')}:{p.get('at')}",
