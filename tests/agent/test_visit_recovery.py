@@ -87,7 +87,9 @@ def test_a_lost_visit_comes_back_and_the_desk_finishes_it(store):
     assert (back.number, back.status, back.desk) == (2, Visit.Status.CALLED, "1")
     assert (back.central_status, back.central_ticket_id) == ("Terbuka", 501)
     note = TicketUpdate.objects.get(kind=RECOVERED_KIND)
-    assert note.visit == back and lost.queue_number in note.text and "guest-book" in note.text
+    assert (
+        note.visit == back and lost.queue_number in note.text and "buku tamu" in note.text
+    )  # the office language
     assert not GuestBookEntry.objects.filter(visit=back).exists()
     # The desk it was called to serves and finishes it; the ops go to central like any other.
     services.start_service(back.pk, "1", officer="desk", now=at(9, 8))
