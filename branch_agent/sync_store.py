@@ -40,6 +40,7 @@ from branch_agent.models import (
 )
 from branch_agent.outbox import as_op
 from sync import feed
+from branch_agent.recovery import recover_visit
 from sync.ops import Op
 from sync.store import ChangesPage, FeedEntry, Rejection
 
@@ -318,6 +319,8 @@ class SqliteBranchStore:
     def _on_ticket_status(self, item: FeedEntry) -> None:
         p = feed.TicketStatus.parse(item.payload)
         visit = self._visit(item.entity_id)
+        if visit is None and p.owned_by_branch:
+            visit = recover_visit(item)  # this PC lost it (issue 17); None: kept as news below
         label = p.status_label
         at = p.at_time or timezone.now()
         if visit is not None:
@@ -335,7 +338,7 @@ class SqliteBranchStore:
                     "central_updated_at",
                 ]
             )
-        if p.owned_by_branch:
+        if p.owned_by_branch and visit is not None:
             return  # the branch's own outcome echoed back: kept on the visit, no news for staff
         TicketUpdate.objects.get_or_create(
             key=f"status:{item.entity_id}:{p.status}:{p.at}",

@@ -32,6 +32,8 @@ The ticket model (the "view" both ends keep of the branch's tickets):
   sets its view of the ticket to the row. So after healing (outbox empty, cursor at the head) the
   newest row of each ticket is central's state and the views are equal, even for a branch that
   lost its disk. (A UI may show its pending ops on top of the row meanwhile; this model does not.)
+- A row of a ticket that is still the branch's carries the visit's desk facts
+  (``sync.recovery``): a branch whose disk lost the visit takes it back from them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import msgspec
 
 from sync import ids, ownership
 from sync.ops import Op, PayloadError, decode_payload
+from sync.recovery import FACTS_KEY, STAGE_OF_STATUS, VisitFacts, facts_payload
 from sync.store import (
     APPLIED,
     NOTED,
@@ -181,6 +184,8 @@ class CentralBranch:
     effects: list[str] = field(default_factory=list)  # op ids whose effect was applied (or noted)
     tickets: dict[str, TicketView] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # each visit's, as central recorded it
+    # The desk facts of each visit (from ``visit.created``): what a branch that lost it needs.
+    visits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 Fault = Callable[[str], None]
@@ -267,10 +272,13 @@ class MemoryCentralStore:
                 state.effects.append(op.op_id)
         state.tickets.update(tickets)
         state.outcomes.update(visits)
+        for op in plan.fresh:
+            if op.kind == kinds.VISIT_CREATED and outcomes[op.op_id].result == APPLIED:
+                state.visits[op.entity_id] = op.payload
         state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)
         state.last_seen = now
         for entity_id in tell:
-            self._write(branch, TICKET_STATUS, entity_id, state.tickets[entity_id].as_payload())
+            self._write(branch, TICKET_STATUS, entity_id, self._ticket_payload(state, entity_id))
         self._committed("batch", branch)
         self._point("after_commit")
         return batch_result(plan, outcomes)
@@ -311,13 +319,13 @@ class MemoryCentralStore:
                 family = row.kind if row.kind == TICKET_STATUS else row.kind.rpartition(".")[0]
                 latest.pop((family, row.entity_id), None)  # keep the newest last
                 latest[(family, row.entity_id)] = row
-        tickets = self.branches[branch].tickets
+        state = self.branches[branch]
         items = tuple(
             FeedEntry(
                 r.feed_id,
                 r.kind,
                 r.entity_id,
-                tickets[r.entity_id].as_payload() if r.kind == TICKET_STATUS else r.payload,
+                self._ticket_payload(state, r.entity_id) if r.kind == TICKET_STATUS else r.payload,
             )
             for r in latest.values()
             if not r.kind.endswith(".delete")
@@ -337,7 +345,7 @@ class MemoryCentralStore:
         view = TicketView(status, ownership.owner(outcome, as_left))
         self._point("staff")
         state.tickets[entity_id] = view
-        self._write(branch, TICKET_STATUS, entity_id, view.as_payload())
+        self._write(branch, TICKET_STATUS, entity_id, self._ticket_payload(state, entity_id))
         self._committed("staff", branch)
         return True
 
@@ -394,6 +402,27 @@ class MemoryCentralStore:
         )
 
     # -- internals
+
+    @staticmethod
+    def _ticket_payload(state: CentralBranch, entity_id: str) -> dict[str, Any]:
+        """A ``ticket.status`` payload; a ticket still the branch's carries its visit's desk
+        facts, so a branch whose disk lost the visit can take it back (sync/recovery.py)."""
+        view = state.tickets[entity_id]
+        payload = view.as_payload()
+        created = state.visits.get(entity_id)
+        if view.owner == BRANCH and created is not None:
+            stage = STAGE_OF_STATUS.get(view.status, "finished")
+            outcome = view.status if view.status in ("resolved", "escalated") else ""
+            facts = VisitFacts(
+                service=created["service"],
+                queue_number=created["queue_number"],
+                service_day=created["service_day"],
+                issued_at=created["issued_at"],
+                stage=stage,
+                outcome=outcome,  # type: ignore[arg-type]
+            )
+            payload[FACTS_KEY] = facts_payload(facts)
+        return payload
 
     def _branch(self, code: str) -> CentralBranch:
         state = self.branches.get(code)

@@ -23,7 +23,9 @@ Rules:
   ``channel.upsert`` / ``channel.delete`` (Channel pk),
   ``kb_category.upsert`` / ``kb_category.delete`` (KBCategory pk; delete drops its items too),
   ``kb.upsert`` / ``kb.delete`` (KBItem pk),
-  ``ticket.status`` {ticket_id, status, status_label, open, owner ("branch" | "central"), at}
+  ``ticket.status`` {ticket_id, status, status_label, open, owner ("branch" | "central"), at,
+  and for a ticket that is still the branch's, ``visit``: its desk facts (sync/recovery.py), from
+  which a branch whose disk lost the visit takes it back}
   and ``ticket.reply`` {ticket_id, followup_id, comment, at} (entity: the visit id the branch
   gave, ``origin_id``);
   ``appointment.upsert`` {id, code, status, service, start, minutes, topic, ticket_id,
@@ -63,6 +65,7 @@ from pst_helpdesk_ext.models import (
 from pst_helpdesk_ext.services.bulk_insert import RowInserter
 from sync import feed as payloads
 from sync import ownership
+from pst_helpdesk_ext.services.visit_facts import visit_facts
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1
@@ -323,34 +326,47 @@ def _status_labels(language: str) -> dict[int, str]:
 
 
 def ticket_status_entry(
-    branch: Branch, ticket: Ticket, pst: PSTTicket, labels: dict[str, dict[int, str]] | None = None
+    branch: Branch,
+    ticket: Ticket,
+    pst: PSTTicket,
+    labels: dict[str, dict[int, str]] | None = None,
+    codes: dict[int, str] | None = None,
 ) -> Entry:
     """The status of a branch's ticket as central sees it (labels in the queue's language);
-    ``labels`` caches the status names per language over many tickets."""
+    ``labels`` caches the status names per language over many tickets, ``codes`` the service
+    codes of the visit facts a branch-owned ticket carries (services/visit_facts.py)."""
     language = ticket.queue.locale or settings.LANGUAGE_CODE
     labels = {} if labels is None else labels
     if language not in labels:
         labels[language] = _status_labels(language)
     label = labels[language].get(ticket.status, str(ticket.status))
+    visit = getattr(pst, "visit", None)
+    owner = ticket_owner(ticket, visit)
     return Entry(
         branch,
         payloads.TICKET_STATUS,
         pst.origin_id,
-        payloads.TicketStatus(
-            ticket_id=ticket.pk,
-            status=ticket.status,
-            status_label=label,
-            open=ticket.status in Ticket.OPEN_STATUSES,
-            owner=ticket_owner(ticket, getattr(pst, "visit", None)),
-            at=(ticket.modified or timezone.now()).isoformat(),
-        ).as_payload(),
+        {
+            **payloads.TicketStatus(
+                ticket_id=ticket.pk,
+                status=ticket.status,
+                status_label=label,
+                open=ticket.status in Ticket.OPEN_STATUSES,
+                owner=owner,
+                at=(ticket.modified or timezone.now()).isoformat(),
+            ).as_payload(),
+            # A branch-owned ticket also carries its visit's desk facts (``sync.recovery``), so
+            # a branch that lost the visit re-creates it.
+            **visit_facts(visit, branch_owned=owner == BRANCH_OWNER, codes=codes),
+        },
     )
 
 
 def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
     """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set."""
     labels: dict[str, dict[int, str]] = {}
-    publish([ticket_status_entry(branch, ticket, pst, labels) for ticket, pst in tickets])
+    codes: dict[int, str] = {}
+    publish([ticket_status_entry(branch, ticket, pst, labels, codes) for ticket, pst in tickets])
 
 
 def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:
@@ -448,7 +464,8 @@ def snapshot_entries(
         .order_by("ticket_id")
     )
     labels: dict[str, dict[int, str]] = {}
-    entries += [ticket_status_entry(branch, pst.ticket, pst, labels) for pst in tickets]
+    codes: dict[int, str] = {}
+    entries += [ticket_status_entry(branch, pst.ticket, pst, labels, codes) for pst in tickets]
     from pst_helpdesk_ext.services import appointments
 
     entries += appointments.snapshot_entries(branch, now)

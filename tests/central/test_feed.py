@@ -7,6 +7,7 @@ import os
 import threading
 import time
 
+import msgspec
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -18,6 +19,7 @@ from pst_helpdesk_ext.models import Channel, FeedHead, FeedItem, ServiceCategory
 from pst_helpdesk_ext.services import feed
 from pst_helpdesk_ext.services.branches import create_branch
 from pst_helpdesk_ext.services.intake import apply_walkin_ops
+from sync.recovery import FACTS_KEY, FactsError, VisitFacts, decode_facts
 from tests.central.test_intake import RECEIVED, WalkinOps
 
 ON_POSTGRES = os.environ.get("PST_TEST_DATABASE_URL", "").startswith("postgres")
@@ -306,3 +308,58 @@ def test_a_late_committing_writer_is_never_skipped_on_postgresql():
         "a",
         "b",
     ]
+
+
+# --- a visit the branch lost (docs/protocol.md 7.5) ---------------------------------------------
+
+
+def test_a_branch_owned_ticket_row_carries_the_desk_facts_a_branch_needs_to_take_it_back(branch):
+    factory = WalkinOps()
+    visit = factory.new_visit_id()
+    ops = [
+        factory.created(visit, number=7),
+        factory.guestbook(visit),
+        factory.called(visit),
+    ]
+    apply_walkin_ops(branch, ops, RECEIVED)
+    status = FeedItem.objects.filter(kind="ticket.status", entity_id=visit).latest("id")
+    assert status.payload["owner"] == "branch"
+    facts = decode_facts(status.payload)
+    assert facts == VisitFacts(
+        service="konsultasi",
+        queue_number="K-007",
+        service_day="2026-03-17",
+        issued_at=facts.issued_at,
+        stage="called",
+        outcome="",
+        desk="Meja 1",
+    )
+    issued = dt.datetime.fromisoformat(ops[0].payload["issued_at"])
+    assert dt.datetime.fromisoformat(facts.issued_at) == issued
+    # Desk facts only: nothing of the guest book goes down.
+    text = str(status.payload)
+    for personal in ("Siti", "siti@example.org", "081234567890", "0001", ops[1].payload["id_hash"]):
+        assert personal not in text
+    # A snapshot (a branch restored from an old backup) carries them too.
+    snapshot = {
+        entry.entity_id: entry.payload
+        for _feed_id, entry in feed.snapshot_entries(branch, cursor=0, up_to=feed.head())
+        if entry.kind == "ticket.status"
+    }
+    again = decode_facts(snapshot[visit])
+    assert dt.datetime.fromisoformat(again.issued_at) == issued  # the same moment, stored in UTC
+    assert msgspec.structs.replace(again, issued_at=facts.issued_at) == facts
+
+
+def test_a_finished_branch_ticket_says_how_it_ended_and_a_central_one_carries_no_facts(branch):
+    _ticket, visit = walkin_ticket(branch, escalate=False)  # resolved at the branch
+    status = FeedItem.objects.filter(kind="ticket.status", entity_id=visit).latest("id")
+    facts = decode_facts(status.payload)
+    assert (facts.stage, facts.outcome) == ("finished", "resolved")
+    other = WalkinOps(seed=2).complete_visit(escalate=True)
+    apply_walkin_ops(create_branch("1201", "Nias"), other, RECEIVED)
+    escalated = other[0].entity_id
+    row = FeedItem.objects.filter(kind="ticket.status", entity_id=escalated).latest("id")
+    assert row.payload["owner"] == "central" and FACTS_KEY not in row.payload
+    with pytest.raises(FactsError, match="no visit facts"):
+        decode_facts(row.payload)

@@ -4,31 +4,24 @@ number of seeds here; ``make soak-shipped SEEDS=N`` runs more.
 The runner needs the agent's Django settings, and this suite runs under central's, so it runs in
 its own process, as ``make soak-shipped`` does.
 
-Finding (issue 17, found by this simulation): a branch whose disk lost a visit (a lost tail or a
-restored backup) after central had it never learns of that ticket again. Central keeps it as the
-branch's (mostly still open: waiting, called or serving), and the agent drops every
-``ticket.status`` row for a visit it does not have when the owner is the branch
-(``branch_agent.sync_store._on_ticket_status``), so nobody at the branch can see or finish it, and
-convergence (invariant 6) fails. Of seeds 0 to 19, 2, 7, 10, 11, 13 and 17 show it, and nothing
-else fails.
-``test_a_lost_visit_comes_back_to_the_branch`` is a strict expected failure until it is fixed;
-the bounded run below tolerates exactly that violation and nothing else.
+Finding (issue 17, found by this simulation, fixed): a branch whose disk lost a visit (a lost tail
+or a restored backup) after central had it never learned of that ticket again: central keeps it as
+the branch's (mostly still open), and the agent dropped every ``ticket.status`` row of a visit it
+did not have when the owner was the branch, so nobody at the branch could see or finish it and
+convergence (invariant 6) failed on seeds 2, 7, 10, 11, 13 and 17. Now a row of a branch-owned
+ticket carries the visit's desk facts and the agent takes the visit back from them
+(``sync/recovery.py``, ``branch_agent/recovery.py``, docs/protocol.md); those seeds are kept as a
+regression test.
 """
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = int(os.environ.get("PST_SIM_SHIPPED_SEEDS", "6"))
-LOST_VISIT = re.compile(
-    r"^  convergence: \d{4} ticket [0-9a-f-]{36}: branch None, "
-    r"central TicketView\(status='\w+', owner='branch'\)$"
-)
+ISSUE_17_SEEDS = ("2", "7", "10", "11", "13", "17")
 
 
 def run_shipped(*args: str) -> subprocess.CompletedProcess[str]:
@@ -52,21 +45,18 @@ def violations(stdout: str) -> list[str]:
     ]
 
 
-def test_the_agent_store_keeps_every_invariant_but_the_known_finding():
+def test_the_agent_store_keeps_every_invariant():
     done = run_shipped("--seeds", str(SEEDS))
-    assert done.stdout.splitlines()[-1].startswith(f"{SEEDS} seeds, "), done.stdout + done.stderr
-    assert done.returncode in (0, 1), done.stderr
-    unexpected = [line for line in violations(done.stdout) if not LOST_VISIT.match(line)]
-    assert unexpected == [], done.stdout
+    assert done.stdout.splitlines()[-1] == f"{SEEDS} seeds, 0 violations", done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
+    assert violations(done.stdout) == [], done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 finding: a visit the branch's disk lost never comes back from the feed",
-)
 def test_a_lost_visit_comes_back_to_the_branch():
-    done = run_shipped("2")
-    assert done.stdout.splitlines()[-1] == "1 seeds, 0 violations", done.stdout + done.stderr
+    """Issue 17: on these seeds a branch's disk loses visits central already has."""
+    done = run_shipped(*ISSUE_17_SEEDS)
+    last = done.stdout.splitlines()[-1]
+    assert last == f"{len(ISSUE_17_SEEDS)} seeds, 0 violations", done.stdout + done.stderr
 
 
 def test_a_broken_agent_store_is_caught():
