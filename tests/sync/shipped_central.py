@@ -230,9 +230,9 @@ class DjangoCentralSim:
         if not Branch.objects.filter(code=code).exists():
             call_command("pst_branch", "add", code, f"Sim {code}", stdout=io.StringIO())
         public, _secret = zmq.curve_keypair()
-        call_command(
-            "pst_branch", "enrol", code, "--public-key", public.decode(), stdout=io.StringIO()
-        )
+        # "--public-key=KEY": a Z85 key may begin with "-", which argparse takes for an option.
+        key = f"--public-key={public.decode()}"
+        call_command("pst_branch", "enrol", code, key, stdout=io.StringIO())
         self._committed("enrol", code)
 
     def revoke(self, code: str) -> None:
