@@ -66,6 +66,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[2] / "example_project"))
 django.setup()
 
 import zmq  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -90,6 +91,13 @@ from sync.ops import Op  # noqa: E402
 from sync.sim import SeedResult, run_seed  # noqa: E402
 from sync.sim.stores import MemoryBranchSim  # noqa: E402
 from sync.store import REJECTED, BatchResult, BranchHello, ChangesPage  # noqa: E402
+
+# The simulation's days are in March 2026 (sync.sim.world.EPOCH) and central's clock is the real
+# one. A snapshot leaves out tickets older than the feed retention that are as the branch's own ops
+# left them ("the branch holds them already"); with the real 90 days every simulated ticket would
+# be that old. Ten years keep them all as recent as they are in the simulation's time.
+FEED_RETENTION_DAYS = 3650
+settings.PST_HELPDESK = {**settings.PST_HELPDESK, "SYNC_FEED_RETENTION_DAYS": FEED_RETENTION_DAYS}
 
 # Helpdesk's statuses by name (the names convergence compares).
 HELPDESK_NAMES = {
