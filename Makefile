@@ -142,9 +142,16 @@ chaos: install
 soak: install
 	$(PY) bench/soak.py --seeds $(SEEDS)
 
-# The same simulation with the agent's shipped SQLite store at every branch (adapter in
-# tests/sync/shipped_stores.py); a bounded run is part of `make test`. About 8 s of CPU a seed,
-# so 50 seeds unless SEEDS is given.
+# The same simulation with the shipped stores, each in its own process under its program's
+# settings: the agent's SQLite store at every branch (tests/sync/shipped_stores.py), then
+# central's Django store on SQLite (tests/sync/shipped_central.py); a bounded run of each is part
+# of `make test`. About 8 s and 5 s of CPU a seed, so 50 seeds each unless SEEDS is given. Both
+# always run; the target fails if either found a violation.
+SHIPPED_SEEDS = $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),50)
 soak-shipped: install
+	@status=0; \
 	DJANGO_SETTINGS_MODULE=tests.agent_settings $(PY) -m tests.sync.shipped_stores \
-	  --seeds $(if $(filter command line environment,$(origin SEEDS)),$(SEEDS),50)
+	  --seeds $(SHIPPED_SEEDS) || status=1; \
+	DJANGO_SETTINGS_MODULE=tests.central_settings $(PY) -m tests.sync.shipped_central \
+	  --seeds $(SHIPPED_SEEDS) || status=1; \
+	exit $$status

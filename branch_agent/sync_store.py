@@ -39,8 +39,8 @@ from branch_agent.models import (
     Visit,
 )
 from branch_agent.outbox import as_op
-from sync import feed
 from branch_agent.recovery import recover_visit
+from sync import feed
 from sync.ops import Op
 from sync.store import ChangesPage, FeedEntry, Rejection
 

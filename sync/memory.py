@@ -47,6 +47,7 @@ from typing import Any
 import msgspec
 
 from sync import ids, ownership
+from sync import ops as kinds
 from sync.ops import Op, PayloadError, decode_payload
 from sync.recovery import FACTS_KEY, STAGE_OF_STATUS, VisitFacts, facts_payload
 from sync.store import (

@@ -63,9 +63,9 @@ from pst_helpdesk_ext.models import (
     Visit,
 )
 from pst_helpdesk_ext.services.bulk_insert import RowInserter
+from pst_helpdesk_ext.services.visit_facts import visit_facts
 from sync import feed as payloads
 from sync import ownership
-from pst_helpdesk_ext.services.visit_facts import visit_facts
 
 DEFAULT_RETENTION_DAYS = 90
 FEED_HEAD_PK = 1

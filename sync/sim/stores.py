@@ -5,8 +5,9 @@ writes, chooses the next walk-in from the branch's local view, injects disk faul
 commit, and the invariant checkers read what each side holds. ``SimBranchStore`` and
 ``SimCentralStore`` say exactly that. The memory stores meet them (the branch one through
 ``MemoryBranchSim``, a subclass, so ``sync.memory`` keeps only the reference rules); the shipped
-stores meet them through adapters kept in ``tests/`` (``tests/sync/shipped_stores.py``: ``sync``
-imports no Django). The agent's SQLite store has one; central's Django store does not yet.
+stores meet them through adapters kept in ``tests/`` (``sync`` imports no Django): the agent's
+SQLite store in ``tests/sync/shipped_stores.py``, central's Django store in
+``tests/sync/shipped_central.py``, each in its own process under its program's settings.
 
 Rules:
 - ``record`` is one local write: the op into the outbox (with the op id and hybrid-clock value the

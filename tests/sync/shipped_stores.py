@@ -18,8 +18,8 @@ What is real and what is the simulation's:
   visit row as the desk would, in one ``outbox.write()`` transaction.
 - Disk faults use the file itself: a backup is the database image (``sqlite3`` serialize), a
   restore writes an image back, a lost tail writes back the image of some transactions ago.
-- Central is the reference ``MemoryCentralStore`` for now. Central's Django store needs central's
-  settings and so its own process; it is not driven yet.
+- Central is the reference ``MemoryCentralStore``. Central's Django store needs central's
+  settings and so its own process: ``tests/sync/shipped_central.py``.
 
 The agent keeps, of central's state of a ticket, its status (``Visit.central_status``, or the
 status of the newest ``TicketUpdate`` of a visit it no longer has) and not its owner, and keeps
