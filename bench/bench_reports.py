@@ -6,7 +6,8 @@ PostgreSQL database next to PST_BENCH_DATABASE_URL), two provinces' branches (52
 helpdesk queues) and N real helpdesk tickets with PST data and walk-in visits inserted in bulk by
 ``tests.central.test_triage.bulk_pst_tickets`` (60% walk-ins over the last 30 days, every clock
 state). On top: the walk-ins served at one of three desks by one of seven officers, the tickets
-assigned to five helpdesk officers, and an IKM rating (nine elements) for 40% of the ended tickets.
+assigned to five helpdesk officers, and an IKM rating (nine elements) for 40% of the resolved
+tickets.
 
 The national user (``admin``, a superuser: every queue) asks for the last 30 days:
 
