@@ -42,6 +42,12 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
         ["--tickets", "3000", "--rounds", "2"],
     ),
     (
+        "Reports",
+        "bench.bench_reports",
+        ["--tickets", "100000"],
+        ["--tickets", "3000", "--rounds", "1"],
+    ),
+    (
         "National reconnect",
         "bench.bench_national",
         ["--branches", "548", "--ops", "200", "--servers", "1,2", "--timeout", "300"],
@@ -62,6 +68,10 @@ TARGETS = {
     "agent_rss_mb": ("< 150", lambda v: v < 150),
     "agent_start_s": ("< 3", lambda v: v < 3),
     "national_reconnect_drain_s": ("< 60", lambda v: v < 60),
+    "report_ikm_ms": ("< 1000", lambda v: v < 1000),
+    "report_sla_ms": ("< 1000", lambda v: v < 1000),
+    "report_service_times_ms": ("< 1000", lambda v: v < 1000),
+    "report_data_needs_ms": ("< 1000", lambda v: v < 1000),
     "national_offices_stuck": ("0", lambda v: v == 0),
     "intake_vs_ceiling_ratio": ("<= 3", lambda v: v <= 3),
 }

@@ -164,7 +164,9 @@ def visits_table(
     ]
 
     def rows() -> Iterator[list[Any]]:
-        queryset = visits.select_related("guestbook", "guestbook__visitor", "pst_ticket__ticket")
+        queryset = visits.select_related(
+            "branch", "service", "guestbook__visitor", "pst_ticket__ticket__queue"
+        )
         for visit in queryset.iterator(chunk_size=2000):
             entry = getattr(visit, "guestbook", None)
             ticket = visit.pst_ticket.ticket
@@ -216,7 +218,9 @@ def download_stem(kind: str, filters: dict[str, Any]) -> str:
     for key in ("branch", "date_from", "date_to", "day"):
         value = filters.get(key)
         if value:
-            parts.append(value.code if hasattr(value, "code") else (
-                value.isoformat() if isinstance(value, dt.date) else str(value)
-            ))
+            parts.append(
+                value.code
+                if hasattr(value, "code")
+                else (value.isoformat() if isinstance(value, dt.date) else str(value))
+            )
     return "-".join(parts)

@@ -61,14 +61,12 @@ def with_kind(tickets: QuerySet[PSTTicket]) -> QuerySet[PSTTicket]:
     )
 
 
-def breaches(
-    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date
-) -> QuerySet[PSTTicket]:
+def breaches(tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date) -> QuerySet[PSTTicket]:
     """The breached clocks that started in the period, latest first, with what a list shows."""
     return (
         with_kind(started_between(tickets, start, end))
         .filter(sla_state=SLAState.BREACHED)
-        .select_related("ticket", "ticket__assigned_to", "branch", "channel", "category")
+        .select_related("ticket__queue", "ticket__assigned_to", "branch", "channel", "category")
         .order_by("-sla_started_at", "-pk")
     )
 
