@@ -179,7 +179,9 @@ SERIES_COLOURS: Final = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 
 def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]]) -> SafeString:
     """Compliance (0-100 %) per month, one line per kind, the value printed at each dot."""
-    months = sorted({month for _name, points in series for month, value in points if value is not None})
+    months = sorted(
+        {month for _name, points in series for month, value in points if value is not None}
+    )
     if not months:
         return mark_safe("")
     left, top, height = 46, 20, 200
@@ -197,8 +199,15 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
         '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ccc"></line>'
         '<text x="{}" y="{}" class="pst-tick" text-anchor="end">{}%</text>',
         (
-            (left, left + width, _n(y_of(Decimal(p))), _n(y_of(Decimal(p))), left - 6,
-             _n(y_of(Decimal(p)) + 4), p)
+            (
+                left,
+                left + width,
+                _n(y_of(Decimal(p))),
+                _n(y_of(Decimal(p))),
+                left - 6,
+                _n(y_of(Decimal(p)) + 4),
+                p,
+            )
             for p in (0, 50, 100)
         ),
     )
@@ -219,8 +228,18 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
             '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{} {}: {}%</title></circle>'
             '<text x="{}" y="{}" class="pst-val" fill="{}">{}</text>',
             (
-                (_n(x_of(m)), _n(y_of(v)), colour, name, m, v, _n(x_of(m)), _n(y_of(v) - 8),
-                 colour, v)
+                (
+                    _n(x_of(m)),
+                    _n(y_of(v)),
+                    colour,
+                    name,
+                    m,
+                    v,
+                    _n(x_of(m)),
+                    _n(y_of(v) - 8),
+                    colour,
+                    v,
+                )
                 for m, v in known
             ),
         )
@@ -230,8 +249,15 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
                 '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"></polyline>{}'
                 '<rect x="{}" y="{}" width="12" height="12" fill="{}"></rect>'
                 '<text x="{}" y="{}" class="pst-legend">{}</text>',
-                path, colour, dots, left + width + 24, legend_y - 10, colour,
-                left + width + 42, legend_y, name,
+                path,
+                colour,
+                dots,
+                left + width + 24,
+                legend_y - 10,
+                colour,
+                left + width + 42,
+                legend_y,
+                name,
             )
         )
     return format_html(
@@ -246,7 +272,7 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
         _("Compliance per month"),
         grid,
         axis,
-        mark_safe("".join(lines)),
+        SafeString("".join(lines)),  # each part built by format_html
     )
 
 

@@ -50,9 +50,9 @@ def record(
     if given_on > today:
         errors["given_on"] = _("The day it was given cannot be after today.")
     elif started is not None and given_on < timezone.localtime(started).date():
-        errors["given_on"] = _("The day it was given cannot be before the clock started (%(day)s).") % {
-            "day": timezone.localtime(started).date().isoformat()
-        }
+        errors["given_on"] = _(
+            "The day it was given cannot be before the clock started (%(day)s)."
+        ) % {"day": timezone.localtime(started).date().isoformat()}
     if errors:
         raise ValidationError(errors)
     try:

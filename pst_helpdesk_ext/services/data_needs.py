@@ -113,7 +113,12 @@ def build(tickets: QuerySet[PSTTicket], english: bool) -> DataNeeds:
     for indicator, region, period, purpose, query, results, opened in (
         OnlineRequest.objects.filter(pst_ticket__in=ticket_ids)
         .values_list(
-            "indicator", "region", "period", "purpose", "search_query", "search_results",
+            "indicator",
+            "region",
+            "period",
+            "purpose",
+            "search_query",
+            "search_results",
             "articles_opened",
         )
         .iterator()

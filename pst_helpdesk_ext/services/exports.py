@@ -33,9 +33,8 @@ from typing import Any, Final
 from django import forms
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 FORMATS: Final = ("csv", "xlsx", "json")
 SEPARATORS: Final = {"semicolon": ";", "comma": ",", "tab": "\t"}
@@ -142,9 +141,11 @@ def text(value: Any, decimal: str = ".") -> str:
         printed = format(value, "f") if isinstance(value, Decimal) else repr(round(value, 6))
         return printed.replace(".", decimal)
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(
-            value
-        ) else value.strftime("%Y-%m-%d %H:%M:%S")
+        return (
+            timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+            if timezone.is_aware(value)
+            else value.strftime("%Y-%m-%d %H:%M:%S")
+        )
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -156,10 +157,8 @@ def csv_chunks(table: Table, dialect: CsvDialect) -> Iterator[str]:
     writer = csv.writer(buffer, delimiter=dialect.separator, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow([c.label for c in table.columns])
-    count = 0
-    for row in table.rows:
+    for count, row in enumerate(table.rows, start=1):
         writer.writerow([text(value, dialect.decimal) for value in row])
-        count += 1
         if count % ROWS_PER_CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -240,7 +239,8 @@ def xlsx_file(table: Table, user: Any = None) -> tempfile.SpooledTemporaryFile[b
     method = book.create_sheet(title=_sheet_title(_("Method")))
     for label, value in method_lines(table, user):
         method.append([label, value])
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    # Handed to FileResponse, which closes it when the download ends.
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     book.save(out)
     out.seek(0)
     return out
@@ -258,7 +258,9 @@ def response(
     filename = f"{table.name}.{fmt}"
     if fmt == "xlsx":
         return FileResponse(
-            xlsx_file(table, request.user), as_attachment=True, filename=filename,
+            xlsx_file(table, request.user),
+            as_attachment=True,
+            filename=filename,
             content_type=XLSX_TYPE,
         )
     if fmt == "json":

@@ -19,14 +19,16 @@ computing, per group:
   service day of the selection.
 
 Rules: percentiles by the nearest-rank method on whole seconds (the same on every database);
-figures of a desk or an officer are shown only when they rest on at least ``REPORT_MIN_RESPONDENTS``
-measured waits and service times (the anonymity rule of the IKM report's desk and officer figures); only the visits of the queues the
-user may open (``queries.visits_for``).
+figures of a desk or an officer are shown only when they rest on at least
+``REPORT_MIN_RESPONDENTS`` measured waits and service times (the anonymity rule of the IKM
+report's desk and officer figures); only the visits of the queues the user may open
+(``queries.visits_for``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -255,7 +257,7 @@ def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
     for (branch_code, _day, desk), spans in desk_services.items():
         spans.sort()
         idle = 0
-        for (_start, end), (next_start, _next_end) in zip(spans, spans[1:], strict=False):
+        for (_start, end), (next_start, _next_end) in itertools.pairwise(spans):
             gap = next_start - end
             if dt.timedelta(0) < gap <= IDLE_GAP_LIMIT:
                 idle += int(gap.total_seconds())
@@ -319,7 +321,10 @@ def table(report: ServiceTimes, filters: dict[str, str], name: str) -> Table:
         Column("service_median", _("Service time, median (min)")),
         Column("service_p90", _("Service time, 90th percentile (min)")),
         Column("idle_minutes", _("Desk idle time (min)")),
-        *(Column(f"wait_band_{i}", _("Waits %(band)s") % {"band": b}) for i, b in enumerate(labels)),
+        *(
+            Column(f"wait_band_{i}", _("Waits %(band)s") % {"band": b})
+            for i, b in enumerate(labels)
+        ),
         *(
             Column(f"service_band_{i}", _("Service times %(band)s") % {"band": b})
             for i, b in enumerate(labels)
@@ -330,9 +335,10 @@ def table(report: ServiceTimes, filters: dict[str, str], name: str) -> Table:
         for figures in [report.overall, *(f for g in GROUPS for f in report.groups[g])]:
             head = [group_label(figures.group), figures.label, figures.visits]
             if figures.hidden_reason:
-                yield head + [None] * (len(columns) - 3)
+                yield [*head, *([None] * (len(columns) - 3))]
                 continue
-            yield head + [
+            yield [
+                *head,
                 figures.measured,
                 figures.wait_mean,
                 figures.wait_median,

@@ -59,7 +59,7 @@ def tickets_for(user: Any, filters: dict[str, Any]) -> QuerySet[PSTTicket]:
 
 
 class Names:
-    """Code -> name of the branches, channels, services and officers in a report (one query each)."""
+    """Code -> name of the branches, channels, services and officers of a report (a query each)."""
 
     def __init__(self, language_en: bool) -> None:
         self.en = language_en

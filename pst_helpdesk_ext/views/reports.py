@@ -22,7 +22,6 @@ from pst_helpdesk_ext import charts
 from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
 from pst_helpdesk_ext.forms import PSTFilterForm, date_field, service_field
 from pst_helpdesk_ext.ikm import ELEMENTS
-from pst_helpdesk_ext.models import ServiceCategory
 from pst_helpdesk_ext.services import data_needs, exports, reports, service_times, sla_page
 from pst_helpdesk_ext.services.queries import visits_for
 
@@ -88,7 +87,9 @@ def ikm_report(request: HttpRequest) -> HttpResponse:
         table = exports.Table(
             name=download_name(report, "csv").removesuffix(".csv"),
             title=str(_("Satisfaction index (IKM)")),
-            columns=[exports.Column(str(i), label) for i, label in enumerate(reports.table_header())],
+            columns=[
+                exports.Column(str(i), label) for i, label in enumerate(reports.table_header())
+            ],
             rows=reports.table_rows(report),
         )
         return exports.response(request, table, "csv", export.dialect())
@@ -183,7 +184,12 @@ class SLAReportForm(PeriodReportForm):
     )
     period = forms.ChoiceField(
         label=_("And per"),
-        choices=[("", _("whole period")), ("day", _("day")), ("week", _("week")), ("month", _("month"))],
+        choices=[
+            ("", _("whole period")),
+            ("day", _("day")),
+            ("week", _("week")),
+            ("month", _("month")),
+        ],
         required=False,
         error_messages={"invalid_choice": _("Unknown period %(value)s; use day, week or month.")},
     )
@@ -197,7 +203,6 @@ class SLAReportForm(PeriodReportForm):
         if self.cleaned_data.get("period"):
             groups.append(self.cleaned_data["period"])
         return groups
-
 
 
 @helpdesk_staff_member_required
@@ -311,7 +316,9 @@ def data_needs_page(request: HttpRequest) -> HttpResponse:
     zone = timezone.get_current_timezone()
     tickets = tickets.filter(
         ticket__created__gte=dt.datetime.combine(data["start"], dt.time(), zone),
-        ticket__created__lt=dt.datetime.combine(data["end"] + dt.timedelta(days=1), dt.time(), zone),
+        ticket__created__lt=dt.datetime.combine(
+            data["end"] + dt.timedelta(days=1), dt.time(), zone
+        ),
     )
     english = (request.LANGUAGE_CODE or "id").startswith("en")
     report = data_needs.build(tickets, english)

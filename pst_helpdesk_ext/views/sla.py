@@ -1,5 +1,6 @@
 """Staff buttons of the SLA clock on the ticket page: mark the request complete, wait for the
-visitor, record the visitor's answer, record the compensation of a breach. Thin: the rules live in ``services.sla``.
+visitor, record the visitor's answer, record the compensation of a breach. Thin: the rules live
+in ``services.sla`` and ``services.compensation``.
 
 Each is a POST (CSRF-protected by Django's middleware) for helpdesk staff who may open the ticket
 under helpdesk's per-queue permissions, and redirects back to helpdesk's ticket page with a

@@ -87,15 +87,13 @@ def _download(
     if not export.is_valid() or not form.is_valid():
         errors = [str(e) for errors in export.errors.values() for e in errors]
         errors += [str(e) for errors in form.errors.values() for e in errors]
-        return HttpResponse(
-            "\n".join(errors), status=400, content_type="text/plain; charset=utf-8"
-        )
+        return HttpResponse("\n".join(errors), status=400, content_type="text/plain; charset=utf-8")
     personal = request.GET.get("personal") == "1"
     if personal and not list_exports.may_see_personal_data(request.user):
         return HttpResponse(
             _(
                 "You may not download personal data: ask an administrator for the permission "
-                "\"Can view visitor\", or download without personal data."
+                '"Can view visitor", or download without personal data.'
             ),
             status=403,
             content_type="text/plain; charset=utf-8",
@@ -108,9 +106,7 @@ def _download(
     stem = list_exports.download_stem(what, form.cleaned_data)
     fmt = export.cleaned_data["format"]
     if personal:
-        list_exports.log_personal_data_export(
-            request.user, what, labels, fmt, queryset.count()
-        )
+        list_exports.log_personal_data_export(request.user, what, labels, fmt, queryset.count())
     table = make_table(queryset, personal=personal, filters=labels, name=stem)
     return exports.response(request, table, fmt, export.dialect())
 

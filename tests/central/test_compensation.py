@@ -9,10 +9,18 @@ import pytest
 from django.urls import reverse
 
 from pst_helpdesk_ext.models import Compensation
-from tests.central.test_sla_web import admin_user, branch, other_branch, report_data  # noqa: F401
-from tests.central.test_ui import make_staff, per_queue_permissions  # noqa: F401
+from tests.central import test_sla_web as sla_web
+from tests.central import test_ui as ui
+from tests.central.test_ui import make_staff
 
 pytestmark = pytest.mark.django_db
+admin_user, report_data, other_branch, branch = (
+    sla_web.admin_user,
+    sla_web.report_data,
+    sla_web.other_branch,
+    sla_web.branch,
+)
+per_queue_permissions = ui.per_queue_permissions
 
 
 def url(pst) -> str:
@@ -31,11 +39,16 @@ def test_a_breach_gets_a_form_and_its_compensation_is_recorded(client, admin_use
     assert 'id="pst-compensation-form"' in ticket_page(client, late)
     assert 'id="pst-compensation-form"' not in ticket_page(client, report_data["met1"])
     response = client.post(
-        url(late), {"kind": "free_data", "note": "Publikasi Kabupaten Dalam Angka", "given_on": "2026-03-11"}
+        url(late),
+        {"kind": "free_data", "note": "Publikasi Kabupaten Dalam Angka", "given_on": "2026-03-11"},
     )
     assert response.status_code == 302
     given = Compensation.objects.get(pst_ticket=late)
-    assert (given.kind, str(given.given_on), given.recorded_by) == ("free_data", "2026-03-11", admin_user)
+    assert (given.kind, str(given.given_on), given.recorded_by) == (
+        "free_data",
+        "2026-03-11",
+        admin_user,
+    )
     html = ticket_page(client, late)
     assert 'id="pst-compensation-recorded"' in html and "data or publication free of charge" in html
 
@@ -99,7 +112,8 @@ def test_sla_report_counts_and_exports_compensation(client, admin_user, report_d
     report = page.context["page"]
     assert (report.compensated, report.compensation_per_kind) == (1, [("priority service", 1)])
     download = client.get(
-        "/pst/reports/sla/", {**query, "download": "breaches", "format": "json"},
+        "/pst/reports/sla/",
+        {**query, "download": "breaches", "format": "json"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     [row] = json.loads(b"".join(download.streaming_content))["rows"]

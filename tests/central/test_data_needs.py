@@ -1,7 +1,8 @@
 """The data-needs report (``/pst/reports/data-needs/``) against counts made by hand.
 
-Walk-in: two consultations on subject "data" (guest-book purposes "Skripsi" and " skripsi "). Online: three web requests on "data" asking for the
-indicator "Angka Kemiskinan" twice (spelled two ways) and "IPM" once, regions, periods, purposes,
+Walk-in: two consultations on subject "data" (guest-book purposes "Skripsi" and " skripsi ").
+Online: three web requests on "data" asking for the indicator "Angka Kemiskinan" twice (spelled
+two ways) and "IPM" once, regions, periods, purposes,
 one search that found nothing ("harga cabai"), articles opened (one article twice).
 """
 
@@ -15,33 +16,35 @@ from helpdesk.models import KBCategory, KBItem
 
 from pst_helpdesk_ext.models import OnlineRequest
 from pst_helpdesk_ext.services.data_needs import normalise
-from tests.central.test_ui import (  # noqa: F401
-    branch,
-    make_pst_ticket,
-    make_staff,
-    make_visitor,
-    per_queue_permissions,
-)
+from tests.central import test_ui as ui
+from tests.central.test_ui import make_pst_ticket, make_staff, make_visitor
 
 pytestmark = pytest.mark.django_db
+branch, per_queue_permissions = ui.branch, ui.per_queue_permissions
 PAGE = "/pst/reports/data-needs/"
 WHEN = dt.datetime(2026, 3, 17, 9, tzinfo=dt.UTC)
 PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
 
 @pytest.fixture
-def requests(branch):  # noqa: F811
+def requests(branch):
     category = KBCategory.objects.create(title="Data", slug="data", description="", public=True)
     article = KBItem.objects.create(
         category=category, title="Cara mencari data kemiskinan", question="?", answer="!"
     )
     for purpose in ("Skripsi", " skripsi "):
-        make_pst_ticket(
-            branch, visitor=make_visitor(), walk_in={"purpose": purpose}, created=WHEN
-        )
+        make_pst_ticket(branch, visitor=make_visitor(), walk_in={"purpose": purpose}, created=WHEN)
     asked = [
         ("Angka Kemiskinan", "Labuhanbatu", "2024", "Skripsi", "", 4, [article.pk]),
-        ("angka  kemiskinan.", "Labuhanbatu", "2023", "Perencanaan", "harga cabai", 0, [article.pk]),
+        (
+            "angka  kemiskinan.",
+            "Labuhanbatu",
+            "2023",
+            "Perencanaan",
+            "harga cabai",
+            0,
+            [article.pk],
+        ),
         ("IPM", "Sumatera Utara", "2024", "Skripsi", "", 2, []),
     ]
     for indicator, region, period, purpose, query, results, opened in asked:

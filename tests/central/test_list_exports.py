@@ -16,21 +16,17 @@ from django.contrib.auth.models import Permission
 from pst_helpdesk_ext.models import PersonalDataExport
 from pst_helpdesk_ext.services.exports import BOM
 from pst_helpdesk_ext.services.list_exports import mask_email, mask_name, mask_phone
-from tests.central.test_ui import (  # noqa: F401
-    branch,
-    make_pst_ticket,
-    make_staff,
-    make_visitor,
-    per_queue_permissions,
-)
+from tests.central import test_ui as ui
+from tests.central.test_ui import make_pst_ticket, make_staff, make_visitor
 
 pytestmark = pytest.mark.django_db
+branch, per_queue_permissions = ui.branch, ui.per_queue_permissions
 VISITS = "/pst/visits/"
 TICKETS = "/pst/tickets/"
 
 
 @pytest.fixture
-def visits(branch) -> list[Any]:  # noqa: F811
+def visits(branch) -> list[Any]:
     first = make_pst_ticket(
         branch, visitor=make_visitor("Siti Aminah", last4="0001"), walk_in={"wait_seconds": 450}
     )
@@ -112,7 +108,8 @@ def test_personal_data_download_needs_the_permission_and_is_recorded(client, vis
     plain = type(plain).objects.get(pk=plain.pk)  # permissions are cached per user object
     client.force_login(plain)
     response = client.get(
-        VISITS, {"format": "xlsx", "personal": "1", "outcome": "escalated"},
+        VISITS,
+        {"format": "xlsx", "personal": "1", "outcome": "escalated"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200
@@ -131,7 +128,7 @@ def test_personal_data_download_needs_the_permission_and_is_recorded(client, vis
     assert (log.username, log.what, log.file_format, log.rows) == ("loket", "visits", "xlsx", 2)
 
 
-def test_ticket_list_downloads_the_whole_filtered_list_as_json(client, visits, branch):  # noqa: F811
+def test_ticket_list_downloads_the_whole_filtered_list_as_json(client, visits, branch):
     for index in range(30):  # more than a page of the list
         make_pst_ticket(branch, title=f"Permintaan {index}", channel="web")
     client.force_login(make_staff("kasubag", superuser=True))
@@ -145,7 +142,10 @@ def test_ticket_list_downloads_the_whole_filtered_list_as_json(client, visits, b
 
 
 def test_downloads_respect_per_queue_permissions(
-    client, per_queue_permissions, visits, branch  # noqa: F811
+    client,
+    per_queue_permissions,
+    visits,
+    branch,
 ):
     from pst_helpdesk_ext.services.branches import create_branch
 

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.browser import chromium_fixture, helpdesk_login, record_requests, screenshot
-from tests.central.test_sla_web import branch, other_branch, report_data  # noqa: F401
+from tests.central import test_sla_web as sla_web
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+branch, report_data, other_branch = sla_web.branch, sla_web.report_data, sla_web.other_branch
 
 PASSWORD = "kepala-pw-1222"
 chromium = chromium_fixture(scope="module")

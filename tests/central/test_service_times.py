@@ -28,23 +28,23 @@ import pytest
 
 from pst_helpdesk_ext.services.branches import create_branch
 from pst_helpdesk_ext.services.service_times import percentile
-from tests.central.test_ui import (  # noqa: F401
-    branch,
-    make_pst_ticket,
-    make_staff,
-    make_visitor,
-    per_queue_permissions,
-)
+from tests.central import test_ui as ui
+from tests.central.test_ui import make_pst_ticket, make_staff, make_visitor
 
 pytestmark = pytest.mark.django_db
+branch, per_queue_permissions = ui.branch, ui.per_queue_permissions
 PAGE = "/pst/reports/service-times/"
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DAY = {"date_from": "2026-03-17", "date_to": "2026-03-17"}
 
 
 @pytest.fixture
-def day(branch):  # noqa: F811
-    for hour, minute, wait, number in ((8, 5, 420, "K-001"), (8, 50, 60, "K-002"), (10, 0, 900, "K-003")):
+def day(branch):
+    for hour, minute, wait, number in (
+        (8, 5, 420, "K-001"),
+        (8, 50, 60, "K-002"),
+        (10, 0, 900, "K-003"),
+    ):
         issued = dt.datetime(2026, 3, 17, hour, minute, tzinfo=JAKARTA)
         make_pst_ticket(
             branch,
@@ -94,7 +94,9 @@ def test_figures_equal_the_hand_computed_ones(client, day):
 def test_downloads_carry_the_same_figures(client, day):
     client.force_login(make_staff("kepala", superuser=True))
     data = json.loads(
-        b"".join(client.get(PAGE, {**DAY, "format": "json"}, HTTP_ACCEPT_LANGUAGE="en").streaming_content)
+        b"".join(
+            client.get(PAGE, {**DAY, "format": "json"}, HTTP_ACCEPT_LANGUAGE="en").streaming_content
+        )
     )
     overall = data["rows"][0]
     assert (overall["visits"], overall["wait_median"], overall["wait_p90"]) == (3, 7, 15)
@@ -111,7 +113,7 @@ def test_downloads_carry_the_same_figures(client, day):
     assert ";7,7;" in csv_id
 
 
-def test_only_the_users_queues_count(client, per_queue_permissions, day, branch):  # noqa: F811
+def test_only_the_users_queues_count(client, per_queue_permissions, day, branch):
     other = create_branch("1207", "Labuhanbatu")
     make_pst_ticket(other, visitor=make_visitor(last4="0009"), walk_in={"wait_seconds": 3000})
     client.force_login(make_staff("petugas1222", queues=(branch.queue,)))

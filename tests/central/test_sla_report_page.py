@@ -19,10 +19,18 @@ from django.urls import reverse
 from helpdesk.models import Ticket
 
 from pst_helpdesk_ext.services.exports import BOM
-from tests.central.test_sla_web import admin_user, branch, other_branch, report_data  # noqa: F401
-from tests.central.test_ui import make_staff, per_queue_permissions  # noqa: F401
+from tests.central import test_sla_web as sla_web
+from tests.central import test_ui as ui
+from tests.central.test_ui import make_staff
 
 pytestmark = pytest.mark.django_db
+admin_user, branch, report_data, other_branch = (
+    sla_web.admin_user,
+    sla_web.branch,
+    sla_web.report_data,
+    sla_web.other_branch,
+)
+per_queue_permissions = ui.per_queue_permissions
 PAGE = "/pst/reports/sla/"
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
@@ -142,7 +150,10 @@ def test_bad_input_is_a_clear_message_and_keeps_what_was_typed(client, admin_use
 
 
 def test_page_respects_per_queue_permissions(
-    client, per_queue_permissions, report_data, branch  # noqa: F811
+    client,
+    per_queue_permissions,
+    report_data,
+    branch,
 ):
     client.force_login(make_staff("petugas1222", queues=(branch.queue,)))
     report = page(client, group="branch").context["page"]
