@@ -1,12 +1,12 @@
 """The ownership rule as the intake applies it (DESIGN.md, "Ownership, not merging").
 
-The ticket of a visit is the branch's until the visit is escalated or central changes its
-status, then it is central's (``feed.ticket_owner``). The rule itself is
-``sync.ownership.decide``, the one the simulation and the memory stores run; this module turns
-its verdict into words. A lifecycle op (no-show, resolved, escalated) changes the ticket's
-status only when the ticket is still the branch's and the visit still in progress (``lifecycle_conflict`` is None); otherwise it is applied as a private note
-(``note``: result ``noted``) and the visit row is left alone, and the branch is told the
-ticket's state after the batch.
+The ticket of a visit is the branch's until the visit is escalated or central changes its status,
+then it is central's (``feed.ticket_owner``). The rule itself is ``sync.ownership.decide``, the one
+the simulation and the memory stores run; this module turns its verdict into words. A lifecycle op
+(no-show, resolved, escalated) changes the ticket's status only when the ticket is still the
+branch's and the visit still in progress (``lifecycle_conflict`` is None); otherwise it is applied
+as a private note (``note``: result ``noted``) and the visit row is left alone, and the branch is
+told the ticket's state after the batch.
 """
 
 from __future__ import annotations
