@@ -12,9 +12,11 @@ Rules:
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -203,12 +205,20 @@ def board_state() -> dict[str, Any]:
 
 
 @never_cache
+@floor_settings.visitor_language
 def board(request: HttpRequest) -> HttpResponse:
-    return render(request, "branch_agent/board.html", {"state": board_state()})
+    """The TV board, in the office's language whatever the TV's browser is set to (``?lang=en``
+    for a board meant to be in English)."""
+    chosen = request.LANGUAGE_CODE != settings.LANGUAGE_CODE
+    query = "?" + urlencode({"lang": request.LANGUAGE_CODE}) if chosen else ""
+    return render(
+        request, "branch_agent/board.html", {"state": board_state(), "state_query": query}
+    )
 
 
 @never_cache
 @require_GET
+@floor_settings.visitor_language
 def board_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(board_state())
 

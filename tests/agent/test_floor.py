@@ -162,3 +162,16 @@ def test_desk_shortcuts_are_announced(users):
     services.issue_number("konsultasi")
     html = login("desk_officer", users).get("/desk/1/").content.decode()
     assert 'data-key="n" aria-keyshortcuts="N"' in html
+
+
+def test_the_board_speaks_the_offices_language_whatever_the_tv_is_set_to(client):
+    """A board PC with an English system still shows the office's Indonesian (issue 18)."""
+    page = client.get("/board/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert page.status_code == 200 and page["Content-Language"] == "id"
+    assert "Sedang dilayani" in page.content.decode()
+    assert 'data-state-url="/board/state.json"' in page.content.decode()
+    english = client.get("/board/?lang=en", HTTP_ACCEPT_LANGUAGE="id")
+    assert "Now serving" in english.content.decode()
+    assert 'data-state-url="/board/state.json?lang=en"' in english.content.decode()
+    state = client.get("/board/state.json", HTTP_ACCEPT_LANGUAGE="en")
+    assert state["Content-Language"] == "id"
