@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.common import free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.agent.test_browser import STAFF_PASSWORD, cli
 from tests.browser import agent_login, chromium_fixture, screenshot
+from tests.support.processes import free_port, kiosk_answers, start_agent, wait_until_answers
 
 pytestmark = pytest.mark.browser
 

@@ -21,11 +21,17 @@ from typing import Any
 
 import pytest
 
-from bench.common import allow_fast_kiosk, free_port, kiosk_answers, start_agent, wait_until_answers
 from sync.transport import generate_keypair
 from tests.agent.test_browser import cli
 from tests.browser import agent_login, chromium_fixture, screenshot
 from tests.e2e.service_day import foreign_words
+from tests.support.processes import (
+    allow_fast_kiosk,
+    free_port,
+    kiosk_answers,
+    start_agent,
+    wait_until_answers,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.common import allow_fast_kiosk
 from tests.e2e.test_branch_to_central import HASH_KEY, PASSWORD, Browser, World, wait_until
+from tests.support.processes import allow_fast_kiosk
 
 pytestmark = pytest.mark.slow
 

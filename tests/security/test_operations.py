@@ -415,7 +415,7 @@ def test_every_agent_page_refuses_a_post_without_a_csrf_token(world):
     assert "front/<uuid:visit_id>/" in routes and "desk/<str:desk>/action/" in routes
 
     visit = walk_in(world, 1)[0]
-    samples = {"<uuid:visit_id>": visit, "<str:desk>": "1"}
+    samples = {"<uuid:visit_id>": visit, "<str:desk>": "1", "<str:key>": "meja", "<str:token>": "x"}
     base = f"http://127.0.0.1:{world.web_port}"
     officer = Browser(base)
     officer.login("meja")

@@ -114,6 +114,7 @@ def kwargs_for(route: Route, world: World) -> dict[str, str]:
         "pst:sla_mark_complete": {"ticket_id": ticket_b},
         "pst:sla_wait_for_visitor": {"ticket_id": ticket_b},
         "pst:sla_visitor_replied": {"ticket_id": ticket_b},
+        "pst:sla_compensation": {"ticket_id": ticket_b},
         # Public routes, as a stranger would try them on 1201's objects: the token of a real
         # rating link for 1201's ticket with its signature altered, a verification link not
         # signed by us, the confirmation page of 1201's ticket from another session, an
