@@ -12,9 +12,9 @@ Rules:
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
