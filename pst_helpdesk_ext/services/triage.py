@@ -190,7 +190,9 @@ def time_left(pst: PSTTicket, now: datetime.datetime) -> datetime.timedelta | No
     """
     if pst.sla_due_at is None or pst.sla_state not in (*RUNNING_STATES, SLAState.PAUSED):
         if pst.sla_state == SLAState.BREACHED and pst.sla_due_at is not None:
-            return -_between(pst, pst.sla_due_at, now)
+            # Late by as much as the clock ran past its due time: up to its stop (the call, the
+            # answer), or up to now while it still runs.
+            return -_between(pst, pst.sla_due_at, pst.sla_stopped_at or now)
         return None
     at = pst.sla_paused_since if pst.sla_state == SLAState.PAUSED and pst.sla_paused_since else now
     return _between(pst, at, pst.sla_due_at)
