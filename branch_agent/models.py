@@ -6,6 +6,8 @@ Rules:
 - Personal data is limited to the guest book; the ID number itself is never stored: only its keyed
   hash (to recognise a returning visitor) and its last 4 digits.
 - Times are the branch's own clock (aware datetimes, the office timezone for the service day).
+
+Size: over 500 lines on purpose: Django reads an app's models from one module.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Rules:
 - The kiosk, display board and rating kiosk need no login and can do nothing else; staff pages
   check roles (``branch_agent.roles``).
 - JSON endpoints polled by screens return only what the screen shows (never personal data).
+
+Size: over 500 lines on purpose: one thin view per page of the local UI; the logic is in
+``branch_agent.services`` and the floor modules.
 """
 
 from __future__ import annotations

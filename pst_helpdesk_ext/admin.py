@@ -10,6 +10,9 @@ Rules:
   sync state, exactly as ``pst_branch add`` does. Key enrolment and revocation belong to the sync
   commands (an admin action for revocation is left to the sync engineer's issue).
 - Codes (branch, category, channel) are read-only once created: branches and the API use them.
+
+Size: over 500 lines on purpose: one short ModelAdmin per model; Django's admin autodiscovery reads
+this module.
 """
 
 from __future__ import annotations

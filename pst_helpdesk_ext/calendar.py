@@ -35,6 +35,9 @@ and the opening segments of each date once per calendar, so a deadline costs mic
 
 Zones: Indonesian zones have no daylight saving time. For other zones the arithmetic stays correct
 in real (UTC) time; an opening time that falls in a DST gap moves with the gap.
+
+Size: over 500 lines on purpose: one pure rule (open days, hours, deadlines on working time) with
+the validation of the admin's calendar JSON; splitting it would split one algorithm.
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ Rules:
   (ZMTP heartbeats answered). Only when neither central nor the link has shown life for
   ``peer_timeout`` is the connection dead and the core asks the transport to reconnect with
   exponential backoff. A slow central on a live link is waited for, not abandoned.
+
+Size: over 500 lines on purpose: one state machine, the branch half of the protocol; its
+transitions read best together.
 """
 
 from __future__ import annotations

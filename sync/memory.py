@@ -34,6 +34,9 @@ The ticket model (the "view" both ends keep of the branch's tickets):
   lost its disk. (A UI may show its pending ops on top of the row meanwhile; this model does not.)
 - A row of a ticket that is still the branch's carries the visit's desk facts
   (``sync.recovery``): a branch whose disk lost the visit takes it back from them.
+
+Size: over 500 lines on purpose: the two reference stores, written plainly as the executable
+specification the simulation checks.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Rules:
   message is dropped unseen, the sender sees its connection drop and reconnect, no reply comes.
   ``send`` refuses to emit a frame above the limit, so a well-behaved peer never trips it.
 - Sockets close with ``LINGER 0`` and each transport terminates its own context.
+
+Size: over 500 lines on purpose: both socket roles (branch DEALER; central ROUTER with its ZAP
+handler) share framing, limits and error handling; key handling is already ``sync.keys``.
 """
 
 from __future__ import annotations

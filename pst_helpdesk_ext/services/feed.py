@@ -35,6 +35,9 @@ Rules:
   ``FeedHead.pruned_through`` remembers the highest id that may be gone. A branch whose cursor
   is 0 (new), below that mark, or above the head (central restored from a backup) gets a
   snapshot (see ``snapshot_entries``): the current reference data and ticket states.
+
+Size: over 500 lines on purpose: every feed kind's builder and the snapshot must agree on one
+format, so they stay together.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Rules:
   ``PST_HELPDESK['REPORT_MIN_RESPONDENTS']`` respondents (default 5), the service and wait times
   only for at least as many measured visits; below it the row keeps its counts and says why
   its figures are hidden (ratings are anonymous to the staff rated). The exports carry the same.
+
+Size: over 500 lines on purpose: one report computed once and rendered three ways (page data, CSV,
+XLSX); the renderings must show the same numbers, so they live beside the computation.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ Rules:
   snapshot), keeping each connection's own order. During
   a national reconnect an office pushing one visit is answered at once instead of after one batch
   of every other office (docs/chaos.md). ``order="arrival"`` turns it off (for comparison).
+
+Size: over 500 lines on purpose: one loop with its housekeeping and log lines, each a short
+function.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Rules:
   commit; a failure is recorded on the message row and logged, never raised into the staff's page.
 - Personal data: the phone number (WhatsApp id) is stored once, on ``WhatsAppThread``; logs and
   pages show it masked; the profile name the API sends is not kept.
+
+Size: over 500 lines on purpose: webhook verification, payload reading and the sender are one
+channel's contract with the Cloud API.
 """
 
 from __future__ import annotations

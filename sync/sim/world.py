@@ -16,6 +16,9 @@ Rules:
   traffic, though messages are still duplicated and reordered within the short delay; crashed
   nodes come back once; nobody is restarted after that) until every branch is quiet or
   ``heal_limit`` passes. The invariants are then checked.
+
+Size: over 500 lines on purpose: the world is one deterministic machine drawing from one random
+stream in a fixed order; splitting it would scatter the draw order a seed's replay depends on.
 """
 
 from __future__ import annotations
