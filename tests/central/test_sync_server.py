@@ -452,6 +452,15 @@ def test_branch_command_enrols_refuses_a_shared_key_and_revokes(site):
     assert '"can_sync": true' in manage(site, "pst_branch", "show", "1299", "--json").stdout
 
 
+def test_branch_command_takes_a_key_beginning_with_a_dash_in_both_spellings(site):
+    """About one Z85 key in 85 begins with "-"; argparse would take it for an option."""
+    key = next(k for k in (generate_keypair().public_key for _ in range(5000)) if k[0] == "-")
+    assert manage(site, "pst_branch", "add", "1297", "Uji Tiga").returncode == 0
+    spaced = manage(site, "pst_branch", "enrol", "1297", "--public-key", key)
+    assert spaced.returncode == 0, spaced.stderr
+    assert '"can_sync": true' in manage(site, "pst_branch", "show", "1297", "--json").stdout
+
+
 @pytest.mark.django_db(transaction=False)
 def test_server_command_says_ready_refuses_strangers_and_stops_cleanly_on_sigterm(site):
     if manage(site, "pst_sync_keys", "--show").returncode != 0:

@@ -48,6 +48,16 @@ def validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def _joined_key(args: Any) -> Any:
+    if args is None:
+        return None
+    args = list(args)
+    for index, arg in enumerate(args[:-1]):
+        if arg == "--public-key":
+            return [*args[:index], f"--public-key={args[index + 1]}", *args[index + 2 :]]
+    return args
+
+
 class Command(BaseCommand):
     help = (
         "Add, list, show or deactivate PST branch offices (regency offices); enrol a branch "
@@ -55,6 +65,18 @@ class Command(BaseCommand):
         "`pst-branch-agent init`) so it can sync, or revoke it (`revoke CODE`: refused from its "
         "next message, open connections included)."
     )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parse = parser.parse_args
+
+        def parse_args(args: Any = None, namespace: Any = None) -> Any:
+            # A Z85 key may begin with "-" (about one key in 85), which argparse would take for
+            # an option: ``--public-key KEY`` is read as ``--public-key=KEY``.
+            return parse(_joined_key(args), namespace)
+
+        parser.parse_args = parse_args  # type: ignore[method-assign]
+        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=CommandParser)
