@@ -156,10 +156,13 @@ def record_compensation(request: HttpRequest, ticket_id: int) -> HttpResponse:
             problems = [m for messages_ in exc.message_dict.values() for m in messages_]
     if problems:
         messages.error(request, " ".join(problems))
-        request.session[typed_compensation_key(ticket_id)] = typed
+        # Shown again beside the form, as typed, with the reasons (once).
+        request.session[typed_compensation_key(ticket_id)] = {**typed, "errors": problems}
     else:
         messages.success(request, _("Compensation recorded."))
-    return _back(ticket_id)
+    back = _back(ticket_id)
+    back["Location"] += "#pst-compensation"
+    return back
 
 
 urlpatterns: list[Any] = [

@@ -72,6 +72,10 @@ def test_refused_input_says_why_saves_nothing_and_keeps_what_was_typed(
     response = client.post(url(late), data, HTTP_ACCEPT_LANGUAGE="en", follow=True)
     html = response.content.decode()
     assert text in html
+    # The reason is also beside the form the officer is looking at, not only at the top.
+    form = html[html.index('id="pst-compensation-form"') :]
+    assert text in form[: form.index("</form>")]
+    assert response.redirect_chain[-1][0].endswith("#pst-compensation")
     assert not Compensation.objects.exists()
     if data.get("note") and len(data["note"]) < 100:
         assert f'value="{data["note"]}"' in html
