@@ -182,3 +182,16 @@ def test_bad_filters_on_the_page_keep_what_was_typed(client, visits):
     html = response.content.decode()
     assert 'value="2026-03-31"' in html and 'value="2026-03-01"' in html
     assert "before the start date" in html
+
+
+def test_the_visit_list_says_called_and_being_served_for_visits_in_progress(client, branch):
+    from pst_helpdesk_ext.models import Visit
+
+    pst = make_pst_ticket(branch, visitor=make_visitor(), walk_in={})
+    Visit.objects.filter(pst_ticket=pst).update(
+        outcome=Visit.Outcome.WAITING, served_at=None, finished_at=None
+    )
+    client.force_login(make_staff("kasubag", superuser=True))
+    assert ">dipanggil<" in client.get(VISITS, HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    Visit.objects.filter(pst_ticket=pst).update(served_at=pst.visit.called_at)
+    assert ">being served<" in client.get(VISITS, HTTP_ACCEPT_LANGUAGE="en").content.decode()
