@@ -98,7 +98,10 @@ def ikm_report(request: HttpRequest) -> HttpResponse:
     elif fmt == "json":
         from django.http import JsonResponse
 
-        return JsonResponse(reports.report_json(report), json_dumps_params={"ensure_ascii": False})
+        # A download like the other formats (the same data is at /api/pst/reports/ikm/).
+        response = JsonResponse(
+            reports.report_json(report), json_dumps_params={"ensure_ascii": False}
+        )
     else:
         query = request.GET.copy()
         query.pop("format", None)
