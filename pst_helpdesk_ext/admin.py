@@ -37,6 +37,7 @@ from pst_helpdesk_ext.models import (
     Channel,
     Compensation,
     Complaint,
+    DeskPause,
     FeedHead,
     FeedItem,
     GuestBookEntry,
@@ -807,3 +808,12 @@ class AppointmentAdmin(admin.ModelAdmin):
             % {"count": done},
             messages.SUCCESS,
         )
+
+
+@admin.register(DeskPause)
+class DeskPauseAdmin(ReadOnlyAdmin):
+    """Desks' pauses as the branches reported them (ops ``desk.paused`` / ``desk.resumed``)."""
+
+    list_display = ("branch", "service_day", "desk", "reason", "started_at", "ended_at")
+    list_filter = ("reason", "branch")
+    date_hierarchy = "service_day"

@@ -393,9 +393,11 @@ def link_check_ins(branch: Branch, check_ins: Iterable[tuple[str, str, str]]) ->
         booking.queue_number = queue_number
         booking.save(update_fields=["status", "checked_in_at", "visit_origin_id", "queue_number"])
         with translation.override(booking.ticket.queue.locale or settings.LANGUAGE_CODE):
-            FollowUp.objects.create(
-                ticket=booking.ticket,
+            record_update(
+                booking.ticket,
+                None,
                 title=gettext("Checked in at the office"),
+                keep_resolution=True,
                 comment=gettext(
                     "The visitor checked in for the appointment at BPS %(branch)s with the code "
                     "%(code)s and got queue number %(number)s."
@@ -413,9 +415,11 @@ def link_check_ins(branch: Branch, check_ins: Iterable[tuple[str, str, str]]) ->
                 .first()
             )
             if walk_in is not None:
-                FollowUp.objects.create(
-                    ticket_id=walk_in,
+                record_update(
+                    Ticket.objects.get(pk=walk_in),
+                    None,
                     title=gettext("Follow-up appointment"),
+                    keep_resolution=True,
                     comment=gettext(
                         "This visit is the follow-up appointment of ticket #%(ticket)s "
                         "(%(ref)s), checked in with the code %(code)s."

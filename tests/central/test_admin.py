@@ -19,6 +19,7 @@ from pst_helpdesk_ext.models import (
     BranchSyncState,
     Compensation,
     Complaint,
+    DeskPause,
     FeedHead,
     FeedItem,
     GuestBookEntry,
@@ -76,6 +77,14 @@ def one_of_each(branch) -> dict[str, object]:
         thread=thread, message_id="wamid.X", direction="in", status="received"
     )
     Compensation.objects.create(pst_ticket=pst, kind="apology", given_on=pst.created.date())
+    DeskPause.objects.create(
+        branch=branch,
+        origin_id="pause-1",
+        desk="1",
+        reason="sholat",
+        service_day=pst.created.date(),
+        started_at=pst.created,
+    )
     PersonalDataExport.objects.create(
         username="admin", what="visits", filters={}, file_format="xlsx", rows=1
     )
