@@ -4,6 +4,7 @@ itself to "your number is being called, desk 1" when the desk calls, and a pause
 
 import re
 import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +17,20 @@ from tests.support.processes import free_port, kiosk_answers, start_agent, wait_
 pytestmark = pytest.mark.browser
 
 PRINT_WIDTH_PX = 48 / 25.4 * 96  # the ticket's 48 mm of print width, in CSS pixels
+AXE = (Path(__file__).resolve().parent.parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA rules, critical and serious violations (as the other pages)."""
+    page.add_script_tag(content=AXE)
+    return page.evaluate(
+        """async () => {
+            const r = await axe.run(document,
+                {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+            return r.violations.filter(v => v.impact === "critical" || v.impact === "serious")
+                .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+        }"""
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +94,7 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     status = phone.locator(".live-status")
     assert status.get_attribute("aria-live") == "polite"
     assert phone.locator(".live-text").inner_text() == "Anda nomor 1 dalam antrean."
+    assert axe_violations(phone) == []
 
     desk = browser.new_context(locale="id-ID").new_page()
     agent_login(desk, base, "meja", STAFF_PASSWORD)
@@ -86,6 +102,7 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     desk.select_option("select[name=reason]", "sholat")
     desk.get_by_role("button", name="Jeda meja ini").click()
     assert "Meja ini dijeda (sholat)" in desk.locator(".desk-pause").inner_text()
+    assert axe_violations(desk) == []
     screenshot(desk, "live-desk-paused")
     board = browser.new_context(locale="id-ID").new_page()
     board.goto(f"{base}/board/")
@@ -98,6 +115,7 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     # The phone's page polls by itself (every 15 s): no reload.
     phone.locator('.live-status[data-status="called"]').wait_for(timeout=40_000)
     assert phone.locator(".live-text").inner_text() == "Nomor Anda sedang dipanggil, meja 1."
+    assert axe_violations(phone) == []
     screenshot(phone, "live-phone-called")
 
     head = browser.new_context(locale="id-ID").new_page()
@@ -106,4 +124,16 @@ def test_the_phone_follows_the_ticket_until_its_number_is_called(agent, browser)
     row = head.locator('#head-desk-table tr[data-desk="1"]')
     assert row.locator('[data-k="pauses"]').inner_text() == "1"
     assert "sholat" in head.locator(".head-pause-list").inner_text()
+    assert axe_violations(head) == []
+    # The same pages in English: the live page and the head's page.
+    english = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    english_phone = english.new_page()
+    english_phone.goto(base + urlsplit(url).path)
+    assert english_phone.evaluate("document.documentElement.lang") == "en"
+    assert axe_violations(english_phone) == []
+    english_head = browser.new_context(locale="en-US").new_page()
+    agent_login(english_head, base, "kepala", STAFF_PASSWORD)
+    english_head.goto(f"{base}/head/")
+    assert english_head.evaluate("document.documentElement.lang") == "en"
+    assert axe_violations(english_head) == []
     screenshot(head, "live-head")
