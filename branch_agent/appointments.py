@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from branch_agent import outbox, services
 from branch_agent.models import Appointment
+from sync import feed
 
 log = logging.getLogger("branch_agent.appointments")
 
@@ -52,55 +53,33 @@ def display_code(code: str) -> str:
 def apply_feed(payload: dict[str, Any]) -> None:
     """One ``appointment.upsert`` item (inside the sync store's write); a malformed one is logged
     and skipped."""
-    central_id = payload.get("id")
-    code = payload.get("code")
-    status = payload.get("status")
-    start = _parse_time(payload.get("start"))
+    p = feed.AppointmentUpsert.parse(payload)
+    start = p.start_time
     if (
-        not isinstance(central_id, int)
-        or isinstance(central_id, bool)
-        or not isinstance(code, str)
-        or not CODE_RE.match(code)
-        or status not in Appointment.Status.values
+        p.id <= 0
+        or not CODE_RE.match(p.code)
+        or p.status not in Appointment.Status.values
         or start is None
     ):
-        log.warning("appointment.upsert with a bad payload skipped (id %r)", central_id)
+        log.warning("appointment.upsert with a bad payload skipped (id %r)", payload.get("id"))
         return
-    minutes = payload.get("minutes")
-    ticket_id = payload.get("ticket_id")
     values = {
-        "code": code,
-        "service_code": _text(payload.get("service"), 40),
+        "code": p.code,
+        "service_code": p.service,
         "start": start,
-        "minutes": minutes if isinstance(minutes, int) and 0 < minutes <= 600 else 30,
-        "topic": _text(payload.get("topic"), 200),
-        "ticket_id": ticket_id if isinstance(ticket_id, int) else None,
-        "ticket_ref": _text(payload.get("ticket_ref"), 120),
+        "minutes": p.minutes if 0 < p.minutes <= 600 else 30,
+        "topic": p.topic,
+        "ticket_id": p.ticket_id or None,
+        "ticket_ref": p.ticket_ref,
         "updated_at": timezone.now(),
     }
-    existing = Appointment.objects.filter(central_id=central_id).first()
+    existing = Appointment.objects.filter(central_id=p.id).first()
     if existing is None or existing.visit_id is None:
-        values["status"] = status  # a local check-in stands until central knows it
+        values["status"] = p.status  # a local check-in stands until central knows it
     # A code given to another appointment (never at central, but a restored store may hold one).
-    Appointment.objects.filter(code=code).exclude(central_id=central_id).delete()
-    Appointment.objects.update_or_create(central_id=central_id, defaults=values)
-    Appointment.objects.filter(start__lt=timezone.now() - KEEP).exclude(
-        central_id=central_id
-    ).delete()
-
-
-def _parse_time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
-def _text(value: object, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    Appointment.objects.filter(code=p.code).exclude(central_id=p.id).delete()
+    Appointment.objects.update_or_create(central_id=p.id, defaults=values)
+    Appointment.objects.filter(start__lt=timezone.now() - KEEP).exclude(central_id=p.id).delete()
 
 
 # --- at the kiosk --------------------------------------------------------------------------------

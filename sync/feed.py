@@ -13,7 +13,9 @@ Rules:
   it cannot use, e.g. a category without code or kind). Booleans never count as numbers.
 - Kinds: ``category.upsert``, ``channel.upsert``, ``kb_category.upsert``, ``kb.upsert`` (reference
   data, for every branch), ``<family>.delete`` (``Deleted``), ``ticket.status`` and
-  ``ticket.reply`` (one branch's tickets; entity: the visit id the branch gave), ``feed.start``.
+  ``ticket.reply`` (one branch's tickets; entity: the visit id the branch gave),
+  ``appointment.upsert`` (one branch's in-person appointments; entity: central's id),
+  ``feed.start``.
 - Never personal data: no names, e-mails, phone numbers or ID digits of visitors.
 """
 
@@ -33,6 +35,7 @@ KB_UPSERT = "kb.upsert"
 TICKET_STATUS = "ticket.status"
 TICKET_REPLY = "ticket.reply"
 FEED_START = "feed.start"
+APPOINTMENT_UPSERT = "appointment.upsert"
 REFERENCE_FAMILIES = ("category", "channel", "kb_category", "kb")
 
 
@@ -213,3 +216,39 @@ class TicketReply(_Payload):
     @property
     def at_time(self) -> dt.datetime | None:
         return parse_time(self.at)
+
+
+@dataclass(frozen=True)
+class AppointmentUpsert(_Payload):
+    """An in-person follow-up appointment at the branch, as the kiosk and the desk need it: its
+    check-in code, status, service, time and the online ticket it follows (no personal data:
+    the topic is the ticket's title with any NIK masked)."""
+
+    id: int
+    code: str
+    status: str
+    service: str
+    start: str
+    minutes: int
+    topic: str
+    ticket_id: int  # 0: not said
+    ticket_ref: str
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> AppointmentUpsert:
+        start = p.get("start")
+        return cls(
+            id=_int(p, "id"),
+            code=_text(p, "code", 12),
+            status=_text(p, "status", 20),
+            service=_text(p, "service", 40),
+            start=start if isinstance(start, str) else "",
+            minutes=_int(p, "minutes"),
+            topic=_text(p, "topic", 200),
+            ticket_id=_int(p, "ticket_id"),
+            ticket_ref=_text(p, "ticket_ref", 120),
+        )
+
+    @property
+    def start_time(self) -> dt.datetime | None:
+        return parse_time(self.start)

@@ -49,6 +49,7 @@ from pst_helpdesk_ext.helpdesk_gateway import record_update
 from pst_helpdesk_ext.models import Appointment as Booking
 from pst_helpdesk_ext.models import Branch, PSTTicket, ServiceCategory, Visit
 from pst_helpdesk_ext.personal_data import mask_nik_in_text
+from sync import feed as payloads
 
 logger = logging.getLogger("pst.appointments")
 
@@ -253,7 +254,7 @@ def _mail_ics_separately(ticket: Ticket, summary: str, text: str, ics: bytes) ->
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed safely
 CODE_LENGTH = 6
-FEED_KIND = "appointment.upsert"
+FEED_KIND = payloads.APPOINTMENT_UPSERT
 DEFAULT_SERVICE = "konsultasi"
 #: The snapshot a branch gets carries appointments from this long ago on (today's, and later).
 SNAPSHOT_PAST = dt.timedelta(days=1)
@@ -349,17 +350,17 @@ def feed_entry(booking: Booking) -> Any:
         booking.branch,
         FEED_KIND,
         str(booking.pk),
-        {
-            "id": booking.pk,
-            "code": booking.code,
-            "status": booking.status,
-            "service": booking.service.code,
-            "start": booking.start.astimezone(dt.UTC).isoformat(),
-            "minutes": booking.minutes,
-            "topic": mask_nik_in_text(ticket.title or "")[:200],
-            "ticket_id": ticket.pk,
-            "ticket_ref": ticket.ticket_for_url,
-        },
+        payloads.AppointmentUpsert(
+            id=booking.pk,
+            code=booking.code,
+            status=booking.status,
+            service=booking.service.code,
+            start=booking.start.astimezone(dt.UTC).isoformat(),
+            minutes=booking.minutes,
+            topic=mask_nik_in_text(ticket.title or "")[:200],
+            ticket_id=ticket.pk,
+            ticket_ref=ticket.ticket_for_url,
+        ).as_payload(),
     )
 
 

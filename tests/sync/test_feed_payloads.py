@@ -54,3 +54,24 @@ def test_ticket_status_keeps_the_raw_status_and_time_it_is_keyed_by():
     assert feed.TicketStatus.parse({"owner": "branch"}).owned_by_branch
     assert feed.TicketStatus.parse({}).open is None  # "open" not said
     assert feed.TicketReply.parse({"at": "not a time"}).at_time is None
+
+
+def test_an_appointment_round_trips_and_a_bad_one_parses_to_defaults():
+    sent = feed.AppointmentUpsert(
+        id=7,
+        code="ABCDEF",
+        status="booked",
+        service="konsultasi",
+        start="2026-03-18T02:00:00+00:00",
+        minutes=30,
+        topic="Data kemiskinan ****************",
+        ticket_id=41,
+        ticket_ref="pst-online-41",
+    )
+    assert feed.AppointmentUpsert.parse(sent.as_payload()) == sent
+    assert list(sent.as_payload()) == [
+        "id", "code", "status", "service", "start", "minutes", "topic", "ticket_id", "ticket_ref"
+    ]  # fmt: skip
+    assert sent.start_time is not None and sent.start_time.hour == 2
+    bad = feed.AppointmentUpsert.parse({"id": True, "code": 5, "start": 3, "minutes": "30"})
+    assert (bad.id, bad.code, bad.start_time, bad.minutes, bad.ticket_id) == (0, "", None, 0, 0)
