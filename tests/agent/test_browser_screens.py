@@ -412,7 +412,7 @@ def test_every_agent_page_passes_axe(screens_set, browser, language):
     for name, url in (
         ("kiosk", f"{base}/kiosk/{lang}"),
         ("appointment", f"{base}/kiosk/appointment/{lang}"),
-        ("board", f"{base}/board/"),
+        ("board", f"{base}/board/{lang}"),  # the office's language, or ?lang=en
         ("rating-choose", f"{base}/rating/"),
         ("rating-wait", f"{base}/rating/1/"),
         ("home", f"{base}/"),

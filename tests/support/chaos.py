@@ -149,7 +149,11 @@ class Proxy:
                 threading.Thread(target=self._pump, args=(src, dst, pair), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, pair) -> None:
-        src.settimeout(0.1)
+        try:
+            src.settimeout(0.1)
+        except OSError:  # the link was cut (closed) before this pump started
+            self._drop(pair)
+            return
         while not self._closed:
             if self.mode == "stall":
                 time.sleep(0.05)
