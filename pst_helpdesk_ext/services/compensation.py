@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.models import Compensation, PSTTicket, SLAState
+from pst_helpdesk_ext.personal_data import mask_nik_in_text
 
 MAX_NOTE_CHARS = 500
 
@@ -26,7 +27,7 @@ def record(
 ) -> Compensation:
     """Record the compensation of ``pst``'s breach; ``ValidationError`` (nothing saved) says why
     it cannot be."""
-    note = (note or "").strip()
+    note = mask_nik_in_text((note or "").strip())  # free text: never a whole ID number
     today = timezone.localdate()
     given_on = given_on or today
     errors: dict[str, str] = {}

@@ -122,3 +122,13 @@ def test_sla_report_counts_and_exports_compensation(client, admin_user, report_d
     )
     [row] = json.loads(b"".join(download.streaming_content))["rows"]
     assert (row["compensation"], row["compensation_given_on"]) == ("priority service", "2026-03-12")
+
+
+def test_a_nik_typed_in_the_note_is_stored_masked(client, admin_user, report_data):
+    client.force_login(admin_user)
+    client.post(
+        url(report_data["late"]),
+        {"kind": "other", "note": "Voucher untuk 1222014708950002", "given_on": "2026-03-12"},
+    )
+    note = Compensation.objects.get().note
+    assert "1222014708950002" not in note and note.startswith("Voucher untuk ")
