@@ -1,7 +1,9 @@
 """Server-side SVG charts for the report page: no JavaScript, no CDN, printable.
 
 Labels are escaped (``format_html``); numbers are the report's own decimals, so a chart never
-shows a value the table does not.
+shows a value the table does not, printed as the page's language writes them (``_num``: a decimal
+comma in Indonesian, a point in English, as the tables beside them). Coordinates stay plain
+numbers with a point: they are SVG, not text.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -51,7 +54,7 @@ def element_bars(result: IkmResult) -> SafeString:
                 '<rect x="{}" y="{}" width="{}" height="20" rx="3" fill="{}"></rect>'
                 '<text x="{}" y="{}" class="pst-val">{} {}</text></g>',
                 label,
-                element.nrr,
+                _num(element.nrr),
                 element.grade.letter if element.grade else "",
                 left - 8,
                 y + 17,
@@ -62,7 +65,7 @@ def element_bars(result: IkmResult) -> SafeString:
                 colour,
                 left + length + 6,
                 y + 17,
-                element.nrr,
+                _num(element.nrr),
                 element.grade.letter if element.grade else "",
             )
         )
@@ -98,7 +101,14 @@ def element_bars(result: IkmResult) -> SafeString:
 
 
 def _n(value: float) -> str:
+    """A coordinate (SVG attribute): always with a point."""
     return f"{value:.1f}"
+
+
+def _num(value: Decimal | float | int) -> str:
+    """A number people read (label, axis, tooltip), in the active language's decimal mark, with
+    the value's own decimals."""
+    return number_format(value, use_l10n=True)
 
 
 def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
@@ -130,7 +140,7 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
                 _n(y_of(g.min_index) + 4),
                 GRADE_COLOURS[g.letter],
                 g.letter,
-                g.min_index,
+                _num(g.min_index),
             )
             for g in (Grade.A, Grade.B, Grade.C)
         ),
@@ -146,10 +156,10 @@ def trend_line(points: list[tuple[str, Decimal | None]]) -> SafeString:
                 y,
                 GRADE_COLOURS[Grade.for_index(value).letter],
                 label,
-                value,
+                _num(value),
                 x,
                 y - 8,
-                value,
+                _num(value),
                 x,
                 top + height + 18,
                 label,
@@ -234,11 +244,11 @@ def compliance_lines(series: list[tuple[str, list[tuple[str, Decimal | None]]]])
                     colour,
                     name,
                     m,
-                    v,
+                    _num(v),
                     _n(x_of(m)),
                     _n(y_of(v) - 8),
                     colour,
-                    v,
+                    _num(v),
                 )
                 for m, v in known
             ),
@@ -299,10 +309,10 @@ def hour_bars(hours: list[tuple[int, int, Decimal]]) -> SafeString:
                 _n(by_hour.get(h, (0, 0))[0] / top_count * height),
                 "#0072B2" if by_hour.get(h, (0, 0))[0] < top_count else "#D55E00",
                 f"{h:02d}",
-                by_hour.get(h, (0, Decimal(0)))[1],
+                _num(by_hour.get(h, (0, Decimal(0)))[1]),
                 left + i * bar + bar // 2,
                 _n(top + height - by_hour.get(h, (0, 0))[0] / top_count * height - 4),
-                by_hour.get(h, (0, Decimal(0)))[1],
+                _num(by_hour.get(h, (0, Decimal(0)))[1]),
                 left + i * bar + bar // 2,
                 top + height + 16,
                 f"{h:02d}",

@@ -12,6 +12,7 @@ ends before it starts, or is longer than a report's limit, is refused the same w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Final
 
 from django.core.exceptions import ValidationError
@@ -33,36 +34,50 @@ def latest_day(today: dt.date | None = None) -> dt.date:
     return (today or timezone.localdate()) + dt.timedelta(days=DAYS_AHEAD)
 
 
+def day_error(
+    value: dt.date | None, *, show: Callable[[dt.date], str] = dt.date.isoformat
+) -> str | None:
+    """Why no PST record can have the day ``value`` (None when one can), the days written by
+    ``show`` (ISO for the API, dd/mm/yyyy for the staff filters)."""
+    if value is None:
+        return None
+    latest = latest_day()
+    if EARLIEST_DAY <= value <= latest:
+        return None
+    return _(
+        "%(value)s is outside the days PST records cover; give a day from %(first)s to %(last)s."
+    ) % {"value": show(value), "first": show(EARLIEST_DAY), "last": show(latest)}
+
+
 def validate_day(value: dt.date | None) -> None:
     """Refuse a day no PST record can have (a validator for date fields)."""
-    if value is None:
-        return
-    latest = latest_day()
-    if not EARLIEST_DAY <= value <= latest:
-        raise ValidationError(
-            _(
-                "%(value)s is outside the days PST records cover; give a day from %(first)s "
-                "to %(last)s."
-            )
-            % {
-                "value": value.isoformat(),
-                "first": EARLIEST_DAY.isoformat(),
-                "last": latest.isoformat(),
-            },
-            code="day_out_of_range",
-        )
+    message = day_error(value)
+    if message:
+        raise ValidationError(message, code="day_out_of_range")
 
 
 def period_error(
-    start: dt.date | None, end: dt.date | None, *, max_days: int | None = None
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    max_days: int | None = None,
+    show: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> str | None:
     """Why the period ``start``..``end`` cannot be reported on (None when it can): it ends before
-    it starts, or it is longer than ``max_days``."""
+    it starts, or it is longer than ``max_days``. Days are written by ``show``."""
     if start and end and start > end:
-        return _("%(end)s is before the start date %(start)s.") % {"end": end, "start": start}
+        return _("%(end)s is before the start date %(start)s.") % {
+            "end": show(end),
+            "start": show(start),
+        }
     if max_days and start and end and (end - start).days + 1 > max_days:
         return _(
             "The period %(start)s to %(end)s is %(days)d days; a report covers at most %(max)d. "
             "Choose a shorter period (several reports, if needed)."
-        ) % {"start": start, "end": end, "days": (end - start).days + 1, "max": max_days}
+        ) % {
+            "start": show(start),
+            "end": show(end),
+            "days": (end - start).days + 1,
+            "max": max_days,
+        }
     return None

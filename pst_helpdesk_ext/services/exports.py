@@ -8,7 +8,9 @@ What it owns: turning a ``Table`` (human column labels, lazily produced rows, a 
 - **XLSX** with the data sheet and a "Method" sheet (what the numbers mean, the filters, when and by
   whom it was made), written by openpyxl's write-only mode to a temporary file, so memory stays flat
   whatever the number of rows;
-- **JSON**: ``{"columns": [...], "method": ..., "rows": [{key: value}]}``, numbers as numbers.
+- **JSON**: ``{"columns": [...], "method": ..., "rows": [{key: value}]}``, numbers as numbers. JSON
+  is for machines: a ``Coded`` cell (a kind, a branch) gives its code under the column's key, as
+  the API does, and its label beside it under ``<key>_label``; CSV and XLSX show the label only.
 
 CSV and JSON are generators (``StreamingHttpResponse``): a year of national data downloads while it
 is read from the database (``QuerySet.iterator``), without a timeout or a memory spike.
@@ -24,6 +26,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +51,20 @@ ROWS_PER_CHUNK: Final = 500
 class Column:
     key: str  # JSON key, stable (English, snake_case)
     label: str  # what a person reads (translated)
+    coded: bool = False  # its cells are ``Coded``: JSON gives the code and ``<key>_label``
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A cell with a stable code and the label people read: CSV and XLSX print ``label``; JSON
+    gives ``code`` (what the API gives) and ``label`` under ``<key>_label``. ``code`` is None for
+    a row that is no one group (a total's "All")."""
+
+    code: str | None
+    label: str
+
+    def __str__(self) -> str:
+        return str(self.label)
 
 
 @dataclass
@@ -135,6 +152,8 @@ def text(value: Any, decimal: str = ".") -> str:
     """One cell as CSV text: numbers with the chosen decimal mark, dates ISO, None empty."""
     if value is None:
         return ""
+    if isinstance(value, Coded):
+        return str(value.label)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, (Decimal, float)):
@@ -180,7 +199,10 @@ def json_chunks(table: Table) -> Iterator[str]:
     """``{"title", "columns", "filters", "method", "rows": [...]}``, rows streamed."""
     head = {
         "title": table.title,
-        "columns": [{"key": c.key, "label": c.label} for c in table.columns],
+        "columns": [
+            {"key": c.key, "label": c.label, **({"label_key": f"{c.key}_label"} if c.coded else {})}
+            for c in table.columns
+        ],
         "filters": table.filters,
         "method": table.method,
     }
@@ -190,7 +212,12 @@ def json_chunks(table: Table) -> Iterator[str]:
     first = True
     parts: list[str] = []
     for row in table.rows:
-        item = {key: _json_value(value) for key, value in zip(keys, row, strict=True)}
+        item: dict[str, Any] = {}
+        for key, value in zip(keys, row, strict=True):
+            if isinstance(value, Coded):
+                item[key], item[f"{key}_label"] = value.code, str(value.label)
+            else:
+                item[key] = _json_value(value)
         parts.append(("" if first else ",") + json.dumps(item, ensure_ascii=False))
         first = False
         if len(parts) >= ROWS_PER_CHUNK:
@@ -201,6 +228,8 @@ def json_chunks(table: Table) -> Iterator[str]:
 
 
 def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, Coded):
+        return str(value.label)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
@@ -251,11 +280,36 @@ def _sheet_title(title: str) -> str:
     return cleaned[:31] or "Data"
 
 
+def file_stem(what: str, start: dt.date | None, end: dt.date | None, *, branch: Any = None) -> str:
+    """A download's file name without its extension: what, the branch (when one is chosen) and the
+    period, e.g. ``pst-sla-2026-11-01_2026-11-30`` or ``pst-tickets-1222-from-2026-11-01``; a
+    list over every day says ``all-dates``. ASCII letters, digits and dashes only (``safe_stem``),
+    so the Content-Disposition header needs no encoding."""
+    parts = ["pst", what]
+    if branch is not None:
+        parts.append(getattr(branch, "code", branch))
+    if start and end:
+        parts.append(f"{start.isoformat()}_{end.isoformat()}")
+    elif start:
+        parts.append(f"from-{start.isoformat()}")
+    elif end:
+        parts.append(f"until-{end.isoformat()}")
+    else:
+        parts.append("all-dates")
+    return safe_stem("-".join(str(p) for p in parts))
+
+
+def safe_stem(stem: str) -> str:
+    """``stem`` reduced to ASCII letters, digits, dash and underscore (a quoted header value
+    never needs escaping or RFC 5987 encoding)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "pst-download"
+
+
 def response(
     request: HttpRequest, table: Table, fmt: str, dialect: CsvDialect | None = None
 ) -> StreamingHttpResponse | FileResponse:
     """The download of ``table`` in ``fmt`` (one of ``FORMATS``)."""
-    filename = f"{table.name}.{fmt}"
+    filename = f"{safe_stem(table.name)}.{fmt}"
     if fmt == "xlsx":
         return FileResponse(
             xlsx_file(table, request.user),

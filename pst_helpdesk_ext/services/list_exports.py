@@ -11,7 +11,6 @@ are stored at all); name, e-mail and phone are masked (``R*** S***``, ``r***@exa
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -20,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.models import PersonalDataExport, PSTTicket, SLAState, Visit, Visitor
-from pst_helpdesk_ext.services.exports import Column, Table
+from pst_helpdesk_ext.services.exports import Column, Table, file_stem
 
 PERSONAL_DATA_PERMISSION: Final = "pst_helpdesk_ext.view_visitor"
 
@@ -214,13 +213,8 @@ def personal_note(personal: bool) -> str:
 
 
 def download_stem(kind: str, filters: dict[str, Any]) -> str:
-    parts = [kind]
-    for key in ("branch", "date_from", "date_to", "day"):
-        value = filters.get(key)
-        if value:
-            parts.append(
-                value.code
-                if hasattr(value, "code")
-                else (value.isoformat() if isinstance(value, dt.date) else str(value))
-            )
-    return "-".join(parts)
+    """``pst-tickets-2026-11-01_2026-11-30``, ``pst-visits-1222-all-dates``: the list, its branch
+    and its period (``exports.file_stem``)."""
+    return file_stem(
+        kind, filters.get("date_from"), filters.get("date_to"), branch=filters.get("branch")
+    )

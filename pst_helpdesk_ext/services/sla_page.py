@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.models import Branch, Channel, PSTTicket, ServiceCategory
 from pst_helpdesk_ext.services import compensation
-from pst_helpdesk_ext.services.exports import Column, Table
+from pst_helpdesk_ext.services.exports import Coded, Column, Table
 from pst_helpdesk_ext.services.queries import accessible_tickets_q
 from pst_helpdesk_ext.services.sla_report import PERIODS, breaches, sla_report
 
@@ -195,8 +195,8 @@ def summary_table(page: SlaPage, filters: dict[str, str]) -> Table:
         "category": _("Service"),
         "officer": _("Officer"),
     }
-    columns = [Column("kind", _("Kind"))]
-    columns += [Column(g, group_names[g]) for g in page.group_columns]
+    columns = [Column("kind", _("Kind"), coded=True)]
+    columns += [Column(g, group_names[g], coded=True) for g in page.group_columns]
     if page.period_group:
         columns.append(Column("period", _("Period starting")))
     columns += [
@@ -211,10 +211,11 @@ def summary_table(page: SlaPage, filters: dict[str, str]) -> Table:
     def rows() -> Iterator[list[Any]]:
         everything = _("All")
         for row in [*page.totals, *page.rows]:
-            out: list[Any] = [row.kind_label]
-            out += [name for _g, _code, name in row.groups] or [everything] * len(
-                page.group_columns
-            )
+            # Codes for JSON (as the API gives them), labels for people (``Coded``).
+            out: list[Any] = [Coded(row.kind, row.kind_label)]
+            out += [Coded(code, name) for _g, code, name in row.groups] or [
+                Coded(None, everything)
+            ] * len(page.group_columns)
             if page.period_group:
                 out.append(row.period)
             out += [row.total, row.met, row.breached, row.open, row.compliance_pct]
@@ -236,15 +237,15 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
     columns = [
         Column("ticket", _("Ticket")),
         Column("title", _("Title")),
-        Column("kind", _("Kind")),
-        Column("branch", _("Branch office")),
-        Column("channel", _("Channel")),
-        Column("service", _("Service")),
-        Column("officer", _("Officer")),
+        Column("kind", _("Kind"), coded=True),
+        Column("branch", _("Branch office"), coded=True),
+        Column("channel", _("Channel"), coded=True),
+        Column("service", _("Service"), coded=True),
+        Column("officer", _("Officer"), coded=True),
         Column("started", _("Clock started")),
         Column("due", _("Due")),
         Column("elapsed", _("Time taken (walk-in: minutes; else working hours)")),
-        Column("compensation", _("Compensation")),
+        Column("compensation", _("Compensation"), coded=True),
         Column("compensation_note", _("What was given")),
         Column("compensation_given_on", _("Given on")),
     ]
@@ -257,11 +258,15 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
             yield [
                 ticket.ticket,
                 ticket.title,
-                short_kind_label(pst.sla_kind),
-                pst.branch.name if pst.branch else "",
-                names.of("channel", pst.channel.code),
-                names.of("category", pst.category.code) if pst.category else "",
-                (officer.get_full_name() or officer.get_username()) if officer else "",
+                Coded(pst.sla_kind, short_kind_label(pst.sla_kind)),
+                Coded(pst.branch.code, pst.branch.name) if pst.branch else Coded(None, ""),
+                Coded(pst.channel.code, names.of("channel", pst.channel.code)),
+                Coded(pst.category.code, names.of("category", pst.category.code))
+                if pst.category
+                else Coded(None, ""),
+                Coded(officer.get_username(), officer.get_full_name() or officer.get_username())
+                if officer
+                else Coded(None, ""),
                 pst.sla_started_at,
                 pst.sla_due_at,
                 minutes_or_days(pst.sla_kind, pst.sla_elapsed_seconds),
@@ -281,8 +286,8 @@ def breaches_table(page: SlaPage, filters: dict[str, str]) -> Table:
 def _compensation_cells(pst: PSTTicket) -> list[Any]:
     given = getattr(pst, "compensation", None)
     if given is None:
-        return ["", "", None]
-    return [given.get_kind_display(), given.note, given.given_on]
+        return [Coded(None, ""), "", None]
+    return [Coded(given.kind, given.get_kind_display()), given.note, given.given_on]
 
 
 def method_note() -> str:

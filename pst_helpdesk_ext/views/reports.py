@@ -20,7 +20,7 @@ from helpdesk.decorators import helpdesk_staff_member_required
 
 from pst_helpdesk_ext import charts
 from pst_helpdesk_ext.dates import MAX_REPORT_DAYS, period_error
-from pst_helpdesk_ext.forms import PSTFilterForm, date_field, service_field
+from pst_helpdesk_ext.forms import PSTFilterForm, date_field, service_field, show_day
 from pst_helpdesk_ext.ikm import ELEMENTS
 from pst_helpdesk_ext.services import data_needs, exports, reports, service_times, sla_page
 from pst_helpdesk_ext.services.queries import visits_for
@@ -50,15 +50,10 @@ class ReportFilterForm(PSTFilterForm):
 
 
 def download_name(report: reports.IkmReport, extension: str) -> str:
-    parts = ["ikm"]
+    """``pst-ikm-2026-01-01_2026-03-31.xlsx`` (``exports.file_stem``: branch and period)."""
     filters = report.filters
-    if filters.branch:
-        parts.append(filters.branch.code)
-    if filters.date_from:
-        parts.append(filters.date_from.isoformat())
-    if filters.date_to:
-        parts.append(filters.date_to.isoformat())
-    return "-".join(parts) + "." + extension
+    stem = exports.file_stem("ikm", filters.date_from, filters.date_to, branch=filters.branch)
+    return f"{stem}.{extension}"
 
 
 @helpdesk_staff_member_required
@@ -153,7 +148,7 @@ class PeriodReportForm(PSTFilterForm):
         start = data.get("date_from") or end - dt.timedelta(days=self.default_days)
         data["start"], data["end"] = start, end
         if not self.errors:
-            message = period_error(start, end, max_days=MAX_REPORT_DAYS)
+            message = period_error(start, end, max_days=MAX_REPORT_DAYS, show=show_day)
             if message:
                 self.add_error("date_to" if data.get("date_to") else "date_from", message)
         return data
@@ -231,6 +226,12 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
             if download == "breaches"
             else sla_page.summary_table(page, labels)
         )
+        table.name = exports.file_stem(
+            "sla-breaches" if download == "breaches" else "sla",
+            cleaned["start"],
+            cleaned["end"],
+            branch=cleaned.get("branch"),
+        )
         return exports.response(request, table, fmt, export.dialect())
     query = page_query(data, cleaned)
     context.update(
@@ -276,7 +277,9 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
     report = service_times.build(visits, reports.min_respondents())
     fmt = export.cleaned_data.get("format")
     if fmt:
-        stem = f"service-times-{data['start'].isoformat()}-{data['end'].isoformat()}"
+        stem = exports.file_stem(
+            "service-times", data["start"], data["end"], branch=data.get("branch")
+        )
         table = service_times.table(report, form.filter_labels(), stem)
         return exports.response(request, table, fmt, export.dialect())
     query = page_query(request.GET, data)
@@ -327,7 +330,9 @@ def data_needs_page(request: HttpRequest) -> HttpResponse:
     report = data_needs.build(tickets, english)
     fmt = export.cleaned_data.get("format")
     if fmt:
-        stem = f"data-needs-{data['start'].isoformat()}-{data['end'].isoformat()}"
+        stem = exports.file_stem(
+            "data-needs", data["start"], data["end"], branch=data.get("branch")
+        )
         return exports.response(
             request, data_needs.table(report, form.filter_labels(), stem), fmt, export.dialect()
         )

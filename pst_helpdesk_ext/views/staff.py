@@ -43,12 +43,8 @@ class TicketFilterForm(PSTFilterForm):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": _("Unknown status %(value)s.")},
     )
-    date_from = forms.DateField(
-        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = date_field(_("Created from"))
+    date_to = date_field(_("Created until"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
@@ -65,6 +61,16 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+def export_errors(request: HttpRequest) -> list[str]:
+    """Why the download options asked for were refused (empty when none was asked or all good)."""
+    if not request.GET.get("format"):
+        return []
+    export = exports.ExportForm(request.GET)
+    if export.is_valid():
+        return []
+    return [str(e) for errors in export.errors.values() for e in errors]
+
+
 def _filter_text(field: forms.Field, value: Any) -> str:
     """A filter's value as the page showed it (a choice's label, not its code)."""
     values = value if isinstance(value, (list, tuple)) else [value]
@@ -77,7 +83,8 @@ def _filter_text(field: forms.Field, value: Any) -> str:
 def _download(
     request: HttpRequest, what: str, form: forms.Form, queryset: Any, make_table: Any
 ) -> HttpResponse | None:
-    """The list as a download when ``format`` is asked for; None for the HTML page.
+    """The list as a download when ``format`` is asked for and the filters are good; None for
+    the HTML page (which shows why a download was refused: ``export_errors``).
 
     Personal data is masked unless the user has the permission and asked (``personal=1``); an
     unmasked download is recorded before it starts."""
@@ -85,9 +92,8 @@ def _download(
     if not request.GET.get("format"):
         return None
     if not export.is_valid() or not form.is_valid():
-        errors = [str(e) for errors in export.errors.values() for e in errors]
-        errors += [str(e) for errors in form.errors.values() for e in errors]
-        return HttpResponse("\n".join(errors), status=400, content_type="text/plain; charset=utf-8")
+        # Refused: the list page answers (400) with the reasons beside the filters as typed.
+        return None
     personal = request.GET.get("personal") == "1"
     if personal and not list_exports.may_see_personal_data(request.user):
         return HttpResponse(
@@ -126,6 +132,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     for name in ("page", "format", "sep", "decimal", "personal"):
         query.pop(name, None)
+    refused = export_errors(request)
     return render(
         request,
         "pst_helpdesk_ext/ticket_list.html",
@@ -135,8 +142,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "may_see_personal_data": list_exports.may_see_personal_data(request.user),
             "wait_standard_seconds": int(WALK_IN_WAIT_STANDARD.total_seconds()),
+            "export_errors": refused,
         },
-        status=400 if form.is_bound and not form.is_valid() else 200,
+        status=400 if refused or (form.is_bound and not form.is_valid()) else 200,
     )
 
 
@@ -195,6 +203,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     for name in ("page", "format", "sep", "decimal", "personal"):
         query.pop(name, None)
+    refused = export_errors(request)
     return render(
         request,
         "pst_helpdesk_ext/visit_list.html",
@@ -204,6 +213,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "may_see_personal_data": list_exports.may_see_personal_data(request.user),
             "mask_name": list_exports.mask_name,
+            "export_errors": refused,
         },
-        status=400 if form.is_bound and not form.is_valid() else 200,
+        status=400 if refused or (form.is_bound and not form.is_valid()) else 200,
     )

@@ -105,7 +105,7 @@ def test_page_csv_xlsx_api_and_command_show_the_same_numbers(world, client, tmp_
     assert any("," in value for row in rows for value in row[4:13])
 
     page_json = client.get(reverse("pst:report_ikm"), {**query, "format": "json"})
-    assert page_json["Content-Disposition"].startswith('attachment; filename="ikm-')
+    assert page_json["Content-Disposition"].startswith('attachment; filename="pst-ikm-')
     assert page_json.json()["overall"] == data["overall"]
     page_xlsx = client.get(reverse("pst:report_ikm"), {**query, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(page_xlsx.content))["IKM"]
