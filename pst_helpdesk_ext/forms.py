@@ -110,6 +110,8 @@ _ISO: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DIGITS: Final = re.compile(r"(\d{2})(\d{2})(\d{4})")
 #: Longer than any way of writing a day: refused before it is parsed (and shown back cut).
 MAX_DAY_CHARS: Final = 20
+#: How much of a refused day is shown back in its input.
+KEPT_DAY_CHARS: Final = 100
 
 
 def show_day(day: dt.date) -> str:
@@ -172,6 +174,10 @@ class DayField(forms.DateField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.validators.append(validate_typed_day)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Shown back as typed, but not a pasted page: enough to see what went wrong.
+        return data[:KEPT_DAY_CHARS] if isinstance(data, str) else data
 
     def to_python(self, value: Any) -> dt.date | None:
         if value in self.empty_values:
