@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.utils import translation
