@@ -27,20 +27,22 @@ report's desk and officer figures); only the visits of the queues the user may o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from pst_helpdesk_ext.models import Visit
+from pst_helpdesk_ext.models import Branch, ServiceCategory, Visit
 from pst_helpdesk_ext.services.exports import Column, Table
 
 GROUPS: Final = ("branch", "desk", "officer", "service", "day")
@@ -56,13 +58,6 @@ def band_labels() -> list[str]:
         lower = upper
     labels.append(_("%(low)d+ min") % {"low": lower})
     return labels
-
-
-def _band(seconds: int) -> int:
-    for index, upper in enumerate(BANDS_MINUTES):
-        if seconds < upper * 60:
-            return index
-    return len(BANDS_MINUTES)
 
 
 def percentile(values: Sequence[int], share: float) -> int | None:
@@ -81,86 +76,66 @@ def minutes(seconds: float | int | None) -> Decimal | None:
 
 @dataclass
 class Figures:
-    """The figures of one group."""
+    """The figures of one group, as the database aggregated them (see ``build``)."""
 
     group: str
     key: str
     label: str
     visits: int = 0
-    waits: list[int] = field(default_factory=list)
-    services: list[int] = field(default_factory=list)
+    measured: int = 0  # visits with a measured wait
+    wait_sum: int = 0
+    wait_longest: int | None = None
+    wait_within: int = 0  # waits of at most STANDARD_SECONDS
+    wait_median_seconds: int | None = None
+    wait_p90_seconds: int | None = None
+    wait_bands: list[int] = field(default_factory=lambda: [0] * (len(BANDS_MINUTES) + 1))
+    service_count: int = 0  # visits with a measured service time
+    service_sum: int = 0
+    service_median_seconds: int | None = None
+    service_p90_seconds: int | None = None
+    service_bands: list[int] = field(default_factory=lambda: [0] * (len(BANDS_MINUTES) + 1))
     idle_seconds: int = 0
     hidden_reason: str = ""
 
-    def add(self, wait: int | None, service: int | None) -> None:
-        self.visits += 1
-        if wait is not None:
-            self.waits.append(wait)
-        if service is not None:
-            self.services.append(service)
-
-    def done(self) -> None:
-        self.waits.sort()
-        self.services.sort()
-
-    @property
-    def measured(self) -> int:
-        return len(self.waits)
-
     @property
     def wait_mean(self) -> Decimal | None:
-        return minutes(sum(self.waits) / len(self.waits)) if self.waits else None
+        return minutes(self.wait_sum / self.measured) if self.measured else None
 
     @property
     def wait_median(self) -> Decimal | None:
-        return minutes(percentile(self.waits, 0.5))
+        return minutes(self.wait_median_seconds)
 
     @property
     def wait_p90(self) -> Decimal | None:
-        return minutes(percentile(self.waits, 0.9))
+        return minutes(self.wait_p90_seconds)
 
     @property
     def wait_max(self) -> Decimal | None:
-        return minutes(self.waits[-1]) if self.waits else None
+        return minutes(self.wait_longest)
 
     @property
     def within_standard_pct(self) -> Decimal | None:
-        if not self.waits:
+        if not self.measured:
             return None
-        within = sum(1 for w in self.waits if w <= STANDARD_SECONDS)
-        return (Decimal(100 * within) / len(self.waits)).quantize(
+        return (Decimal(100 * self.wait_within) / self.measured).quantize(
             Decimal("0.1"), rounding=ROUND_HALF_UP
         )
 
     @property
     def service_mean(self) -> Decimal | None:
-        return minutes(sum(self.services) / len(self.services)) if self.services else None
+        return minutes(self.service_sum / self.service_count) if self.service_count else None
 
     @property
     def service_median(self) -> Decimal | None:
-        return minutes(percentile(self.services, 0.5))
+        return minutes(self.service_median_seconds)
 
     @property
     def service_p90(self) -> Decimal | None:
-        return minutes(percentile(self.services, 0.9))
+        return minutes(self.service_p90_seconds)
 
     @property
     def idle_minutes(self) -> Decimal | None:
         return minutes(self.idle_seconds) if self.group in ("desk", "branch", "all") else None
-
-    def bands(self, values: Iterable[int]) -> list[int]:
-        counts = [0] * (len(BANDS_MINUTES) + 1)
-        for value in values:
-            counts[_band(value)] += 1
-        return counts
-
-    @property
-    def wait_bands(self) -> list[int]:
-        return self.bands(self.waits)
-
-    @property
-    def service_bands(self) -> list[int]:
-        return self.bands(self.services)
 
 
 @dataclass
@@ -187,95 +162,140 @@ class ServiceTimes:
         return max(self.hours, key=lambda h: h[1])[0] if self.hours else None
 
 
-def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
-    """All figures of the selection, from one query."""
-    rows = visits.order_by().values_list(
-        "branch__code",
-        "branch__name",
-        "branch__timezone",
-        "desk",
-        "officer",
-        "service__code",
-        "service__name_id",
-        "service__name_en",
-        "service_day",
-        "issued_at",
-        "called_at",
-        "finished_at",
-        "wait_seconds",
-        "service_seconds",
+def _figures(
+    group: str, key: str, label: str, visits: int, waits: list[int], services: list[int]
+) -> Figures:
+    """The figures of one group from its measures (sorted here, in C; then every figure is a sum,
+    a look-up or a bisection)."""
+    waits.sort()
+    services.sort()
+    return Figures(
+        group,
+        key,
+        label,
+        visits=visits,
+        measured=len(waits),
+        wait_sum=sum(waits),
+        wait_longest=waits[-1] if waits else None,
+        wait_within=bisect.bisect_right(waits, STANDARD_SECONDS),
+        wait_median_seconds=percentile(waits, 0.5),
+        wait_p90_seconds=percentile(waits, 0.9),
+        wait_bands=_bands(waits),
+        service_count=len(services),
+        service_sum=sum(services),
+        service_median_seconds=percentile(services, 0.5),
+        service_p90_seconds=percentile(services, 0.9),
+        service_bands=_bands(services),
     )
+
+
+def _bands(ordered: list[int]) -> list[int]:
+    """Counts per band of sorted ``ordered`` (a band holds values below its upper bound)."""
+    below = [bisect.bisect_left(ordered, upper * 60) for upper in BANDS_MINUTES]
+    return [high - low for low, high in zip([0, *below], [*below, len(ordered)], strict=True)]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """A datetime as the database cursor gives it (SQLite: naive, in UTC) as an aware one."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
+    """All figures of the selection, from one query over the visits (only the columns the figures
+    need, read as plain tuples: no model, no per-field conversion) and one each for the names of
+    the branches and services, whatever the number of visits."""
     from django.utils.translation import get_language
 
     english = (get_language() or "id").startswith("en")
-    overall = Figures("all", "", _("All"))
-    groups: dict[str, dict[str, Figures]] = {g: {} for g in GROUPS}
-    per_hour: dict[int, int] = defaultdict(int)
-    days: set[tuple[str, dt.date]] = set()
-    desk_services: dict[tuple[str, dt.date, str], list[tuple[dt.datetime, dt.datetime]]] = (
-        defaultdict(list)
+    branches = {
+        pk: (code, name, ZoneInfo(zone or "Asia/Jakarta"))
+        for pk, code, name, zone in Branch.objects.values_list("pk", "code", "name", "timezone")
+    }
+    services = {
+        pk: (code, name)
+        for pk, code, name in ServiceCategory.objects.values_list(
+            "pk", "code", "name_en" if english else "name_id"
+        )
+    }
+    sql, params = (
+        visits.order_by()
+        .values_list(
+            "branch_id",
+            "desk",
+            "officer",
+            "service_id",
+            "service_day",
+            "issued_at",
+            "called_at",
+            "finished_at",
+            "wait_seconds",
+            "service_seconds",
+        )
+        .query.sql_with_params()
     )
-    zones: dict[str, ZoneInfo] = {}
-    for (
-        branch_code,
-        branch_name,
-        zone_name,
-        desk,
-        officer,
-        service_code,
-        service_id,
-        service_en,
-        day,
-        issued,
-        called,
-        finished,
-        wait,
-        service,
-    ) in rows.iterator(chunk_size=5000):
-        overall.add(wait, service)
-        keys = {
-            "branch": (branch_code, f"{branch_code} {branch_name}"),
-            "service": (service_code, service_en if english else service_id),
-            "day": (day.isoformat(), day.isoformat()),
-        }
-        if desk:
-            keys["desk"] = (f"{branch_code}/{desk}", f"{branch_name} · {desk}")
-        if officer:
-            keys["officer"] = (f"{branch_code}/{officer}", f"{officer} ({branch_name})")
-        for group, (key, label) in keys.items():
-            figures = groups[group].get(key)
-            if figures is None:
-                figures = groups[group][key] = Figures(group, key, label)
-            figures.add(wait, service)
-        zone = zones.get(zone_name or "")
-        if zone is None:
-            zone = zones[zone_name or ""] = ZoneInfo(zone_name or "Asia/Jakarta")
-        per_hour[issued.astimezone(zone).hour] += 1
-        days.add((branch_code, day))
-        if desk and called is not None and finished is not None:
-            desk_services[(branch_code, day, desk)].append((called, finished))
-    for (branch_code, _day, desk), spans in desk_services.items():
+    # key -> [visits, waits, service times]; keys: () overall, (group, ...) per group.
+    measures: dict[tuple[Any, ...], list[Any]] = {}
+    per_hour: dict[int, int] = defaultdict(int)
+    desk_services: dict[tuple[Any, ...], list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            for branch, desk, officer, service, day, issued, called, finished, w, s in chunk:
+                keys = [(), ("branch", branch), ("service", service), ("day", day)]
+                if desk:
+                    keys.append(("desk", branch, desk))
+                    if called is not None and finished is not None:
+                        # Both as the cursor gives them (SQLite: naive UTC, else aware):
+                        # only their differences are used.
+                        desk_services[(branch, day, desk)].append((called, finished))
+                if officer:
+                    keys.append(("officer", branch, officer))
+                for key in keys:
+                    entry = measures.get(key)
+                    if entry is None:
+                        entry = measures[key] = [0, [], []]
+                    entry[0] += 1
+                    if w is not None:
+                        entry[1].append(w)
+                    if s is not None:
+                        entry[2].append(s)
+                per_hour[_aware(issued).astimezone(branches[branch][2]).hour] += 1
+    overall = _figures("all", "", _("All"), *measures.pop((), [0, [], []]))
+    groups: dict[str, dict[str, Figures]] = {g: {} for g in GROUPS}
+    for (group, first, *rest), (count, waits, times) in measures.items():
+        if group == "service":
+            key, label = services[first]
+        elif group == "day":
+            day = first if isinstance(first, dt.date) else dt.date.fromisoformat(first)
+            key = label = day.isoformat()
+        else:
+            code, name, _zone = branches[first]
+            if group == "branch":
+                key, label = code, f"{code} {name}"
+            elif group == "desk":
+                key, label = f"{code}/{rest[0]}", f"{name} · {rest[0]}"
+            else:
+                key, label = f"{code}/{rest[0]}", f"{rest[0]} ({name})"
+        groups[group][key] = _figures(group, key, label, count, waits, times)
+    for (branch, _day, desk), spans in desk_services.items():
         spans.sort()
         idle = 0
         for (_start, end), (next_start, _next_end) in itertools.pairwise(spans):
             gap = next_start - end
             if dt.timedelta(0) < gap <= IDLE_GAP_LIMIT:
                 idle += int(gap.total_seconds())
-        groups["desk"][f"{branch_code}/{desk}"].idle_seconds += idle
-        groups["branch"][branch_code].idle_seconds += idle
+        code = branches[branch][0]
+        groups["desk"][f"{code}/{desk}"].idle_seconds += idle
+        groups["branch"][code].idle_seconds += idle
         overall.idle_seconds += idle
-    overall.done()
-    for figures_of_group in groups.values():
-        for figures in figures_of_group.values():
-            figures.done()
     for figures in [*groups["officer"].values(), *groups["desk"].values()]:
         # The IKM report's rule for desks and officers: every figure shown rests on at least
         # ``min_measured`` measured visits (waits and service times alike).
-        if min(figures.measured, len(figures.services)) < min_measured:
+        if min(figures.measured, figures.service_count) < min_measured:
             figures.hidden_reason = _(
                 "Fewer than %(min)d measured visits: not shown, so that no visit can be traced."
             ) % {"min": min_measured}
-    day_count = max(len({d for _b, d in days}), 1)
+    day_count = max(len(groups["day"]), 1)
     hours = [
         (
             hour,
@@ -288,7 +308,7 @@ def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
         overall=overall,
         groups={g: sorted(f.values(), key=lambda x: x.key) for g, f in groups.items()},
         hours=hours,
-        days=len({d for _b, d in days}),
+        days=len(groups["day"]),
         min_measured=min_measured,
     )
 
