@@ -166,7 +166,10 @@ def run(args: argparse.Namespace) -> None:
         generated = 0.0  # a kept site, built by an earlier run
     else:
         call_command(
-            "pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w")  # noqa: SIM115
+            "pst_demo_data",
+            "--quiet-logins",
+            "--without-day",
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
         )
         generated = build_data(args.tickets)
 
