@@ -25,7 +25,7 @@ from pst_helpdesk_ext.models import Branch, Channel, PSTTicket, ServiceCategory
 from pst_helpdesk_ext.services import compensation
 from pst_helpdesk_ext.services.exports import Column, Table
 from pst_helpdesk_ext.services.queries import accessible_tickets_q
-from pst_helpdesk_ext.services.sla_report import PERIODS, breaches, sla_report
+from pst_helpdesk_ext.services.sla_report import PERIODS, breaches, sla_report_with_trend
 
 #: The breaches listed on the page (all of them are in the downloads).
 BREACHES_ON_PAGE = 100
@@ -160,8 +160,7 @@ def build(
     user: Any, filters: dict[str, Any], start: dt.date, end: dt.date, group_by: list[str]
 ) -> SlaPage:
     tickets = tickets_for(user, filters)
-    report = sla_report(tickets, start, end, group_by)
-    monthly = sla_report(tickets, start, end, ["month"])
+    report, monthly = sla_report_with_trend(tickets, start, end, group_by)
     names = Names(language_en=_english())
     if "officer" in group_by:
         names.load_officers({r["officer"] for r in report["rows"] if r.get("officer")})
