@@ -237,6 +237,7 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
         page=page,
         query=query.urlencode(),
         breaches=page.breaches[: sla_page.BREACHES_ON_PAGE],
+        group_rows=sla_page.group_rows_html(page),
         trend_chart=charts.compliance_lines(
             [(sla_page.short_kind_label(kind), points) for kind, points in page.trend.items()]
         ),
