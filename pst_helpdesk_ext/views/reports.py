@@ -289,7 +289,13 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
         dialect=exports.CsvDialect.for_language(),
         hours_chart=charts.hour_bars(report.hours),
         sections=[
-            (group, service_times.group_label(group), report.groups[group])
+            (
+                group,
+                service_times.group_label(group),
+                service_times.rows_html(group, report.groups[group])
+                if report.groups[group]
+                else "",
+            )
             for group in service_times.GROUPS
         ],
     )
