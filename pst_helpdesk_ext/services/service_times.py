@@ -362,7 +362,7 @@ def rows_html(group: str, rows: list[Figures]) -> SafeString:
             format_html(
                 '<tr data-key="{}"{}>{}</tr>\n',
                 f.key,
-                format_html(' data-hidden="1"') if f.hidden_reason else "",
+                format_html(' data-{}="1"', "hidden") if f.hidden_reason else "",
                 format_html_join("", "{}", ((cell,) for cell in cells)),
             )
         )
