@@ -19,6 +19,10 @@ The national user (``admin``, a superuser: every queue) asks for the last 30 day
   streamed export's peak stays flat however many rows it holds.
 
 Targets (printed by ``make bench``, never asserted): each report page under a second.
+
+While working on a page: ``--pages sla,service_times --no-downloads`` times only those pages, and
+``--keep DIR`` (a SQLite site's data directory) or ``--keep postgres://...`` (an existing, empty
+database) builds the site on the first run and reuses it on the next ones, without rebuilding.
 """
 
 from __future__ import annotations
