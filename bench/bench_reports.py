@@ -19,6 +19,10 @@ The national user (``admin``, a superuser: every queue) asks for the last 30 day
   streamed export's peak stays flat however many rows it holds.
 
 Targets (printed by ``make bench``, never asserted): each report page under a second.
+
+While working on a page: ``--pages sla,service_times --no-downloads`` times only those pages, and
+``--keep DIR`` (a SQLite site's data directory) or ``--keep postgres://...`` (an existing, empty
+database) builds the site on the first run and reuses it on the next ones, without rebuilding.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, central_env, emit, temp_dir
@@ -39,28 +44,51 @@ PROVINCES = ("12", "13")
 DESKS = 3
 OFFICERS = 7
 ASSIGNEES = 5
+PAGES = ("ikm", "sla", "service_times", "data_needs")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3, help="requests per report page")
+    parser.add_argument(
+        "--pages",
+        default=",".join(PAGES),
+        help="comma-separated report pages to time (default all: %(default)s)",
+    )
+    parser.add_argument("--no-downloads", action="store_true", help="time the pages only")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR_OR_URL",
+        help="while iterating: a SQLite data directory or a PostgreSQL database URL that is kept "
+        "(built on the first run, when it has no PST tickets yet, then reused as it is)",
+    )
     args = parser.parse_args()
+    args.pages = [name for name in args.pages.split(",") if name]
+    if unknown := set(args.pages) - set(PAGES):
+        parser.error(f"unknown pages: {', '.join(sorted(unknown))}")
 
-    data_dir = temp_dir("pst-bench-reports-")
+    kept = args.keep or ""
+    data_dir = temp_dir("pst-bench-reports-") if "://" in kept or not kept else None
+    if data_dir is None:
+        data_dir = Path(kept).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(central_env(data_dir))
+    if "://" in kept:
+        os.environ["DATABASE_URL"] = kept
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
     sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]
     from bench.bench_triage import _scratch_postgres_database
 
-    scratch = _scratch_postgres_database()
+    scratch = None if kept else _scratch_postgres_database()
     try:
         run(args)
     finally:
         if scratch:
             scratch()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not kept or "://" in kept:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def build_data(count: int) -> float:
@@ -138,8 +166,16 @@ def run(args: argparse.Namespace) -> None:
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
-    call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    generated = build_data(args.tickets)
+    if args.keep and PSTTicket.objects.exists():
+        generated = 0.0  # a kept site, built by an earlier run
+    else:
+        call_command(
+            "pst_demo_data",
+            "--quiet-logins",
+            "--without-day",
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+        generated = build_data(args.tickets)
 
     from django.contrib.auth import get_user_model
 
@@ -178,6 +214,8 @@ def run(args: argparse.Namespace) -> None:
         f"{generated:.1f}s; national user, last 30 days"
     )
     for name, (url, params) in pages.items():
+        if name not in args.pages:
+            continue
         fetch(url, params)  # warm (templates, calendars)
         runs = [fetch(url, params) for _ in range(args.rounds)]
         ms = statistics.median(r[0] for r in runs)
@@ -197,6 +235,8 @@ def run(args: argparse.Namespace) -> None:
         ),
     }
     for name, (url, params) in downloads.items():
+        if args.no_downloads:
+            break
         ms, queries, size = fetch(url, params)
         tracemalloc.start()
         fetch(url, params)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 from helpdesk.models import KBItem
 
@@ -97,47 +97,64 @@ def section_label(section: str) -> str:
     }[section]
 
 
+def _grouped(rows: QuerySet[Any], column: str) -> QuerySet[Any]:
+    """``(value, count)`` per distinct value of ``column``, counted by the database, in the order
+    each value first occurs (so a spelling tie goes to the one written first, as it always has)."""
+    return (
+        rows.order_by()
+        .values(column)
+        .annotate(count=Count("pk"), first=Min("pk"))
+        .order_by("first")
+        .values_list(column, "count")
+    )
+
+
 def build(tickets: QuerySet[PSTTicket], english: bool) -> DataNeeds:
-    """The report of the PST tickets ``tickets`` (already narrowed to the user's queues)."""
+    """The report of the PST tickets ``tickets`` (already narrowed to the user's queues). The
+    database counts each distinct subject, text and list of articles; Python only groups the
+    distinct texts by their normalised form. A fixed number of queries, whatever the number of
+    requests."""
     name = "subject__name_en" if english else "subject__name_id"
     tallies = {section: _Tally() for section in SECTIONS}
     requests = walk_in = online = 0
-    for subject, is_online in tickets.order_by().values_list(name, "channel__online").iterator():
-        requests += 1
-        online += bool(is_online)
-        walk_in += not is_online
-        if subject:
-            tallies["subject"].add(subject, bool(is_online))
-    ticket_ids = tickets.order_by().values("pk")
-    article_counts: Counter[int] = Counter()
-    for indicator, region, period, purpose, query, results, opened in (
-        OnlineRequest.objects.filter(pst_ticket__in=ticket_ids)
-        .values_list(
-            "indicator",
-            "region",
-            "period",
-            "purpose",
-            "search_query",
-            "search_results",
-            "articles_opened",
-        )
-        .iterator()
+    for subject, is_online, count in (
+        tickets.order_by()
+        .values(name, "channel__online")
+        .annotate(count=Count("pk"), first=Min("pk"))
+        .order_by("first")
+        .values_list(name, "channel__online", "count")
     ):
-        tallies["indicator"].add(indicator, True)
-        tallies["region"].add(region, True)
-        tallies["period"].add(period, True)
-        tallies["purpose"].add(purpose, True)
-        if query and not results:
-            tallies["unanswered"].add(query, True)
+        requests += count
+        if is_online:
+            online += count
+        else:
+            walk_in += count
+        if subject:
+            tallies["subject"].add(subject, bool(is_online), count)
+    # EXISTS, not IN: SQLite would build the whole list of the selection's tickets for each query,
+    # where a look-up per online request or guest-book entry is what they need.
+    asked = OnlineRequest.objects.filter(
+        Exists(tickets.order_by().filter(pk=OuterRef("pst_ticket_id")))
+    )
+    for section in ("indicator", "region", "period", "purpose"):
+        for text, count in _grouped(asked, section):
+            tallies[section].add(text, True, count)
+    for text, count in _grouped(
+        asked.filter(search_results=0).exclude(search_query=""), "search_query"
+    ):
+        tallies["unanswered"].add(text, True, count)
+    article_counts: Counter[int] = Counter()
+    for opened, count in _grouped(asked, "articles_opened"):
         for article in opened or []:
             if isinstance(article, int):
-                article_counts[article] += 1
-    for purpose in (
-        GuestBookEntry.objects.filter(visit__pst_ticket__in=ticket_ids)
-        .values_list("purpose", flat=True)
-        .iterator()
+                article_counts[article] += count
+    for purpose, count in _grouped(
+        GuestBookEntry.objects.filter(
+            Exists(tickets.order_by().filter(pk=OuterRef("visit__pst_ticket_id")))
+        ),
+        "purpose",
     ):
-        tallies["purpose"].add(purpose, False)
+        tallies["purpose"].add(purpose, False, count)
     titles = dict(KBItem.objects.filter(pk__in=list(article_counts)).values_list("pk", "title"))
     for article, count in article_counts.items():
         title = titles.get(article) or _("(article %(id)s, since removed)") % {"id": article}

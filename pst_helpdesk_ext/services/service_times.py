@@ -27,26 +27,32 @@ report's desk and officer figures); only the visits of the queues the user may o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, Func, QuerySet
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from pst_helpdesk_ext.models import Visit
+from pst_helpdesk_ext.models import Branch, ServiceCategory, Visit
 from pst_helpdesk_ext.services.exports import Column, Table
 
 GROUPS: Final = ("branch", "desk", "officer", "service", "day")
 BANDS_MINUTES: Final = (5, 10, 15, 30, 60)  # upper bounds; the last band is 60+
 STANDARD_SECONDS: Final = 10 * 60
 IDLE_GAP_LIMIT: Final = dt.timedelta(hours=2)
+IDLE_GAP_MICROSECONDS: Final = int(IDLE_GAP_LIMIT.total_seconds()) * 1_000_000
 
 
 def band_labels() -> list[str]:
@@ -56,13 +62,6 @@ def band_labels() -> list[str]:
         lower = upper
     labels.append(_("%(low)d+ min") % {"low": lower})
     return labels
-
-
-def _band(seconds: int) -> int:
-    for index, upper in enumerate(BANDS_MINUTES):
-        if seconds < upper * 60:
-            return index
-    return len(BANDS_MINUTES)
 
 
 def percentile(values: Sequence[int], share: float) -> int | None:
@@ -81,86 +80,66 @@ def minutes(seconds: float | int | None) -> Decimal | None:
 
 @dataclass
 class Figures:
-    """The figures of one group."""
+    """The figures of one group, as the database aggregated them (see ``build``)."""
 
     group: str
     key: str
     label: str
     visits: int = 0
-    waits: list[int] = field(default_factory=list)
-    services: list[int] = field(default_factory=list)
+    measured: int = 0  # visits with a measured wait
+    wait_sum: int = 0
+    wait_longest: int | None = None
+    wait_within: int = 0  # waits of at most STANDARD_SECONDS
+    wait_median_seconds: int | None = None
+    wait_p90_seconds: int | None = None
+    wait_bands: list[int] = field(default_factory=lambda: [0] * (len(BANDS_MINUTES) + 1))
+    service_count: int = 0  # visits with a measured service time
+    service_sum: int = 0
+    service_median_seconds: int | None = None
+    service_p90_seconds: int | None = None
+    service_bands: list[int] = field(default_factory=lambda: [0] * (len(BANDS_MINUTES) + 1))
     idle_seconds: int = 0
     hidden_reason: str = ""
 
-    def add(self, wait: int | None, service: int | None) -> None:
-        self.visits += 1
-        if wait is not None:
-            self.waits.append(wait)
-        if service is not None:
-            self.services.append(service)
-
-    def done(self) -> None:
-        self.waits.sort()
-        self.services.sort()
-
-    @property
-    def measured(self) -> int:
-        return len(self.waits)
-
     @property
     def wait_mean(self) -> Decimal | None:
-        return minutes(sum(self.waits) / len(self.waits)) if self.waits else None
+        return minutes(self.wait_sum / self.measured) if self.measured else None
 
     @property
     def wait_median(self) -> Decimal | None:
-        return minutes(percentile(self.waits, 0.5))
+        return minutes(self.wait_median_seconds)
 
     @property
     def wait_p90(self) -> Decimal | None:
-        return minutes(percentile(self.waits, 0.9))
+        return minutes(self.wait_p90_seconds)
 
     @property
     def wait_max(self) -> Decimal | None:
-        return minutes(self.waits[-1]) if self.waits else None
+        return minutes(self.wait_longest)
 
     @property
     def within_standard_pct(self) -> Decimal | None:
-        if not self.waits:
+        if not self.measured:
             return None
-        within = sum(1 for w in self.waits if w <= STANDARD_SECONDS)
-        return (Decimal(100 * within) / len(self.waits)).quantize(
+        return (Decimal(100 * self.wait_within) / self.measured).quantize(
             Decimal("0.1"), rounding=ROUND_HALF_UP
         )
 
     @property
     def service_mean(self) -> Decimal | None:
-        return minutes(sum(self.services) / len(self.services)) if self.services else None
+        return minutes(self.service_sum / self.service_count) if self.service_count else None
 
     @property
     def service_median(self) -> Decimal | None:
-        return minutes(percentile(self.services, 0.5))
+        return minutes(self.service_median_seconds)
 
     @property
     def service_p90(self) -> Decimal | None:
-        return minutes(percentile(self.services, 0.9))
+        return minutes(self.service_p90_seconds)
 
     @property
     def idle_minutes(self) -> Decimal | None:
         return minutes(self.idle_seconds) if self.group in ("desk", "branch", "all") else None
-
-    def bands(self, values: Iterable[int]) -> list[int]:
-        counts = [0] * (len(BANDS_MINUTES) + 1)
-        for value in values:
-            counts[_band(value)] += 1
-        return counts
-
-    @property
-    def wait_bands(self) -> list[int]:
-        return self.bands(self.waits)
-
-    @property
-    def service_bands(self) -> list[int]:
-        return self.bands(self.services)
 
 
 @dataclass
@@ -187,95 +166,166 @@ class ServiceTimes:
         return max(self.hours, key=lambda h: h[1])[0] if self.hours else None
 
 
-def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
-    """All figures of the selection, from one query."""
-    rows = visits.order_by().values_list(
-        "branch__code",
-        "branch__name",
-        "branch__timezone",
-        "desk",
-        "officer",
-        "service__code",
-        "service__name_id",
-        "service__name_en",
-        "service_day",
-        "issued_at",
-        "called_at",
-        "finished_at",
-        "wait_seconds",
-        "service_seconds",
+def _figures(
+    group: str, key: str, label: str, visits: int, waits: list[int], services: list[int]
+) -> Figures:
+    """The figures of one group from its measures (sorted here, in C; then every figure is a sum,
+    a look-up or a bisection)."""
+    waits.sort()
+    services.sort()
+    return Figures(
+        group,
+        key,
+        label,
+        visits=visits,
+        measured=len(waits),
+        wait_sum=sum(waits),
+        wait_longest=waits[-1] if waits else None,
+        wait_within=bisect.bisect_right(waits, STANDARD_SECONDS),
+        wait_median_seconds=percentile(waits, 0.5),
+        wait_p90_seconds=percentile(waits, 0.9),
+        wait_bands=_bands(waits),
+        service_count=len(services),
+        service_sum=sum(services),
+        service_median_seconds=percentile(services, 0.5),
+        service_p90_seconds=percentile(services, 0.9),
+        service_bands=_bands(services),
     )
+
+
+def _bands(ordered: list[int]) -> list[int]:
+    """Counts per band of sorted ``ordered`` (a band holds values below its upper bound)."""
+    below = [bisect.bisect_left(ordered, upper * 60) for upper in BANDS_MINUTES]
+    return [high - low for low, high in zip([0, *below], [*below, len(ordered)], strict=True)]
+
+
+class EpochMicroseconds(Func):
+    """A stored datetime as whole microseconds since 1970-01-01 UTC, an integer made by the
+    database: exact, and read without building (and time-zone converting) a datetime per row,
+    which was most of the report's time. SQLite stores ``YYYY-MM-DD HH:MM:SS[.ffffff]`` in UTC;
+    PostgreSQL's whole seconds and microseconds are read apart so that no float rounds them."""
+
+    output_field = BigIntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        # '%%%%s' becomes strftime's '%s' once Django has filled in the template and the
+        # parameters.
+        template = (
+            "(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) * 1000000"
+            " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        template = (
+            "(CAST(EXTRACT(EPOCH FROM date_trunc('second', %(expressions)s)) AS BIGINT) * 1000000"
+            " + MOD(CAST(EXTRACT(MICROSECONDS FROM %(expressions)s) AS BIGINT), 1000000))"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
+    """All figures of the selection, from one query over the visits (only the columns the figures
+    need, read as plain tuples: no model, no per-field conversion) and one each for the names of
+    the branches and services, whatever the number of visits."""
     from django.utils.translation import get_language
 
     english = (get_language() or "id").startswith("en")
-    overall = Figures("all", "", _("All"))
-    groups: dict[str, dict[str, Figures]] = {g: {} for g in GROUPS}
-    per_hour: dict[int, int] = defaultdict(int)
-    days: set[tuple[str, dt.date]] = set()
-    desk_services: dict[tuple[str, dt.date, str], list[tuple[dt.datetime, dt.datetime]]] = (
-        defaultdict(list)
+    branches = {
+        pk: (code, name, ZoneInfo(zone or "Asia/Jakarta"))
+        for pk, code, name, zone in Branch.objects.values_list("pk", "code", "name", "timezone")
+    }
+    services = {
+        pk: (code, name)
+        for pk, code, name in ServiceCategory.objects.values_list(
+            "pk", "code", "name_en" if english else "name_id"
+        )
+    }
+    sql, params = (
+        visits.order_by()
+        .annotate(
+            issued_us=EpochMicroseconds("issued_at"),
+            called_us=EpochMicroseconds("called_at"),
+            finished_us=EpochMicroseconds("finished_at"),
+        )
+        .values_list(
+            "branch_id",
+            "desk",
+            "officer",
+            "service_id",
+            "service_day",
+            "issued_us",
+            "called_us",
+            "finished_us",
+            "wait_seconds",
+            "service_seconds",
+        )
+        .query.sql_with_params()
     )
-    zones: dict[str, ZoneInfo] = {}
-    for (
-        branch_code,
-        branch_name,
-        zone_name,
-        desk,
-        officer,
-        service_code,
-        service_id,
-        service_en,
-        day,
-        issued,
-        called,
-        finished,
-        wait,
-        service,
-    ) in rows.iterator(chunk_size=5000):
-        overall.add(wait, service)
-        keys = {
-            "branch": (branch_code, f"{branch_code} {branch_name}"),
-            "service": (service_code, service_en if english else service_id),
-            "day": (day.isoformat(), day.isoformat()),
-        }
-        if desk:
-            keys["desk"] = (f"{branch_code}/{desk}", f"{branch_name} · {desk}")
-        if officer:
-            keys["officer"] = (f"{branch_code}/{officer}", f"{officer} ({branch_name})")
-        for group, (key, label) in keys.items():
-            figures = groups[group].get(key)
-            if figures is None:
-                figures = groups[group][key] = Figures(group, key, label)
-            figures.add(wait, service)
-        zone = zones.get(zone_name or "")
-        if zone is None:
-            zone = zones[zone_name or ""] = ZoneInfo(zone_name or "Asia/Jakarta")
-        per_hour[issued.astimezone(zone).hour] += 1
-        days.add((branch_code, day))
-        if desk and called is not None and finished is not None:
-            desk_services[(branch_code, day, desk)].append((called, finished))
-    for (branch_code, _day, desk), spans in desk_services.items():
+    # key -> [visits, waits, service times]; keys: () overall, (group, ...) per group.
+    measures: dict[tuple[Any, ...], list[Any]] = {}
+    per_hour: dict[int, int] = defaultdict(int)
+    desk_services: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            for branch, desk, officer, service, day, issued, called, finished, w, s in chunk:
+                keys = [(), ("branch", branch), ("service", service), ("day", day)]
+                if desk:
+                    keys.append(("desk", branch, desk))
+                    if called is not None and finished is not None:
+                        desk_services[(branch, day, desk)].append((called, finished))
+                if officer:
+                    keys.append(("officer", branch, officer))
+                for key in keys:
+                    entry = measures.get(key)
+                    if entry is None:
+                        entry = measures[key] = [0, [], []]
+                    entry[0] += 1
+                    if w is not None:
+                        entry[1].append(w)
+                    if s is not None:
+                        entry[2].append(s)
+                # The local hour changes on a whole second: the second is enough.
+                per_hour[
+                    dt.datetime.fromtimestamp(issued // 1_000_000, branches[branch][2]).hour
+                ] += 1
+    overall = _figures("all", "", _("All"), *measures.pop((), [0, [], []]))
+    groups: dict[str, dict[str, Figures]] = {g: {} for g in GROUPS}
+    for (group, first, *rest), (count, waits, times) in measures.items():
+        if group == "service":
+            key, label = services[first]
+        elif group == "day":
+            day = first if isinstance(first, dt.date) else dt.date.fromisoformat(first)
+            key = label = day.isoformat()
+        else:
+            code, name, _zone = branches[first]
+            if group == "branch":
+                key, label = code, f"{code} {name}"
+            elif group == "desk":
+                key, label = f"{code}/{rest[0]}", f"{name} · {rest[0]}"
+            else:
+                key, label = f"{code}/{rest[0]}", f"{rest[0]} ({name})"
+        groups[group][key] = _figures(group, key, label, count, waits, times)
+    for (branch, _day, desk), spans in desk_services.items():
         spans.sort()
         idle = 0
         for (_start, end), (next_start, _next_end) in itertools.pairwise(spans):
-            gap = next_start - end
-            if dt.timedelta(0) < gap <= IDLE_GAP_LIMIT:
-                idle += int(gap.total_seconds())
-        groups["desk"][f"{branch_code}/{desk}"].idle_seconds += idle
-        groups["branch"][branch_code].idle_seconds += idle
+            gap = next_start - end  # microseconds
+            if 0 < gap <= IDLE_GAP_MICROSECONDS:
+                idle += gap // 1_000_000  # whole seconds, as int(timedelta.total_seconds())
+        code = branches[branch][0]
+        groups["desk"][f"{code}/{desk}"].idle_seconds += idle
+        groups["branch"][code].idle_seconds += idle
         overall.idle_seconds += idle
-    overall.done()
-    for figures_of_group in groups.values():
-        for figures in figures_of_group.values():
-            figures.done()
     for figures in [*groups["officer"].values(), *groups["desk"].values()]:
         # The IKM report's rule for desks and officers: every figure shown rests on at least
         # ``min_measured`` measured visits (waits and service times alike).
-        if min(figures.measured, len(figures.services)) < min_measured:
+        if min(figures.measured, figures.service_count) < min_measured:
             figures.hidden_reason = _(
                 "Fewer than %(min)d measured visits: not shown, so that no visit can be traced."
             ) % {"min": min_measured}
-    day_count = max(len({d for _b, d in days}), 1)
+    day_count = max(len(groups["day"]), 1)
     hours = [
         (
             hour,
@@ -288,9 +338,64 @@ def build(visits: QuerySet[Visit], min_measured: int) -> ServiceTimes:
         overall=overall,
         groups={g: sorted(f.values(), key=lambda x: x.key) for g, f in groups.items()},
         hours=hours,
-        days=len({d for _b, d in days}),
+        days=len(groups["day"]),
         min_measured=min_measured,
     )
+
+
+def rows_html(group: str, rows: list[Figures]) -> SafeString:
+    """The rows of a group's table on the page, as its template wrote them (hundreds of desks and
+    officers for a national user: built here, the template engine took most of the page's time).
+    Numbers localised as the template localises them; hidden figures stay hidden."""
+    dash = "—"
+    with_idle = group in ("desk", "branch")
+    first = format_html(' class="{}"', "text-nowrap") if group == "day" else ""  # a day on one line
+    out = []
+    for f in rows:
+        cells = []
+        if f.hidden_reason:
+            cells.append(
+                format_html(
+                    '<td{}>{}<div class="small text-body-secondary">{}</div></td>',
+                    first,
+                    f.label,
+                    f.hidden_reason,
+                )
+            )
+        else:
+            cells.append(format_html("<td{}>{}</td>", first, f.label))
+        cells.append(format_html('<td class="pst-num">{}</td>', localize(f.visits)))
+        if f.hidden_reason:
+            cells.append(
+                format_html('<td class="pst-num" colspan="{}">—</td>', 8 if with_idle else 7)
+            )
+        else:
+            values = [
+                f.wait_mean,
+                f.wait_median,
+                f.wait_p90,
+                f.wait_max,
+                f.within_standard_pct,
+                f.service_median,
+                f.service_p90,
+            ]
+            if with_idle:
+                values.append(f.idle_minutes)
+            cells += [
+                format_html(
+                    '<td class="pst-num">{}</td>', dash if value is None else localize(value)
+                )
+                for value in values
+            ]
+        out.append(
+            format_html(
+                '<tr data-key="{}"{}>{}</tr>\n',
+                f.key,
+                format_html(' data-{}="1"', "hidden") if f.hidden_reason else "",
+                format_html_join("", "{}", ((cell,) for cell in cells)),
+            )
+        )
+    return format_html_join("", "{}", ((row,) for row in out))
 
 
 def group_label(group: str) -> str:

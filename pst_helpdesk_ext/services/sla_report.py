@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from django.db.models import Avg, Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -61,6 +61,21 @@ def with_kind(tickets: QuerySet[PSTTicket]) -> QuerySet[PSTTicket]:
     )
 
 
+def month_started(start: dt.date, end: dt.date, zone: dt.tzinfo) -> Case:
+    """The first day of the month (in ``zone``) in which a clock of ``start``..``end`` started:
+    what ``TruncMonth("sla_started_at", tzinfo=zone)`` gives, as comparisons with the months'
+    boundaries (at most 37 in a report's three years), which every database makes without
+    converting each row's time (SQLite would call Python for each)."""
+    whens = []
+    month = start.replace(day=1)
+    while month <= end:
+        following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        upper = dt.datetime.combine(following, dt.time(), zone)
+        whens.append(When(sla_started_at__lt=upper, then=Value(month)))
+        month = following
+    return Case(*whens, default=Value(None), output_field=DateField())
+
+
 def breaches(tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date) -> QuerySet[PSTTicket]:
     """The breached clocks that started in the period, latest first, with what a list shows."""
     return (
@@ -75,45 +90,106 @@ def sla_report(
     tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date, groups: list[str]
 ) -> dict[str, Any]:
     """Compliance of the clocks that started between ``start`` and ``end`` (inclusive)."""
+    return _report(_counted(tickets, start, end, groups), start, end, groups)
+
+
+def sla_report_with_trend(
+    tickets: QuerySet[PSTTicket], start: dt.date, end: dt.date, groups: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``sla_report(..., groups)`` and ``sla_report(..., ["month"])`` (the trend a page draws)
+    from one aggregate query: counted per ``groups`` and month, then added up both ways."""
+    counted = _counted(tickets, start, end, groups, per_month=True)
+    return (
+        _report(counted, start, end, groups),
+        _report(counted, start, end, ["month"]),
+    )
+
+
+_KEYS: Final = ("total", "met", "breached", "open", "elapsed_sum", "elapsed_n")
+
+
+def _counted(
+    tickets: QuerySet[PSTTicket],
+    start: dt.date,
+    end: dt.date,
+    groups: list[str],
+    per_month: bool = False,
+) -> list[dict[str, Any]]:
+    """The aggregate query: per kind, each of ``groups`` (and the month, with ``per_month``), the
+    clocks, met, breached, open, and the sum and number of elapsed times of the ended clocks, in
+    the database's order of those columns. Each row holds ``kind``, its groups' names, ``period``
+    and ``month`` (the start of the day/week/month and of the month, in the site's zone)."""
     zone = timezone.get_current_timezone()
     rows = with_kind(started_between(tickets, start, end))
     columns = {"kind": "sla_kind"}
     for group in groups:
-        if group in PERIODS:
+        if group == "month":
+            rows = rows.annotate(period=month_started(start, end, zone))
+            columns["period"] = "period"
+        elif group in PERIODS:
             rows = rows.annotate(period=PERIODS[group]("sla_started_at", tzinfo=zone))
             columns["period"] = "period"
         else:
             columns[group] = GROUP_COLUMNS[group]
+    if per_month and "month" not in groups:
+        rows = rows.annotate(trend_month=month_started(start, end, zone))
+        columns["month"] = "trend_month"
+    ended = Q(sla_state__in=(SLAState.MET, SLAState.BREACHED))
     aggregates = {
         "total": Count("pk"),
         "met": Count("pk", filter=Q(sla_state=SLAState.MET)),
         "breached": Count("pk", filter=Q(sla_state=SLAState.BREACHED)),
         "open": Count("pk", filter=Q(sla_state__in=OPEN_STATES)),
-        "avg_elapsed_seconds": Avg(
-            "sla_elapsed_seconds", filter=Q(sla_state__in=(SLAState.MET, SLAState.BREACHED))
-        ),
+        "elapsed_sum": Sum("sla_elapsed_seconds", filter=ended),
+        "elapsed_n": Count("sla_elapsed_seconds", filter=ended),
     }
-    values = list(rows.values(*columns.values()).annotate(**aggregates).order_by(*columns.values()))
+    out = []
+    for value in rows.values(*columns.values()).annotate(**aggregates).order_by(*columns.values()):
+        row = {name: value[column] for name, column in columns.items()}
+        for name in ("period", "month"):
+            if isinstance(row.get(name), dt.datetime):
+                row[name] = row[name].astimezone(zone).date()
+        if "month" in groups:
+            row["month"] = row["period"]
+        out.append({**row, **{key: value[key] or 0 for key in _KEYS}})
+    return out
+
+
+def _report(
+    counted: list[dict[str, Any]], start: dt.date, end: dt.date, groups: list[str]
+) -> dict[str, Any]:
+    """The report of ``groups`` from counted rows of those groups or finer (added up, in the
+    order the database gave them)."""
+    zone = timezone.get_current_timezone()
+    names = ["kind", *("period" if g in PERIODS else g for g in groups)]
+    if groups == ["month"]:
+        names = ["kind", "month"]
+    added: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for value in counted:
+        key = tuple(value[name] for name in names)
+        row = added.get(key)
+        if row is None:
+            row = {"period" if name == "month" else name: value[name] for name in names}
+            row = added[key] = {**row, **dict.fromkeys(_KEYS, 0)}
+        for k in _KEYS:
+            row[k] += value[k]
     out_rows = []
     totals: dict[str, dict[str, Any]] = {}
-    for value in values:
-        row = {name: value[column] for name, column in columns.items()}
-        if "period" in row and isinstance(row["period"], dt.datetime):
-            row["period"] = row["period"].astimezone(zone).date()
-        for key in ("total", "met", "breached", "open"):
-            row[key] = value[key]
-        row["compliance"] = compliance(value["met"], value["breached"])
-        avg = value["avg_elapsed_seconds"]
-        row["avg_elapsed_seconds"] = round(float(avg), 1) if avg is not None else None
+    for row in added.values():
+        elapsed_sum, elapsed_n = row.pop("elapsed_sum"), row.pop("elapsed_n")
+        # The mean of the ended clocks' elapsed times (what AVG gives: None without any).
+        avg = elapsed_sum / elapsed_n if elapsed_n else None
+        row["compliance"] = compliance(row["met"], row["breached"])
+        row["avg_elapsed_seconds"] = round(avg, 1) if avg is not None else None
         out_rows.append(row)
         total = totals.setdefault(
             row["kind"],
             {"kind": row["kind"], "total": 0, "met": 0, "breached": 0, "open": 0, "_sum": 0.0},
         )
         for key in ("total", "met", "breached", "open"):
-            total[key] += value[key]
+            total[key] += row[key]
         if avg is not None:
-            total["_sum"] += float(avg) * (value["met"] + value["breached"])
+            total["_sum"] += avg * (row["met"] + row["breached"])
     total_rows = []
     for kind in sorted(totals):
         total = totals[kind]

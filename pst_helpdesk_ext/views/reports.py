@@ -238,6 +238,7 @@ def sla_report_page(request: HttpRequest) -> HttpResponse:
         page=page,
         query=query.urlencode(),
         breaches=page.breaches[: sla_page.BREACHES_ON_PAGE],
+        group_rows=sla_page.group_rows_html(page),
         trend_chart=charts.compliance_lines(
             [(sla_page.short_kind_label(kind), points) for kind, points in page.trend.items()]
         ),
@@ -291,7 +292,13 @@ def service_times_page(request: HttpRequest) -> HttpResponse:
         dialect=exports.CsvDialect.for_language(),
         hours_chart=charts.hour_bars(report.hours),
         sections=[
-            (group, service_times.group_label(group), report.groups[group])
+            (
+                group,
+                service_times.group_label(group),
+                service_times.rows_html(group, report.groups[group])
+                if report.groups[group]
+                else "",
+            )
             for group in service_times.GROUPS
         ],
     )
