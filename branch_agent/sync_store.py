@@ -48,7 +48,7 @@ log = logging.getLogger("branch_agent.sync")
 
 REFERENCE_KINDS = feed.REFERENCE_FAMILIES
 TICKET_KINDS = frozenset({feed.TICKET_STATUS, feed.TICKET_REPLY})
-OP_COLUMNS = ("op_id", "seq", "kind", "entity_id", "hlc", "payload")  # Op's fields, in order
+OP_HEAD = ("op_id", "seq", "kind", "entity_id", "hlc")  # Op's fields but the payload, in order
 CENTRAL_FIELDS = ("central_ticket_id", "central_status", "central_open", "central_updated_at")
 IN_CHUNK = 500  # ids in one ``IN (...)``: under SQLite's oldest limit of 999 parameters
 
@@ -62,15 +62,30 @@ class SqliteBranchStore:
 
     # --- outbox ------------------------------------------------------------------------------
 
+    def __init__(self) -> None:
+        # The payloads of the ops the last ``pending_ops`` returned, by op id. An op's payload
+        # never changes once written (its seq may, when the outbox is renumbered, so that is
+        # always read), and the worker asks again for its whole window at every refill: only the
+        # ops new to the window have their JSON read and decoded.
+        self._payloads: dict[str, Any] = {}
+
     def pending_ops(self, limit: int) -> list[Op]:
-        # Only the wire's columns, straight into Op: no model instances (the worker re-reads the
-        # window's ops at every refill).
-        rows = (
+        heads = list(
             OutboxOp.objects.filter(state=OutboxOp.State.PENDING)
             .order_by("seq")
-            .values_list(*OP_COLUMNS)[:limit]
+            .values_list(*OP_HEAD)[:limit]
         )
-        return [Op(*row) for row in rows]
+        payloads = dict(self._payloads)
+        new = [head[0] for head in heads if head[0] not in payloads]
+        for chunk in _chunks(new):
+            payloads.update(
+                OutboxOp.objects.filter(op_id__in=chunk).values_list("op_id", "payload")
+            )
+        # Only the worker's thread acknowledges or deletes pending ops, so every head has its
+        # payload; one that had not would be left for the next call.
+        ops = [Op(*head, payload=payloads[head[0]]) for head in heads if head[0] in payloads]
+        self._payloads = {op.op_id: op.payload for op in ops}
+        return ops
 
     def pending_count(self) -> int:
         return OutboxOp.objects.filter(state=OutboxOp.State.PENDING).count()

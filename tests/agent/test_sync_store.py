@@ -12,6 +12,7 @@ from branch_agent.models import (
     TicketUpdate,
     Visit,
 )
+from branch_agent.outbox import as_op
 from branch_agent.sync_store import SqliteBranchStore
 from sync.store import ChangesPage, FeedEntry, Rejection
 from tests.agent.conftest import at
@@ -34,6 +35,19 @@ def test_pending_ops_come_oldest_first_and_limited(store):
     assert [op.seq for op in ops] == [1, 2]
     assert store.pending_count() == 3
     assert store.next_seq() == 4
+
+
+def test_a_window_refill_returns_the_stored_ops_whole_old_and_new(store):
+    make_visits(2)
+    window = store.pending_ops(1)
+    make_visits(2)
+    store.acknowledge([window[0].op_id], [], hwm_seq=1)
+    stored = [as_op(row) for row in OutboxOp.objects.filter(state="pending").order_by("seq")]
+    assert store.pending_ops(10) == stored  # the op read before and the new ones, same fields
+    store.renumber_pending(after_seq=10)
+    assert [(op.seq, op.payload) for op in store.pending_ops(10)] == [
+        (11 + n, op.payload) for n, op in enumerate(stored)
+    ]
 
 
 def test_acknowledge_takes_ops_out_of_the_outbox_keeps_them_marked_and_raises_seq(store):
