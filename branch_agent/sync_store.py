@@ -20,13 +20,16 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from branch_agent import outbox
@@ -76,11 +79,20 @@ class SqliteBranchStore:
             .values_list(*OP_HEAD)[:limit]
         )
         payloads = dict(self._payloads)
-        new = [head[0] for head in heads if head[0] not in payloads]
-        for chunk in _chunks(new):
-            payloads.update(
-                OutboxOp.objects.filter(op_id__in=chunk).values_list("op_id", "payload")
+        new = {head[0]: head[1] for head in heads if head[0] not in payloads}
+        if new:
+            # The new ops' rows by their seq range (no long ``IN`` list); the JSON decoded by
+            # msgspec, several times faster than the JSONField's ``json.loads``.
+            texts = (
+                OutboxOp.objects.filter(
+                    state=OutboxOp.State.PENDING,
+                    seq__gte=min(new.values()),
+                    seq__lte=max(new.values()),
+                )
+                .annotate(text=Cast("payload", TextField()))
+                .values_list("op_id", "text")
             )
+            payloads.update((op_id, _decode_json(text)) for op_id, text in texts if op_id in new)
         # Only the worker's thread acknowledges or deletes pending ops, so every head has its
         # payload; one that had not would be left for the next call.
         ops = [Op(*head, payload=payloads[head[0]]) for head in heads if head[0] in payloads]
@@ -427,6 +439,13 @@ class SqliteBranchStore:
 
     def last_hlc(self) -> int:
         return SyncState.objects.get(id=1).last_hlc
+
+
+def _decode_json(text: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:  # a number msgspec cannot hold (over 64 bits): as the ORM reads it
+        return json.loads(text)
 
 
 def _visit_id(entity_id: str) -> uuid.UUID | None:
