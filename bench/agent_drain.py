@@ -7,7 +7,10 @@ directory made by ``pst-branch-agent init`` and enrolled at central):
    own ``outbox.record``, the rest as ``record`` writes them (its op ids, hybrid clock, payload
    structs and encoding, the sync state's seq) but in bulk, 100 visits a transaction, since
    ``record``'s row-at-a-time ORM writes would take minutes for 10,000 visits on a busy
-   machine; not timed;
+   machine; each visit's ``Visit`` row is written in the same transaction as its ops, finished
+   as the desk leaves it, as the agent's services do (without it every ``ticket.status`` row
+   central sends back would look like a visit this PC lost, and the drain would measure
+   lost-visit recovery, protocol 7.5, 1,000 times over); not timed;
 2. start the agent's ``SyncWorker`` (``SyncWorker.from_settings()``: the endpoint, keys and batch
    size of agent.toml, as ``pst-branch-agent run`` starts it) and time until the store's
    ``pending_count()`` is 0, i.e. central committed and acknowledged every op.
@@ -23,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 VISITS_PER_TRANSACTION = 100
 
@@ -49,26 +53,31 @@ def main() -> int:
 
     from bench.bench_sync import visit_ops
     from branch_agent import outbox
-    from branch_agent.models import OutboxOp, SyncState
+    from branch_agent.models import OutboxOp, ServiceCategory, SyncState, Visit
     from branch_agent.personal_data import mask_nik_in_text
     from branch_agent.sync_store import SqliteBranchStore
     from branch_agent.worker import SyncWorker
     from sync.ops import PAYLOAD_TYPES, encode_payload, replace_free_text
 
     store = SqliteBranchStore()
+    services = {s.code: s for s in ServiceCategory.objects.all()}
     started = time.perf_counter()
     for first in range(0, opts.visits, VISITS_PER_TRANSACTION):
         last = min(first + VISITS_PER_TRANSACTION, opts.visits)
         with outbox.write():
+            visits = [list(visit_ops(n)) for n in range(first, last)]
+            Visit.objects.bulk_create(
+                visit_row(n, ops, services) for n, ops in enumerate(visits, start=first)
+            )
             if first == 0:
-                for n in range(first, last):
-                    for kind, visit, payload in visit_ops(n):
+                for ops in visits:
+                    for kind, visit, payload in ops:
                         outbox.record(kind, visit, msgspec.convert(payload, PAYLOAD_TYPES[kind]))
                 continue
             state = SyncState.objects.select_for_update().get(id=1)
             seq, hlc, rows = state.next_seq, state.last_hlc, []
-            for n in range(first, last):
-                for kind, visit, payload in visit_ops(n):
+            for ops in visits:
+                for kind, visit, payload in ops:
                     struct = msgspec.convert(payload, PAYLOAD_TYPES[kind])
                     hlc = outbox.next_hlc(hlc)
                     rows.append(
@@ -121,6 +130,37 @@ def main() -> int:
         worker.stop(10)
     print(json.dumps({"ops": ops, "fill_s": round(fill_s, 3), "drain_s": round(drain_s, 3)}))
     return 0
+
+
+def visit_row(n: int, ops: list[tuple[str, str, dict[str, Any]]], services: dict[str, Any]) -> Any:
+    """Visit n as the desk leaves it once its six ops (``bench_sync.visit_ops``) are recorded."""
+    import datetime as dt
+
+    from branch_agent.models import Visit
+
+    facts: dict[str, Any] = {}
+    for _kind, _visit, payload in ops:
+        facts.update(payload)
+    at = dt.datetime.fromisoformat
+    return Visit(
+        id=ops[0][1],
+        service=services[facts["service"]],
+        service_day=dt.date.fromisoformat(facts["service_day"]),
+        number=n + 1,
+        queue_number=facts["queue_number"],
+        status=Visit.Status.FINISHED,
+        issued_at=at(facts["issued_at"]),
+        called_at=at(facts["called_at"]),
+        call_count=1,
+        last_call_at=at(facts["called_at"]),
+        served_at=at(facts["started_at"]),
+        finished_at=at(facts["finished_at"]),
+        desk=facts["desk"],
+        officer=facts["officer"],
+        wait_seconds=facts["wait_seconds"],
+        service_seconds=facts["service_seconds"],
+        outcome=facts["outcome"],
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ THREADS: Final = 8
 LOCAL_RETENTION_DAYS: Final = 30  # guest-book personal data kept on the PC once central has it
 
 # [sync]
-SYNC_BATCH_SIZE: Final = 100
+SYNC_BATCH_SIZE: Final = 500
 SYNC_RETRY_MAX_SECONDS: Final = 30.0
 
 # [limits]

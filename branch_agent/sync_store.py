@@ -20,12 +20,16 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import F
+import msgspec
+from django.db import connection
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from branch_agent import outbox
@@ -38,7 +42,6 @@ from branch_agent.models import (
     TicketUpdate,
     Visit,
 )
-from branch_agent.outbox import as_op
 from branch_agent.recovery import recover_visit
 from sync import feed
 from sync.ops import Op
@@ -47,6 +50,10 @@ from sync.store import ChangesPage, FeedEntry, Rejection
 log = logging.getLogger("branch_agent.sync")
 
 REFERENCE_KINDS = feed.REFERENCE_FAMILIES
+TICKET_KINDS = frozenset({feed.TICKET_STATUS, feed.TICKET_REPLY})
+OP_HEAD = ("op_id", "seq", "kind", "entity_id", "hlc")  # Op's fields but the payload, in order
+CENTRAL_FIELDS = ("central_ticket_id", "central_status", "central_open", "central_updated_at")
+IN_CHUNK = 500  # ids in one ``IN (...)``: under SQLite's oldest limit of 999 parameters
 
 
 def _state() -> SyncState:
@@ -58,9 +65,39 @@ class SqliteBranchStore:
 
     # --- outbox ------------------------------------------------------------------------------
 
+    def __init__(self) -> None:
+        # The payloads of the ops the last ``pending_ops`` returned, by op id. An op's payload
+        # never changes once written (its seq may, when the outbox is renumbered, so that is
+        # always read), and the worker asks again for its whole window at every refill: only the
+        # ops new to the window have their JSON read and decoded.
+        self._payloads: dict[str, Any] = {}
+
     def pending_ops(self, limit: int) -> list[Op]:
-        rows = OutboxOp.objects.filter(state=OutboxOp.State.PENDING).order_by("seq")[:limit]
-        return [as_op(row) for row in rows]
+        heads = list(
+            OutboxOp.objects.filter(state=OutboxOp.State.PENDING)
+            .order_by("seq")
+            .values_list(*OP_HEAD)[:limit]
+        )
+        payloads = dict(self._payloads)
+        new = {head[0]: head[1] for head in heads if head[0] not in payloads}
+        if new:
+            # The new ops' rows by their seq range (no long ``IN`` list); the JSON decoded by
+            # msgspec, several times faster than the JSONField's ``json.loads``.
+            texts = (
+                OutboxOp.objects.filter(
+                    state=OutboxOp.State.PENDING,
+                    seq__gte=min(new.values()),
+                    seq__lte=max(new.values()),
+                )
+                .annotate(text=Cast("payload", TextField()))
+                .values_list("op_id", "text")
+            )
+            payloads.update((op_id, _decode_json(text)) for op_id, text in texts if op_id in new)
+        # Only the worker's thread acknowledges or deletes pending ops, so every head has its
+        # payload; one that had not would be left for the next call.
+        ops = [Op(*head, payload=payloads[head[0]]) for head in heads if head[0] in payloads]
+        self._payloads = {op.op_id: op.payload for op in ops}
+        return ops
 
     def pending_count(self) -> int:
         return OutboxOp.objects.filter(state=OutboxOp.State.PENDING).count()
@@ -71,9 +108,10 @@ class SqliteBranchStore:
         now = timezone.now()
         with outbox.write():
             state = _state()
-            OutboxOp.objects.filter(op_id__in=list(op_ids), state=OutboxOp.State.PENDING).update(
-                state=OutboxOp.State.ACKED, done_at=now
-            )
+            if op_ids:
+                OutboxOp.objects.filter(
+                    op_id__in=list(op_ids), state=OutboxOp.State.PENDING
+                ).update(state=OutboxOp.State.ACKED, done_at=now)
             for rejection in rejected:
                 OutboxOp.objects.filter(op_id=rejection.op_id, state=OutboxOp.State.PENDING).update(
                     state=OutboxOp.State.REJECTED,
@@ -82,7 +120,9 @@ class SqliteBranchStore:
                     done_at=now,
                 )
                 log.warning("central rejected op op_id=%s code=%s", rejection.op_id, rejection.code)
-            self._raise(state, hwm_seq)
+            # Every op in the outbox has a seq below ``next_seq`` (``outbox.record`` and every
+            # renumbering keep it so), so only central's mark can raise it here: no MAX query.
+            state.next_seq = max(state.next_seq, hwm_seq + 1)
             state.central_hwm = max(state.central_hwm, hwm_seq)
             state.last_success_at = now
             state.save(update_fields=["next_seq", "central_hwm", "last_success_at"])
@@ -202,13 +242,10 @@ class SqliteBranchStore:
                     )
                     return
                 self._replace_reference(page.items)
-                for item in page.items:
-                    self._apply(item)
+                self._apply_items(page.items)
                 state.feed_cursor = page.to_cursor
             else:
-                for item in page.items:
-                    if item.feed_id > cursor:
-                        self._apply(item)
+                self._apply_items([item for item in page.items if item.feed_id > cursor])
                 state.feed_cursor = max(cursor, page.to_cursor)
             state.last_success_at = timezone.now()
             state.save(update_fields=["feed_cursor", "last_success_at"])
@@ -227,6 +264,18 @@ class SqliteBranchStore:
         kept_articles = kept(feed.KB_UPSERT)
         KnowledgeArticle.objects.exclude(central_id__in=kept_articles).delete()
         KnowledgeCategory.objects.exclude(central_id__in=kept_kb_categories).delete()
+
+    def _apply_items(self, items: Sequence[FeedEntry]) -> None:
+        """The items in feed order; the ticket rows' reads and writes are gathered for the page
+        (``_TicketWrites``): a fixed number of queries, however many rows name visits."""
+        tickets = _TicketWrites(items)
+        for item in items:
+            if item.kind in TICKET_KINDS:
+                handler = getattr(self, "_on_" + item.kind.replace(".", "_"))
+                handler(item, tickets)
+            else:
+                self._apply(item)
+        tickets.write()
 
     def _apply(self, item: FeedEntry) -> None:
         handler = getattr(self, "_on_" + item.kind.replace(".", "_"), None)
@@ -309,18 +358,13 @@ class SqliteBranchStore:
 
         appointments.apply_feed(item.payload)
 
-    @staticmethod
-    def _visit(entity_id: str) -> Visit | None:
-        try:
-            return Visit.objects.filter(pk=uuid.UUID(entity_id)).first()
-        except ValueError:
-            return None
-
-    def _on_ticket_status(self, item: FeedEntry) -> None:
+    def _on_ticket_status(self, item: FeedEntry, tickets: _TicketWrites) -> None:
         p = feed.TicketStatus.parse(item.payload)
-        visit = self._visit(item.entity_id)
+        visit = tickets.visit(item.entity_id)
         if visit is None and p.owned_by_branch:
             visit = recover_visit(item)  # this PC lost it (issue 17); None: kept as news below
+            if visit is not None:
+                tickets.recovered(visit)
         label = p.status_label
         at = p.at_time or timezone.now()
         if visit is not None:
@@ -330,44 +374,38 @@ class SqliteBranchStore:
             visit.central_status = label
             visit.central_open = p.open
             visit.central_updated_at = at
-            visit.save(
-                update_fields=[
-                    "central_ticket_id",
-                    "central_status",
-                    "central_open",
-                    "central_updated_at",
-                ]
-            )
+            tickets.changed(visit)
         if p.owned_by_branch and visit is not None:
             return  # the branch's own outcome echoed back: kept on the visit, no news for staff
-        TicketUpdate.objects.get_or_create(
-            key=f"status:{item.entity_id}:{p.status}:{p.at}",
-            defaults={
-                "feed_id": item.feed_id,
-                "visit": visit,
-                "entity_id": item.entity_id,
-                "kind": item.kind,
-                "status": label,
-                "at": at,
-            },
+        tickets.news(
+            TicketUpdate(
+                key=f"status:{item.entity_id}:{p.status}:{p.at}",
+                feed_id=item.feed_id,
+                visit=visit,
+                entity_id=item.entity_id,
+                kind=item.kind,
+                status=label,
+                at=at,
+            )
         )
 
-    def _on_ticket_reply(self, item: FeedEntry) -> None:
+    def _on_ticket_reply(self, item: FeedEntry, tickets: _TicketWrites) -> None:
         p = feed.TicketReply.parse(item.payload)
-        visit = self._visit(item.entity_id)
-        TicketUpdate.objects.get_or_create(
-            key=f"reply:{item.entity_id}:{p.followup_id or item.feed_id}",
-            defaults={
-                "feed_id": item.feed_id,
-                "visit": visit,
-                "entity_id": item.entity_id,
-                "kind": item.kind,
-                "text": p.comment,
-                "at": p.at_time or timezone.now(),
-            },
+        visit = tickets.visit(item.entity_id)
+        tickets.news(
+            TicketUpdate(
+                key=f"reply:{item.entity_id}:{p.followup_id or item.feed_id}",
+                feed_id=item.feed_id,
+                visit=visit,
+                entity_id=item.entity_id,
+                kind=item.kind,
+                text=p.comment,
+                at=p.at_time or timezone.now(),
+            )
         )
         if visit is not None:
-            Visit.objects.filter(pk=visit.pk).update(central_updated_at=timezone.now())
+            visit.central_updated_at = timezone.now()
+            tickets.changed(visit)
 
     # --- what the UI shows (written by the worker) -------------------------------------------
 
@@ -401,3 +439,93 @@ class SqliteBranchStore:
 
     def last_hlc(self) -> int:
         return SyncState.objects.get(id=1).last_hlc
+
+
+def _decode_json(text: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:  # a number msgspec cannot hold (over 64 bits): as the ORM reads it
+        return json.loads(text)
+
+
+def _visit_id(entity_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(entity_id)
+    except ValueError:
+        return None
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
+class _TicketWrites:
+    """The visits and ticket news of one feed page, read and written a page at a time.
+
+    Made before the page's items are applied: one query (per ``IN_CHUNK`` ids) reads every visit
+    the page's ticket rows name. The handlers then read and change those visits in memory, in
+    feed order, exactly as they would the rows; ``write`` (at the end of the page, in its
+    transaction) updates the changed visits' central fields and inserts the news no earlier page
+    or row wrote: a key already stored, or written earlier in the page, is left as it is (what
+    ``get_or_create`` per row did), so the same news is never written twice."""
+
+    def __init__(self, items: Sequence[FeedEntry]) -> None:
+        ids = sorted(
+            {
+                visit_id
+                for item in items
+                if item.kind in TICKET_KINDS and (visit_id := _visit_id(item.entity_id))
+            }
+        )
+        self._visits: dict[uuid.UUID, Visit] = {}
+        for chunk in _chunks(ids):
+            for visit in Visit.objects.filter(pk__in=chunk).only("id", *CENTRAL_FIELDS):
+                self._visits[visit.pk] = visit
+        self._changed: dict[uuid.UUID, Visit] = {}
+        self._news: dict[str, TicketUpdate] = {}
+
+    def visit(self, entity_id: str) -> Visit | None:
+        visit_id = _visit_id(entity_id)
+        return None if visit_id is None else self._visits.get(visit_id)
+
+    def recovered(self, visit: Visit) -> None:
+        """A visit ``recover_visit`` wrote: later rows of the page find it."""
+        self._visits[visit.pk] = visit
+
+    def changed(self, visit: Visit) -> None:
+        self._changed[visit.pk] = visit
+
+    def news(self, update: TicketUpdate) -> None:
+        self._news.setdefault(update.key, update)  # the first row of a key wins, as before
+
+    def write(self) -> None:
+        if self._changed:
+            _update_central_fields(list(self._changed.values()))
+        if not self._news:
+            return
+        stored: set[str] = set()
+        for chunk in _chunks(list(self._news)):
+            stored.update(TicketUpdate.objects.filter(key__in=chunk).values_list("key", flat=True))
+        TicketUpdate.objects.bulk_create(
+            [update for key, update in self._news.items() if key not in stored]
+        )
+
+
+def _update_central_fields(visits: list[Visit]) -> None:
+    """One prepared ``UPDATE ... WHERE id = ?`` run for every visit (``executemany``): the
+    visits' central fields as they are in memory, each value prepared by its model field as
+    ``save`` prepares it. (``bulk_update``'s ``CASE WHEN`` per row costs more in Python, building
+    the expression, than all the rows cost SQLite.)"""
+    meta = Visit._meta
+    fields = [meta.get_field(name) for name in CENTRAL_FIELDS]
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608 - the model's own names
+    rows = [
+        [field.get_db_prep_save(getattr(visit, field.attname), connection) for field in fields]
+        + [meta.pk.get_db_prep_value(visit.pk, connection)]
+        for visit in visits
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)

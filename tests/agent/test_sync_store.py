@@ -10,7 +10,9 @@ from branch_agent.models import (
     ServiceCategory,
     SyncState,
     TicketUpdate,
+    Visit,
 )
+from branch_agent.outbox import as_op
 from branch_agent.sync_store import SqliteBranchStore
 from sync.store import ChangesPage, FeedEntry, Rejection
 from tests.agent.conftest import at
@@ -33,6 +35,19 @@ def test_pending_ops_come_oldest_first_and_limited(store):
     assert [op.seq for op in ops] == [1, 2]
     assert store.pending_count() == 3
     assert store.next_seq() == 4
+
+
+def test_a_window_refill_returns_the_stored_ops_whole_old_and_new(store):
+    make_visits(2)
+    window = store.pending_ops(1)
+    make_visits(2)
+    store.acknowledge([window[0].op_id], [], hwm_seq=1)
+    stored = [as_op(row) for row in OutboxOp.objects.filter(state="pending").order_by("seq")]
+    assert store.pending_ops(10) == stored  # the op read before and the new ones, same fields
+    store.renumber_pending(after_seq=10)
+    assert [(op.seq, op.payload) for op in store.pending_ops(10)] == [
+        (11 + n, op.payload) for n, op in enumerate(stored)
+    ]
 
 
 def test_acknowledge_takes_ops_out_of_the_outbox_keeps_them_marked_and_raises_seq(store):
@@ -285,3 +300,127 @@ def test_ticket_updates_reach_the_visit_and_are_kept_once(store):
     visit.refresh_from_db()
     assert visit.central_status == "Ditutup"
     assert TicketUpdate.objects.filter(visit=visit).count() == 2
+
+
+def status_entry(feed_id, visit_id, status, label, *, owner="central", opened=False, ticket=77):
+    return FeedEntry(
+        feed_id,
+        "ticket.status",
+        visit_id,
+        {
+            "ticket_id": ticket,
+            "status": status,
+            "status_label": label,
+            "open": opened,
+            "owner": owner,
+            "at": f"2026-03-18T09:{status:02d}:00+07:00",
+        },
+    )
+
+
+def reply_entry(feed_id, visit_id, followup_id, comment):
+    return FeedEntry(
+        feed_id,
+        "ticket.reply",
+        visit_id,
+        {"ticket_id": 77, "followup_id": followup_id, "comment": comment, "at": None},
+    )
+
+
+def test_one_page_naming_a_visit_many_times_applies_its_rows_in_order(store):
+    visit = services.issue_number("konsultasi", now=at(8)).visit
+    vid = str(visit.pk)
+    page = (
+        status_entry(20, vid, 1, "Terbuka", opened=True),
+        reply_entry(21, vid, 5, "Sedang disiapkan."),
+        status_entry(22, vid, 1, "Terbuka", opened=True),  # the same news again: kept once
+        reply_entry(23, vid, 5, "A second copy of reply 5 is not written."),
+        status_entry(24, vid, 3, "Terselesaikan"),
+        status_entry(25, vid, 4, "Ditutup", owner="branch"),  # the branch's own: no news
+    )
+    store.apply_changes(ChangesPage(0, 25, page, False))
+    visit.refresh_from_db()
+    assert (visit.central_status, visit.central_open, visit.central_ticket_id) == (
+        "Ditutup",
+        False,
+        77,
+    )
+    news = TicketUpdate.objects.filter(visit=visit).order_by("feed_id")
+    assert [(u.feed_id, u.kind, u.status, u.text) for u in news] == [
+        (20, "ticket.status", "Terbuka", ""),
+        (21, "ticket.reply", "", "Sedang disiapkan."),
+        (24, "ticket.status", "Terselesaikan", ""),
+    ]
+
+
+def test_a_snapshot_applied_again_writes_no_news_and_keeps_the_visits(store):
+    first, second = make_visits(2)
+    items = (
+        status_entry(40, str(first.pk), 3, "Terselesaikan"),
+        status_entry(41, str(second.pk), 2, "Dibuka kembali", opened=True, owner="branch"),
+        reply_entry(42, str(first.pk), 8, "Data terlampir."),
+    )
+    store.apply_changes(ChangesPage(0, 42, items, False, snapshot=True))
+    before = {v.pk: (v.central_status, v.central_open) for v in (first, second)}
+    for visit in (first, second):
+        visit.refresh_from_db()
+    shown = {v.pk: (v.central_status, v.central_open) for v in (first, second)}
+    assert shown == {first.pk: ("Terselesaikan", False), second.pk: ("Dibuka kembali", True)}
+    assert before != shown
+    news = set(TicketUpdate.objects.values_list("key", "feed_id"))
+    assert len(news) == 2
+    store.apply_changes(ChangesPage(42, 50, items, False, snapshot=True))
+    for visit in (first, second):
+        visit.refresh_from_db()
+    assert {v.pk: (v.central_status, v.central_open) for v in (first, second)} == shown
+    assert set(TicketUpdate.objects.values_list("key", "feed_id")) == news
+    assert store.feed_cursor() == 50
+
+
+def test_rows_of_unknown_or_malformed_visit_ids_are_kept_as_news_without_a_visit(store):
+    visit = services.issue_number("konsultasi", now=at(8)).visit
+    unknown = "0190f0c2-7d1e-7c3a-9b6f-2f1c0d9e8a77"  # a visit of another PC, or long deleted
+    page = (
+        status_entry(60, unknown, 3, "Terselesaikan"),
+        reply_entry(61, unknown, 9, "Balasan."),
+        status_entry(62, "not-a-uuid", 3, "Terselesaikan"),
+        reply_entry(63, "not-a-uuid", 10, "Balasan lain."),
+        status_entry(64, str(visit.pk), 3, "Terselesaikan"),
+    )
+    store.apply_changes(ChangesPage(0, 64, page, False))
+    orphans = TicketUpdate.objects.filter(visit=None).order_by("feed_id")
+    assert [(u.feed_id, u.entity_id) for u in orphans] == [
+        (60, unknown),
+        (61, unknown),
+        (62, "not-a-uuid"),
+        (63, "not-a-uuid"),
+    ]
+    assert TicketUpdate.objects.get(visit=visit).feed_id == 64
+    visit.refresh_from_db()
+    assert visit.central_status == "Terselesaikan"
+
+
+def test_a_page_of_many_visits_is_applied_in_a_bounded_number_of_queries(
+    store, django_assert_max_num_queries
+):
+    service = ServiceCategory.objects.get(code="konsultasi")
+    visits = Visit.objects.bulk_create(
+        Visit(
+            service=service,
+            service_day=at(8).date(),
+            number=n,
+            queue_number=f"K-{n:03d}",
+            issued_at=at(8),
+        )
+        for n in range(1, 601)
+    )
+    page = []
+    for n, visit in enumerate(visits):
+        page.append(status_entry(100 + 2 * n, str(visit.pk), 4, "Ditutup", owner="branch"))
+        page.append(reply_entry(101 + 2 * n, str(visit.pk), n + 1, f"Balasan {n}."))
+    # Two rows for each of 600 visits; row at a time this was over 2,400 queries.
+    with django_assert_max_num_queries(30):
+        store.apply_changes(ChangesPage(0, 100 + 2 * len(visits), tuple(page), False))
+    assert Visit.objects.filter(central_status="Ditutup", central_ticket_id=77).count() == 600
+    assert Visit.objects.filter(central_updated_at=None).count() == 0
+    assert TicketUpdate.objects.filter(kind="ticket.reply", visit__isnull=False).count() == 600

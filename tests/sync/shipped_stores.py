@@ -105,6 +105,7 @@ class AgentBranchSim(SqliteBranchStore):
     _count = 0
 
     def __init__(self, template: Path) -> None:
+        super().__init__()
         AgentBranchSim._count += 1
         self.path = template.with_name(f"branch-{AgentBranchSim._count}.sqlite3")
         shutil.copyfile(template, self.path)
