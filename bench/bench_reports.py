@@ -45,6 +45,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3, help="requests per report page")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=(*PAGES, "downloads"),
+        help="time only these pages (or the downloads); repeatable. Default: everything",
+    )
+    parser.add_argument(
+        "--keep-database",
+        metavar="URL",
+        help="for iterating on one report: this PostgreSQL database, created and filled on the "
+        "first run, kept and reused as it is by the next ones (drop it yourself when done)",
+    )
     args = parser.parse_args()
 
     data_dir = temp_dir("pst-bench-reports-")
@@ -54,13 +66,35 @@ def main() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]
     from bench.bench_triage import _scratch_postgres_database
 
-    scratch = _scratch_postgres_database()
+    if args.keep_database:
+        _kept_database(args.keep_database)
+        scratch = None
+    else:
+        scratch = _scratch_postgres_database()
     try:
         run(args)
     finally:
         if scratch:
             scratch()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+PAGES = ("ikm", "sla", "service_times", "data_needs")
+
+
+def _kept_database(url: str) -> None:
+    """Point the site at ``url``, creating the database when it does not exist yet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    name = urlsplit(url).path.lstrip("/")
+    server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    os.environ["DATABASE_URL"] = url
 
 
 def build_data(count: int) -> float:
@@ -138,8 +172,16 @@ def run(args: argparse.Namespace) -> None:
 
     setup_test_environment()
     call_command("migrate", verbosity=0)
-    call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    generated = build_data(args.tickets)
+    if args.keep_database and PSTTicket.objects.count() >= args.tickets:
+        generated = 0.0  # built by an earlier run (--keep-database)
+    else:
+        call_command(
+            "pst_demo_data",
+            "--quiet-logins",
+            "--without-day",
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+        generated = build_data(args.tickets)
 
     from django.contrib.auth import get_user_model
 
@@ -178,6 +220,8 @@ def run(args: argparse.Namespace) -> None:
         f"{generated:.1f}s; national user, last 30 days"
     )
     for name, (url, params) in pages.items():
+        if args.only and name not in args.only:
+            continue
         fetch(url, params)  # warm (templates, calendars)
         runs = [fetch(url, params) for _ in range(args.rounds)]
         ms = statistics.median(r[0] for r in runs)
@@ -197,6 +241,8 @@ def run(args: argparse.Namespace) -> None:
         ),
     }
     for name, (url, params) in downloads.items():
+        if args.only and "downloads" not in args.only:
+            break
         ms, queries, size = fetch(url, params)
         tracemalloc.start()
         fetch(url, params)

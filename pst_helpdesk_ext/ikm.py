@@ -1,7 +1,10 @@
 """The satisfaction index (IKM, Indeks Kepuasan Masyarakat) of PermenPAN-RB No. 14 Tahun 2017.
 
 ``compute_ikm(responses)`` is the one place the index is computed; reports, exports and the API
-call it, so they show the same numbers. Pure: no database, no settings.
+call it, so they show the same numbers. Reports at national scale sum the scores in the database
+and pass the sums to ``compute_ikm_totals``, the same computation after the counting (the index
+depends on the responses only through the per-element sums and counts). Pure: no database, no
+settings.
 
 The rules (DOMAIN.md, "Satisfaction index"):
 - Each response maps elements ``U1``..``U9`` to a score 1-4; elements a respondent left
@@ -42,6 +45,7 @@ __all__ = [
     "IkmInputError",
     "IkmResult",
     "compute_ikm",
+    "compute_ikm_totals",
 ]
 
 SCALE: Final = 25  # conversion of the 1-4 unit value to 25-100
@@ -251,7 +255,70 @@ def compute_ikm(responses: Iterable[Mapping[str, int]]) -> IkmResult:
             totals[element] += score
             answers[element] += 1
         respondents += 1
+    return _result(respondents, totals, answers)
 
+
+def compute_ikm_totals(
+    respondents: int, totals: Mapping[str, int | None], answers: Mapping[str, int | None]
+) -> IkmResult:
+    """The IKM from what ``compute_ikm`` counts of the responses, summed elsewhere (a database's
+    ``SUM`` and ``COUNT`` per element): ``respondents`` responses with at least one answer,
+    ``totals[u]`` the sum of the scores given to element u, ``answers[u]`` how many answered it
+    (a missing element or ``None``: nobody). Same rules, same exact result as ``compute_ikm``
+    over the responses themselves; sums no set of 1-4 answers can make are refused."""
+    if isinstance(respondents, bool) or not isinstance(respondents, int) or respondents < 0:
+        raise IkmInputError(
+            _("The number of respondents must be a whole number, not %(value)s.")
+            % {"value": repr(respondents)},
+            code="bad_total",
+            response=0,
+        )
+    clean_totals = dict.fromkeys(IKM_ELEMENTS, 0)
+    clean_answers = dict.fromkeys(IKM_ELEMENTS, 0)
+    for element in sorted(set(totals) | set(answers)):
+        if element not in IKM_ELEMENTS:
+            raise IkmInputError(
+                _("%(element)s is not an IKM element; use U1 to U9.") % {"element": repr(element)},
+                code="unknown_element",
+                response=0,
+                element=str(element),
+            )
+        total, count = totals.get(element) or 0, answers.get(element) or 0
+        if (
+            not isinstance(total, int)
+            or not isinstance(count, int)
+            or isinstance(total, bool)
+            or isinstance(count, bool)
+            or not 0 <= count <= respondents
+            or not MIN_SCORE * count <= total <= MAX_SCORE * count
+        ):
+            raise IkmInputError(
+                _(
+                    "%(element)s: %(count)s answers summing to %(total)s from %(respondents)s "
+                    "respondents cannot come from scores of 1 to 4."
+                )
+                % {
+                    "element": element,
+                    "count": repr(count),
+                    "total": repr(total),
+                    "respondents": respondents,
+                },
+                code="bad_total",
+                response=0,
+                element=element,
+            )
+        clean_totals[element], clean_answers[element] = total, count
+    if respondents > sum(clean_answers.values()):  # each respondent answered something
+        raise IkmInputError(
+            _("%(respondents)s respondents cannot have given only %(answers)s answers.")
+            % {"respondents": respondents, "answers": sum(clean_answers.values())},
+            code="bad_total",
+            response=0,
+        )
+    return _result(respondents, clean_totals, clean_answers)
+
+
+def _result(respondents: int, totals: dict[str, int], answers: dict[str, int]) -> IkmResult:
     nrrs = {
         code: _round(Fraction(totals[code], answers[code]), _NRR_PLACES)
         for code in IKM_ELEMENTS
