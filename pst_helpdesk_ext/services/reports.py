@@ -240,31 +240,34 @@ def _minutes(total_seconds: int, count: int) -> Decimal | None:
     return minutes.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+STAFF_LEVELS = ("desk", "officer")
+
+
 def staff_figures(
-    ratings: QuerySet[Rating], visits: QuerySet[Visit], level: str
-) -> list[StaffFigures]:
-    """Per desk (``level="desk"``) or per officer (``"officer"``) of each branch: the IKM of the
+    ratings: QuerySet[Rating], visits: QuerySet[Visit]
+) -> tuple[list[StaffFigures], list[StaffFigures]]:
+    """Per desk and per officer of each branch (the desks, then the officers): the IKM of the
     ratings of visits served there and the average service and wait times, each shown only for
-    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries, each summed in the database
-    (one row per desk or officer, whatever the number of ratings and visits)."""
+    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries, summed in the database per
+    branch, desk and officer (a row per pair that served, whatever the number of visits)."""
     minimum = min_respondents()
-    branch, name = "ticket__pst__visit__branch__code", f"ticket__pst__visit__{level}"
-    answers: dict[tuple[str, str], ScoreTally] = {}
+    visit = "ticket__pst__visit__"
+    answers: dict[tuple[str, str, str], ScoreTally] = defaultdict(ScoreTally)
     rated = (
-        answered(ratings)
-        .filter(**{f"{branch}__isnull": False, f"{name}__isnull": False})
-        .exclude(**{branch: ""})
-        .exclude(**{name: ""})
-        .values(branch, name)
+        ratings.order_by()
+        .filter(**{f"{visit}branch__isnull": False})
+        .values(f"{visit}branch__code", f"{visit}desk", f"{visit}officer")
         .annotate(**score_sums())
     )
     for row in rated:
-        answers[(row[branch], row[name])] = ScoreTally.of(row)
-    times: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+        for level in STAFF_LEVELS:
+            name = row[f"{visit}{level}"]
+            if name and row["respondents"]:
+                answers[(level, row[f"{visit}branch__code"], name)].add(row)
+    times: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     measured = (
         visits.order_by()
-        .exclude(**{level: ""})
-        .values("branch__code", level)
+        .values("branch__code", "desk", "officer")
         .annotate(
             served=Count("service_seconds"),
             service_total=Sum("service_seconds"),
@@ -273,23 +276,24 @@ def staff_figures(
         )
     )
     for row in measured:
-        times[(row["branch__code"], row[level])] = (
-            row["served"],
-            row["service_total"] or 0,
-            row["waited"],
-            row["wait_total"] or 0,
-        )
-    rows = []
+        for level in STAFF_LEVELS:
+            if row[level]:
+                figures = times[(level, row["branch__code"], row[level])]
+                figures[0] += row["served"]
+                figures[1] += row["service_total"] or 0
+                figures[2] += row["waited"]
+                figures[3] += row["wait_total"] or 0
+    rows: dict[str, list[StaffFigures]] = {level: [] for level in STAFF_LEVELS}
     for key in sorted(set(answers) | set(times)):
         tally = answers.get(key, ScoreTally())
         served, service_total, waited, wait_total = times.get(key, (0, 0, 0, 0))
         show_ikm = tally.respondents >= minimum
         show_times = served >= minimum
-        rows.append(
+        rows[key[0]].append(
             StaffFigures(
-                level=level,
-                branch=key[0],
-                name=key[1],
+                level=key[0],
+                branch=key[1],
+                name=key[2],
                 respondents=tally.respondents,
                 served=served,
                 ikm=tally.ikm() if show_ikm else None,
@@ -298,7 +302,7 @@ def staff_figures(
                 min_respondents=minimum,
             )
         )
-    return rows
+    return rows["desk"], rows["officer"]
 
 
 @dataclass(frozen=True)
@@ -366,11 +370,18 @@ def filter_ratings(ratings: QuerySet[Rating], filters: ReportFilters) -> QuerySe
         ratings = ratings.filter(ticket__pst__category=filters.service)
     if filters.channel is not None:
         ratings = ratings.filter(ticket__pst__channel=filters.channel)
+    # Days in the site's time zone as a range of instants (what ``created__date`` means, in a
+    # form the (branch, created) index and the planner's estimates can use).
     if filters.date_from is not None:
-        ratings = ratings.filter(created__date__gte=filters.date_from)
+        ratings = ratings.filter(created__gte=day_start(filters.date_from))
     if filters.date_to is not None:
-        ratings = ratings.filter(created__date__lte=filters.date_to)
+        ratings = ratings.filter(created__lt=day_start(filters.date_to + dt.timedelta(days=1)))
     return ratings
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight starting ``day`` in the site's time zone."""
+    return dt.datetime.combine(day, dt.time(), timezone.get_current_timezone())
 
 
 def filter_report_visits(visits: QuerySet[Visit], filters: ReportFilters) -> QuerySet[Visit]:
@@ -388,21 +399,22 @@ def filter_report_visits(visits: QuerySet[Visit], filters: ReportFilters) -> Que
 
 
 def score_sums() -> dict[str, Any]:
-    """Aggregates of a ratings query: its respondents and, per element, the sum of the scores
-    and how many answered it (a key left out, or JSON null, is not counted): what
-    ``compute_ikm_totals`` takes (``ScoreTally.of`` reads them back)."""
-    sums: dict[str, Any] = {"respondents": Count("pk")}
+    """Aggregates of a ratings query: its respondents (ratings with at least one element
+    answered: one with nothing answered is no respondent, ``compute_ikm`` refuses it) and, per
+    element, the sum of the scores and how many answered it (a key left out, or JSON null, is
+    not counted): what ``compute_ikm_totals`` takes (``ScoreTally`` reads them back). A slice
+    whose ratings answered nothing has 0 respondents and is no slice of the report.
+
+    The respondents are counted, not filtered in ``WHERE``: PostgreSQL cannot estimate a JSON
+    key test and, believing a few dozen rows come, joins the tickets row by row."""
+    sums: dict[str, Any] = {
+        "respondents": Count("pk", filter=Q(scores__has_any_keys=list(IKM_ELEMENTS)))
+    }
     for code in IKM_ELEMENTS:
         score = Cast(KT(f"scores__{code}"), IntegerField())
         sums[f"total_{code}"] = Sum(score)
         sums[f"answers_{code}"] = Count(score)
     return sums
-
-
-def answered(ratings: QuerySet[Rating]) -> QuerySet[Rating]:
-    """The ratings with at least one element answered: the respondents (one with nothing
-    answered is no respondent; ``compute_ikm`` refuses it)."""
-    return ratings.filter(scores__has_any_keys=list(IKM_ELEMENTS)).order_by()
 
 
 @dataclass
@@ -435,7 +447,7 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
     slices (branch and month, service and channel, desk, officer), never ratings or visits."""
     ratings = filter_ratings(ratings_for(user), filters)
     visits = filter_report_visits(visits_for_report(user), filters)
-    respondents = answered(ratings)
+    respondents = ratings.order_by()
     # Months of the rating's date in the site's time zone, as the date filters read it.
     month = TruncMonth("created", tzinfo=timezone.get_current_timezone())
     by_branch_month = respondents.values("branch__code", "branch__name", month=month).annotate(
@@ -456,12 +468,14 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
     names: dict[tuple[str, str], tuple[str, str]] = {}
 
     def add(level: str, code: Any, name_id: Any, name_en: Any, row: dict[str, Any]) -> None:
+        if not row["respondents"]:
+            return  # only ratings that answered nothing: no slice
         code = code or NO_CODE
         slices[level][code].add(row)
         names[(level, code)] = (name_id or _unknown("id"), name_en or _unknown("en"))
 
     for row in by_branch_month:
-        everything.add(row)
+        everything.add(row)  # a row of 0 respondents adds nothing
         label = row["month"].strftime("%Y-%m")
         add("branch", row["branch__code"], row["branch__name"], row["branch__name"], row)
         add("month", label, label, label, row)
@@ -475,6 +489,7 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
             for code, tally in sorted(slices[level].items())
         ]
 
+    desks, officers = staff_figures(ratings, visits)
     return IkmReport(
         filters=filters,
         generated_at=timezone.now(),
@@ -485,8 +500,8 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
         months=groups("month"),
         visits=visit_figures(visits),
         sla=sla_compliance(filters, user),
-        desks=staff_figures(ratings, visits, "desk"),
-        officers=staff_figures(ratings, visits, "officer"),
+        desks=desks,
+        officers=officers,
         min_respondents=min_respondents(),
     )
 

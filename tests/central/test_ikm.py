@@ -3,7 +3,7 @@ properties."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import pytest
@@ -374,6 +374,45 @@ def sums(responses: list[dict[str, int]]) -> tuple[int, dict[str, int], dict[str
     totals = {code: sum(r.get(code, 0) for r in responses) for code in IKM_ELEMENTS}
     answers = {code: sum(code in r for r in responses) for code in IKM_ELEMENTS}
     return len(responses), totals, answers
+
+
+def exact(value: Fraction, places: str) -> Decimal:
+    """The exact value rounded half up once (Decimal arithmetic on the exact fraction)."""
+    with localcontext() as context:
+        context.prec = 100
+        return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            D(places), rounding=ROUND_HALF_UP
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=10**12),
+    st.lists(st.integers(min_value=0, max_value=10**12), min_size=9, max_size=9),
+    st.lists(st.integers(min_value=0, max_value=3 * 10**12), min_size=9, max_size=9),
+)
+def test_every_figure_is_the_exact_value_rounded_once(respondents, counts, extra):
+    """Every printed figure (NRR, weighted NRR, NRR x 25, unit value, index) is its exact value
+    from the definitions rounded half up once, with survey sizes far beyond a real one."""
+    counts = [min(c, respondents) for c in counts]
+    counts[0] = max(counts[0], 1)
+    totals = [c + min(e, 3 * c) for c, e in zip(counts, extra, strict=True)]
+    respondents = min(respondents, sum(counts))
+    result = compute_ikm_totals(
+        respondents,
+        dict(zip(IKM_ELEMENTS, totals, strict=True)),
+        dict(zip(IKM_ELEMENTS, counts, strict=True)),
+    )
+    nrrs = [exact(Fraction(t, c), "0.0001") for t, c in zip(totals, counts, strict=True) if c]
+    k = len(nrrs)
+    answered = [e for e in result.elements if e.answers]
+    assert [e.nrr for e in answered] == nrrs
+    assert [e.weighted for e in answered] == [exact(Fraction(n) / k, "0.0001") for n in nrrs]
+    assert [e.converted for e in answered] == [exact(Fraction(n) * 25, "0.01") for n in nrrs]
+    assert [str(e.nrr) for e in answered] == [str(n) for n in nrrs]  # printed with 4 places
+    assert result.unit_value == exact(sum(Fraction(n) for n in nrrs) / k, "0.0001")
+    assert result.index == exact(sum(Fraction(n) for n in nrrs) * 25 / k, "0.01")
+    assert str(result.index) == str(exact(sum(Fraction(n) for n in nrrs) * 25 / k, "0.01"))
 
 
 @settings(max_examples=300, deadline=None)
