@@ -19,6 +19,10 @@ The national user (``admin``, a superuser: every queue) asks for the last 30 day
   streamed export's peak stays flat however many rows it holds.
 
 Targets (printed by ``make bench``, never asserted): each report page under a second.
+
+Iterating on one page: ``--only ikm`` (repeatable; ``downloads`` for the files) times only that,
+and ``--keep-database URL`` builds the data in that PostgreSQL database on the first run and
+reuses it on the next ones instead of a throwaway database (drop it yourself when done).
 """
 
 from __future__ import annotations
