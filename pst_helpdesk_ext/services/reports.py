@@ -411,9 +411,9 @@ def score_sums() -> dict[str, Any]:
         "respondents": Count("pk", filter=Q(scores__has_any_keys=list(IKM_ELEMENTS)))
     }
     for code in IKM_ELEMENTS:
-        score = Cast(KT(f"scores__{code}"), IntegerField())
-        sums[f"total_{code}"] = Sum(score)
-        sums[f"answers_{code}"] = Count(score)
+        answer = KT(f"scores__{code}")
+        sums[f"total_{code}"] = Sum(Cast(answer, IntegerField()))
+        sums[f"answers_{code}"] = Count(answer)
     return sums
 
 
