@@ -1,7 +1,10 @@
 """The satisfaction index (IKM, Indeks Kepuasan Masyarakat) of PermenPAN-RB No. 14 Tahun 2017.
 
 ``compute_ikm(responses)`` is the one place the index is computed; reports, exports and the API
-call it, so they show the same numbers. Pure: no database, no settings.
+call it, so they show the same numbers. Reports at national scale sum the scores in the database
+and pass the sums to ``compute_ikm_totals``, the same computation after the counting (the index
+depends on the responses only through the per-element sums and counts). Pure: no database, no
+settings.
 
 The rules (DOMAIN.md, "Satisfaction index"):
 - Each response maps elements ``U1``..``U9`` to a score 1-4; elements a respondent left
@@ -25,8 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any, Final
 
 from django.utils.translation import get_language
@@ -42,13 +44,12 @@ __all__ = [
     "IkmInputError",
     "IkmResult",
     "compute_ikm",
+    "compute_ikm_totals",
 ]
 
 SCALE: Final = 25  # conversion of the 1-4 unit value to 25-100
 MIN_SCORE: Final = 1
 MAX_SCORE: Final = 4
-_NRR_PLACES: Final = Decimal("0.0001")
-_INDEX_PLACES: Final = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +183,6 @@ class IkmResult:
         }
 
 
-def _round(value: Fraction, places: Decimal) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)  # 28 significant digits
-    return exact.quantize(places, rounding=ROUND_HALF_UP)
-
-
 def _check(number: int, response: Any) -> dict[str, int]:
     if not isinstance(response, Mapping):
         raise IkmInputError(
@@ -251,42 +247,121 @@ def compute_ikm(responses: Iterable[Mapping[str, int]]) -> IkmResult:
             totals[element] += score
             answers[element] += 1
         respondents += 1
+    return _result(respondents, totals, answers)
 
-    nrrs = {
-        code: _round(Fraction(totals[code], answers[code]), _NRR_PLACES)
+
+def compute_ikm_totals(
+    respondents: int, totals: Mapping[str, int | None], answers: Mapping[str, int | None]
+) -> IkmResult:
+    """The IKM from what ``compute_ikm`` counts of the responses, summed elsewhere (a database's
+    ``SUM`` and ``COUNT`` per element): ``respondents`` responses with at least one answer,
+    ``totals[u]`` the sum of the scores given to element u, ``answers[u]`` how many answered it
+    (a missing element or ``None``: nobody). Same rules, same exact result as ``compute_ikm``
+    over the responses themselves; sums no set of 1-4 answers can make are refused."""
+    if isinstance(respondents, bool) or not isinstance(respondents, int) or respondents < 0:
+        raise IkmInputError(
+            _("The number of respondents must be a whole number, not %(value)s.")
+            % {"value": repr(respondents)},
+            code="bad_total",
+            response=0,
+        )
+    clean_totals = dict.fromkeys(IKM_ELEMENTS, 0)
+    clean_answers = dict.fromkeys(IKM_ELEMENTS, 0)
+    for element in sorted(set(totals) | set(answers)):
+        if element not in IKM_ELEMENTS:
+            raise IkmInputError(
+                _("%(element)s is not an IKM element; use U1 to U9.") % {"element": repr(element)},
+                code="unknown_element",
+                response=0,
+                element=str(element),
+            )
+        total, count = totals.get(element) or 0, answers.get(element) or 0
+        if (
+            not isinstance(total, int)
+            or not isinstance(count, int)
+            or isinstance(total, bool)
+            or isinstance(count, bool)
+            or not 0 <= count <= respondents
+            or not MIN_SCORE * count <= total <= MAX_SCORE * count
+        ):
+            raise IkmInputError(
+                _(
+                    "%(element)s: %(count)s answers summing to %(total)s from %(respondents)s "
+                    "respondents cannot come from scores of 1 to 4."
+                )
+                % {
+                    "element": element,
+                    "count": repr(count),
+                    "total": repr(total),
+                    "respondents": respondents,
+                },
+                code="bad_total",
+                response=0,
+                element=element,
+            )
+        clean_totals[element], clean_answers[element] = total, count
+    if respondents > sum(clean_answers.values()):  # each respondent answered something
+        raise IkmInputError(
+            _("%(respondents)s respondents cannot have given only %(answers)s answers.")
+            % {"respondents": respondents, "answers": sum(clean_answers.values())},
+            code="bad_total",
+            response=0,
+        )
+    return _result(respondents, clean_totals, clean_answers)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator (both >= 0, denominator > 0) rounded half up to a whole number,
+    exactly (integers only: as fast as the report's hundreds of groups need, and no rounding
+    before the one rounding)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _decimal(units: int, places: int) -> Decimal:
+    """``units`` of 10^-places as a Decimal printed with ``places`` decimals (3.5000, 87.50)."""
+    return Decimal(units).scaleb(-places)
+
+
+def _result(respondents: int, totals: dict[str, int], answers: dict[str, int]) -> IkmResult:
+    """The figures from the sums, in whole units of 0.0001 (NRRs, weighted NRRs, unit value) and
+    0.01 (converted values, index), each rounded half up once from the exact value:
+    NRR = total / answers; weighted = NRR / k; converted = NRR x 25; unit = sum(NRR) / k;
+    index = unit x 25 = sum(NRR) x 25 / k, with k the answered elements."""
+    nrrs = {  # in 0.0001
+        code: _half_up(totals[code] * 10_000, answers[code])
         for code in IKM_ELEMENTS
         if answers[code]
     }
     missing = tuple(code for code in IKM_ELEMENTS if not answers[code])
-    weight = Fraction(1, len(nrrs)) if nrrs else Fraction(0)
-    elements = tuple(
-        ElementResult(
-            element=element,
-            answers=answers[element.code],
-            total=totals[element.code],
-            nrr=nrrs.get(element.code),
-            weighted=(
-                _round(Fraction(nrrs[element.code]) * weight, _NRR_PLACES)
-                if element.code in nrrs
-                else None
-            ),
-            converted=(
-                _round(Fraction(nrrs[element.code]) * SCALE, _INDEX_PLACES)
-                if element.code in nrrs
-                else None
-            ),
-            grade=Grade.for_nrr(nrrs[element.code]) if element.code in nrrs else None,
+    k = len(nrrs)
+    elements = []
+    for element in ELEMENTS:
+        units = nrrs.get(element.code)
+        if units is None:
+            elements.append(
+                ElementResult(element, answers[element.code], totals[element.code], *[None] * 4)
+            )
+            continue
+        nrr = _decimal(units, 4)
+        elements.append(
+            ElementResult(
+                element=element,
+                answers=answers[element.code],
+                total=totals[element.code],
+                nrr=nrr,
+                weighted=_decimal(_half_up(units, k), 4),
+                converted=_decimal(_half_up(units * SCALE, 100), 2),
+                grade=Grade.for_nrr(nrr),
+            )
         )
-        for element in ELEMENTS
-    )
     if not nrrs:
-        return IkmResult(respondents, elements, None, None, None, missing)
-    unit = sum((Fraction(v) for v in nrrs.values()), Fraction(0)) * weight
-    index = _round(unit * SCALE, _INDEX_PLACES)
+        return IkmResult(respondents, tuple(elements), None, None, None, missing)
+    total_units = sum(nrrs.values())
+    index = _decimal(_half_up(total_units * SCALE, 100 * k), 2)
     return IkmResult(
         respondents=respondents,
-        elements=elements,
-        unit_value=_round(unit, _NRR_PLACES),
+        elements=tuple(elements),
+        unit_value=_decimal(_half_up(total_units, k), 4),
         index=index,
         grade=Grade.for_index(index),
         missing_elements=missing,

@@ -36,13 +36,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.ikm import ELEMENTS, IkmResult, compute_ikm
+from pst_helpdesk_ext.ikm import ELEMENTS, IkmResult, compute_ikm_totals
 from pst_helpdesk_ext.models import (
     Branch,
     Channel,
@@ -58,6 +60,7 @@ from pst_helpdesk_ext.services.queries import (
     visits_for,
 )
 from pst_helpdesk_ext.services.sla_report import sla_report
+from sync.vocabulary import IKM_ELEMENTS
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -237,52 +240,69 @@ def _minutes(total_seconds: int, count: int) -> Decimal | None:
     return minutes.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+STAFF_LEVELS = ("desk", "officer")
+
+
 def staff_figures(
-    ratings: QuerySet[Rating], visits: QuerySet[Visit], level: str
-) -> list[StaffFigures]:
-    """Per desk (``level="desk"``) or per officer (``"officer"``) of each branch: the IKM of the
+    ratings: QuerySet[Rating], visits: QuerySet[Visit]
+) -> tuple[list[StaffFigures], list[StaffFigures]]:
+    """Per desk and per officer of each branch (the desks, then the officers): the IKM of the
     ratings of visits served there and the average service and wait times, each shown only for
-    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries."""
+    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries, summed in the database per
+    branch, desk and officer (a row per pair that served, whatever the number of visits)."""
     minimum = min_respondents()
-    answers: dict[tuple[str, str], list[dict[str, int]]] = defaultdict(list)
-    for branch, name, scores in ratings.order_by().values_list(
-        "ticket__pst__visit__branch__code", f"ticket__pst__visit__{level}", "scores"
-    ):
-        if branch and name and scores:
-            answers[(branch, name)].append(scores)
-    times: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for branch, name, service, wait in visits.order_by().values_list(
-        "branch__code", level, "service_seconds", "wait_seconds"
-    ):
-        if not name:
-            continue
-        figures = times[(branch, name)]
-        if service is not None:
-            figures[0] += 1
-            figures[1] += service
-        if wait is not None:
-            figures[2] += 1
-            figures[3] += wait
-    rows = []
+    visit = "ticket__pst__visit__"
+    answers: dict[tuple[str, str, str], ScoreTally] = defaultdict(ScoreTally)
+    rated = (
+        ratings.order_by()
+        .filter(**{f"{visit}branch__isnull": False})
+        .values(f"{visit}branch__code", f"{visit}desk", f"{visit}officer")
+        .annotate(**score_sums())
+    )
+    for row in rated:
+        for level in STAFF_LEVELS:
+            name = row[f"{visit}{level}"]
+            if name and row["respondents"]:
+                answers[(level, row[f"{visit}branch__code"], name)].add(row)
+    times: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    measured = (
+        visits.order_by()
+        .values("branch__code", "desk", "officer")
+        .annotate(
+            served=Count("service_seconds"),
+            service_total=Sum("service_seconds"),
+            waited=Count("wait_seconds"),
+            wait_total=Sum("wait_seconds"),
+        )
+    )
+    for row in measured:
+        for level in STAFF_LEVELS:
+            if row[level]:
+                figures = times[(level, row["branch__code"], row[level])]
+                figures[0] += row["served"]
+                figures[1] += row["service_total"] or 0
+                figures[2] += row["waited"]
+                figures[3] += row["wait_total"] or 0
+    rows: dict[str, list[StaffFigures]] = {level: [] for level in STAFF_LEVELS}
     for key in sorted(set(answers) | set(times)):
-        responses = answers.get(key, [])
-        served, service_total, waited, wait_total = times.get(key, [0, 0, 0, 0])
-        show_ikm = len(responses) >= minimum
+        tally = answers.get(key, ScoreTally())
+        served, service_total, waited, wait_total = times.get(key, (0, 0, 0, 0))
+        show_ikm = tally.respondents >= minimum
         show_times = served >= minimum
-        rows.append(
+        rows[key[0]].append(
             StaffFigures(
-                level=level,
-                branch=key[0],
-                name=key[1],
-                respondents=len(responses),
+                level=key[0],
+                branch=key[1],
+                name=key[2],
+                respondents=tally.respondents,
                 served=served,
-                ikm=compute_ikm(responses) if show_ikm else None,
+                ikm=tally.ikm() if show_ikm else None,
                 service_avg_minutes=_minutes(service_total, served) if show_times else None,
                 wait_avg_minutes=_minutes(wait_total, waited) if show_times else None,
                 min_respondents=minimum,
             )
         )
-    return rows
+    return rows["desk"], rows["officer"]
 
 
 @dataclass(frozen=True)
@@ -350,11 +370,18 @@ def filter_ratings(ratings: QuerySet[Rating], filters: ReportFilters) -> QuerySe
         ratings = ratings.filter(ticket__pst__category=filters.service)
     if filters.channel is not None:
         ratings = ratings.filter(ticket__pst__channel=filters.channel)
+    # Days in the site's time zone as a range of instants (what ``created__date`` means, in a
+    # form the (branch, created) index and the planner's estimates can use).
     if filters.date_from is not None:
-        ratings = ratings.filter(created__date__gte=filters.date_from)
+        ratings = ratings.filter(created__gte=day_start(filters.date_from))
     if filters.date_to is not None:
-        ratings = ratings.filter(created__date__lte=filters.date_to)
+        ratings = ratings.filter(created__lt=day_start(filters.date_to + dt.timedelta(days=1)))
     return ratings
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight starting ``day`` in the site's time zone."""
+    return dt.datetime.combine(day, dt.time(), timezone.get_current_timezone())
 
 
 def filter_report_visits(visits: QuerySet[Visit], filters: ReportFilters) -> QuerySet[Visit]:
@@ -371,71 +398,110 @@ def filter_report_visits(visits: QuerySet[Visit], filters: ReportFilters) -> Que
     return visits
 
 
+def score_sums() -> dict[str, Any]:
+    """Aggregates of a ratings query: its respondents (ratings with at least one element
+    answered: one with nothing answered is no respondent, ``compute_ikm`` refuses it) and, per
+    element, the sum of the scores and how many answered it (a key left out, or JSON null, is
+    not counted): what ``compute_ikm_totals`` takes (``ScoreTally`` reads them back). A slice
+    whose ratings answered nothing has 0 respondents and is no slice of the report.
+
+    The respondents are counted, not filtered in ``WHERE``: PostgreSQL cannot estimate a JSON
+    key test and, believing a few dozen rows come, joins the tickets row by row."""
+    sums: dict[str, Any] = {
+        "respondents": Count("pk", filter=Q(scores__has_any_keys=list(IKM_ELEMENTS)))
+    }
+    for code in IKM_ELEMENTS:
+        answer = KT(f"scores__{code}")
+        sums[f"total_{code}"] = Sum(Cast(answer, IntegerField()))
+        sums[f"answers_{code}"] = Count(answer)
+    return sums
+
+
+@dataclass
+class ScoreTally:
+    """Respondents and per element the score sum and answer count of a slice of the ratings,
+    added up from rows of ``score_sums`` (a slice is the sum of the smaller slices in it)."""
+
+    respondents: int = 0
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IKM_ELEMENTS, 0))
+    answers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IKM_ELEMENTS, 0))
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ScoreTally:
+        tally = cls()
+        tally.add(row)
+        return tally
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.respondents += row["respondents"]
+        for code in IKM_ELEMENTS:
+            self.totals[code] += row[f"total_{code}"] or 0
+            self.answers[code] += row[f"answers_{code}"]
+
+    def ikm(self) -> IkmResult:
+        return compute_ikm_totals(self.respondents, self.totals, self.answers)
+
+
 def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
-    """The whole report in a fixed number of queries."""
+    """The whole report in a fixed number of queries, each summed in the database: its rows are
+    slices (branch and month, service and channel, desk, officer), never ratings or visits."""
     ratings = filter_ratings(ratings_for(user), filters)
     visits = filter_report_visits(visits_for_report(user), filters)
-    rows = ratings.values_list(
-        "scores",
-        "created",
-        "branch__code",
-        "branch__name",
-        "ticket__pst__category__code",
-        "ticket__pst__category__name_id",
-        "ticket__pst__category__name_en",
-        "ticket__pst__channel__code",
-        "ticket__pst__channel__name_id",
-        "ticket__pst__channel__name_en",
+    respondents = ratings.order_by()
+    # Months of the rating's date in the site's time zone, as the date filters read it.
+    month = TruncMonth("created", tzinfo=timezone.get_current_timezone())
+    by_branch_month = respondents.values("branch__code", "branch__name", month=month).annotate(
+        **score_sums()
     )
-    everything: list[dict[str, int]] = []
-    slices: dict[str, dict[str, list[dict[str, int]]]] = {
-        level: defaultdict(list) for level in LEVELS
-    }
+    service, channel = "ticket__pst__category", "ticket__pst__channel"
+    by_service_channel = respondents.values(
+        f"{service}__code",
+        f"{service}__name_id",
+        f"{service}__name_en",
+        f"{channel}__code",
+        f"{channel}__name_id",
+        f"{channel}__name_en",
+    ).annotate(**score_sums())
+
+    everything = ScoreTally()
+    slices: dict[str, dict[str, ScoreTally]] = {level: defaultdict(ScoreTally) for level in LEVELS}
     names: dict[tuple[str, str], tuple[str, str]] = {}
-    for (
-        scores,
-        created,
-        branch_code,
-        branch_name,
-        service_code,
-        service_id,
-        service_en,
-        channel_code,
-        channel_id,
-        channel_en,
-    ) in rows.order_by("created", "pk"):
-        if not scores:
-            continue  # nothing answered: not a respondent (compute_ikm refuses it)
-        everything.append(scores)
-        month = timezone.localtime(created).strftime("%Y-%m")
-        keys = {
-            "branch": (branch_code or NO_CODE, branch_name or "", branch_name or ""),
-            "service": (service_code or NO_CODE, service_id or "", service_en or ""),
-            "channel": (channel_code or NO_CODE, channel_id or "", channel_en or ""),
-            "month": (month, month, month),
-        }
-        for level, (code, name_id, name_en) in keys.items():
-            slices[level][code].append(scores)
-            names[(level, code)] = (name_id or _unknown("id"), name_en or _unknown("en"))
+
+    def add(level: str, code: Any, name_id: Any, name_en: Any, row: dict[str, Any]) -> None:
+        if not row["respondents"]:
+            return  # only ratings that answered nothing: no slice
+        code = code or NO_CODE
+        slices[level][code].add(row)
+        names[(level, code)] = (name_id or _unknown("id"), name_en or _unknown("en"))
+
+    for row in by_branch_month:
+        everything.add(row)  # a row of 0 respondents adds nothing
+        label = row["month"].strftime("%Y-%m")
+        add("branch", row["branch__code"], row["branch__name"], row["branch__name"], row)
+        add("month", label, label, label, row)
+    for row in by_service_channel:
+        add("service", *(row[f"{service}__{key}"] for key in ("code", "name_id", "name_en")), row)
+        add("channel", *(row[f"{channel}__{key}"] for key in ("code", "name_id", "name_en")), row)
 
     def groups(level: str) -> list[Group]:
         return [
-            Group(level, code, *names[(level, code)], compute_ikm(responses))
-            for code, responses in sorted(slices[level].items())
+            Group(level, code, *names[(level, code)], tally.ikm())
+            for code, tally in sorted(slices[level].items())
         ]
 
+    desks, officers = staff_figures(ratings, visits)
     return IkmReport(
         filters=filters,
         generated_at=timezone.now(),
-        overall=Group("all", "", "Semua", "All", compute_ikm(everything)),
+        overall=Group("all", "", "Semua", "All", everything.ikm()),
         branches=groups("branch"),
         services=groups("service"),
         channels=groups("channel"),
         months=groups("month"),
         visits=visit_figures(visits),
         sla=sla_compliance(filters, user),
-        desks=staff_figures(ratings, visits, "desk"),
-        officers=staff_figures(ratings, visits, "officer"),
+        desks=desks,
+        officers=officers,
         min_respondents=min_respondents(),
     )
 
@@ -452,26 +518,36 @@ def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
     """Volume, measured waits and the share within the standard per slice. "Within the standard"
     is the verdict of each visit's walk-in service clock (``services.sla``: from the desk
     becoming free to the call, against the visit's service standard), not a second reading of
-    the wait: the SLA table of the same report counts the same clocks."""
+    the wait: the SLA table of the same report counts the same clocks. One query, summed per
+    branch and month of the service day in the database."""
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     names: dict[tuple[str, str], str] = {}
-    rows = visits.order_by().values_list(
-        "branch__code", "branch__name", "service_day", "wait_seconds", "pst_ticket__sla_state"
+    state = "pst_ticket__sla_state"
+    rows = (
+        visits.order_by()
+        .values("branch__code", "branch__name", month=TruncMonth("service_day"))
+        .annotate(
+            visits=Count("pk"),
+            served=Count("wait_seconds"),
+            wait_total=Sum("wait_seconds"),
+            met=Count("pk", filter=Q(**{state: SLAState.MET})),
+            ended=Count("pk", filter=Q(**{f"{state}__in": (SLAState.MET, SLAState.BREACHED)})),
+        )
     )
-    for branch_code, branch_name, day, wait, state in rows:
+    for row in rows:
+        label = row["month"].strftime("%Y-%m")
         for key, name in (
             (("all", ""), ""),
-            (("branch", branch_code), branch_name),
-            (("month", day.strftime("%Y-%m")), day.strftime("%Y-%m")),
+            (("branch", row["branch__code"]), row["branch__name"]),
+            (("month", label), label),
         ):
             figures = totals[key]
             names[key] = name
-            figures[0] += 1
-            if wait is not None:
-                figures[1] += 1
-                figures[2] += wait
-            figures[3] += state == SLAState.MET
-            figures[4] += state in (SLAState.MET, SLAState.BREACHED)
+            figures[0] += row["visits"]
+            figures[1] += row["served"]
+            figures[2] += row["wait_total"] or 0
+            figures[3] += row["met"]
+            figures[4] += row["ended"]
     totals.setdefault(("all", ""), [0, 0, 0, 0, 0])
     names.setdefault(("all", ""), "")
     order = {"all": 0, "branch": 1, "month": 2}

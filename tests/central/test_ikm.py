@@ -3,7 +3,7 @@ properties."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import pytest
@@ -11,7 +11,7 @@ from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pst_helpdesk_ext.ikm import ELEMENTS, Grade, IkmInputError, compute_ikm
+from pst_helpdesk_ext.ikm import ELEMENTS, Grade, IkmInputError, compute_ikm, compute_ikm_totals
 from sync.ops import IKM_ELEMENTS
 
 D = Decimal
@@ -365,3 +365,93 @@ def test_a_better_answer_never_lowers_the_index(responses, data):
     chosen[element] += 1
     improved = [*responses[:number], chosen, *responses[number + 1 :]]
     assert compute_ikm(improved).index >= compute_ikm(responses).index
+
+
+# --- From sums (what a database adds up) -----------------------------------------------------
+
+
+def sums(responses: list[dict[str, int]]) -> tuple[int, dict[str, int], dict[str, int]]:
+    totals = {code: sum(r.get(code, 0) for r in responses) for code in IKM_ELEMENTS}
+    answers = {code: sum(code in r for r in responses) for code in IKM_ELEMENTS}
+    return len(responses), totals, answers
+
+
+def exact(value: Fraction, places: str) -> Decimal:
+    """The exact value rounded half up once (Decimal arithmetic on the exact fraction)."""
+    with localcontext() as context:
+        context.prec = 100
+        return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            D(places), rounding=ROUND_HALF_UP
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=10**12),
+    st.lists(st.integers(min_value=0, max_value=10**12), min_size=9, max_size=9),
+    st.lists(st.integers(min_value=0, max_value=3 * 10**12), min_size=9, max_size=9),
+)
+def test_every_figure_is_the_exact_value_rounded_once(respondents, counts, extra):
+    """Every printed figure (NRR, weighted NRR, NRR x 25, unit value, index) is its exact value
+    from the definitions rounded half up once, with survey sizes far beyond a real one."""
+    counts = [min(c, respondents) for c in counts]
+    counts[0] = max(counts[0], 1)
+    totals = [c + min(e, 3 * c) for c, e in zip(counts, extra, strict=True)]
+    respondents = min(respondents, sum(counts))
+    result = compute_ikm_totals(
+        respondents,
+        dict(zip(IKM_ELEMENTS, totals, strict=True)),
+        dict(zip(IKM_ELEMENTS, counts, strict=True)),
+    )
+    nrrs = [exact(Fraction(t, c), "0.0001") for t, c in zip(totals, counts, strict=True) if c]
+    k = len(nrrs)
+    answered = [e for e in result.elements if e.answers]
+    assert [e.nrr for e in answered] == nrrs
+    assert [e.weighted for e in answered] == [exact(Fraction(n) / k, "0.0001") for n in nrrs]
+    assert [e.converted for e in answered] == [exact(Fraction(n) * 25, "0.01") for n in nrrs]
+    assert [str(e.nrr) for e in answered] == [str(n) for n in nrrs]  # printed with 4 places
+    assert result.unit_value == exact(sum(Fraction(n) for n in nrrs) / k, "0.0001")
+    assert result.index == exact(sum(Fraction(n) for n in nrrs) * 25 / k, "0.01")
+    assert str(result.index) == str(exact(sum(Fraction(n) for n in nrrs) * 25 / k, "0.01"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(response, min_size=0, max_size=200))
+def test_sums_give_exactly_the_result_of_the_responses(responses):
+    """The report sums scores in the database and passes the sums: every figure, not only the
+    index, must be the one ``compute_ikm`` gives for the responses themselves."""
+    respondents, totals, answers = sums(responses)
+    assert compute_ikm_totals(respondents, totals, answers) == compute_ikm(responses)
+    # As a database returns them: elements nobody answered missing or NULL.
+    sparse_totals = {code: total or None for code, total in totals.items() if answers[code]}
+    sparse_answers = {code: count for code, count in answers.items() if count}
+    assert compute_ikm_totals(respondents, sparse_totals, sparse_answers) == compute_ikm(responses)
+
+
+def test_hand_computed_survey_from_its_sums():
+    # Three respondents, U1..U8 summing to 10 each (NRR 10/3 = 3.3333), U9 unanswered: the
+    # index weighs the eight NRRs 1/8: 3.3333 x 25 = 83.3325 -> 83.33.
+    result = compute_ikm_totals(
+        3, {f"U{n}": 10 for n in range(1, 9)}, {f"U{n}": 3 for n in range(1, 9)}
+    )
+    assert result.element("U1").nrr == D("3.3333") and result.missing_elements == ("U9",)
+    assert result.index == D("83.33") and result.respondents == 3
+    assert compute_ikm_totals(0, {}, {}).index is None
+
+
+@pytest.mark.parametrize(
+    ("respondents", "totals", "answers", "element"),
+    [
+        (2, {"U1": 9}, {"U1": 2}, "U1"),  # two answers cannot sum above 8
+        (2, {"U1": 1}, {"U1": 2}, "U1"),  # nor below 2
+        (1, {"U1": 8}, {"U1": 2}, "U1"),  # more answers than respondents
+        (1, {"U10": 4}, {"U10": 1}, "U10"),  # not an element
+        (1, {"U1": 4.0}, {"U1": 1}, "U1"),  # not a whole number
+        (3, {"U1": 8}, {"U1": 2}, None),  # a respondent who answered nothing
+        (-1, {}, {}, None),
+    ],
+)
+def test_sums_no_survey_can_make_are_refused(respondents, totals, answers, element):
+    with pytest.raises(IkmInputError) as caught:
+        compute_ikm_totals(respondents, totals, answers)
+    assert caught.value.element == element
