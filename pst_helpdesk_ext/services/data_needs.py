@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from helpdesk.models import KBItem
 
 from pst_helpdesk_ext.models import GuestBookEntry, OnlineRequest, PSTTicket
-from pst_helpdesk_ext.services.exports import Column, Table
+from pst_helpdesk_ext.services.exports import Coded, Column, Table
 
 SECTIONS: Final = ("subject", "indicator", "region", "period", "purpose", "article", "unanswered")
 TOP: Final = 50
@@ -170,7 +170,7 @@ def build(tickets: QuerySet[PSTTicket], english: bool) -> DataNeeds:
 
 def table(report: DataNeeds, filters: dict[str, str], name: str) -> Table:
     columns = [
-        Column("section", _("What")),
+        Column("section", _("What"), coded=True),
         Column("item", _("Asked for")),
         Column("walk_in", _("Walk-in")),
         Column("online", _("Online")),
@@ -178,9 +178,9 @@ def table(report: DataNeeds, filters: dict[str, str], name: str) -> Table:
     ]
 
     def rows() -> Iterator[list[Any]]:
-        for _section, label, items, _size in report.section_list():
+        for section, label, items, _size in report.section_list():
             for item in items:
-                yield [label, item.label, item.walk_in, item.online, item.total]
+                yield [Coded(section, label), item.label, item.walk_in, item.online, item.total]
 
     return Table(
         name=name,
