@@ -17,6 +17,7 @@ longer the intake took; target <= 3 on PostgreSQL).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import sys
 import time
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("--escalate-every", type=int, default=10, help="every Nth visit escalates")
     parser.add_argument(
         "--queries", action="store_true", help="first list the statements of one batch"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the measured batches to FILE"
     )
     args = parser.parse_args()
 
@@ -121,14 +125,21 @@ def run(args: argparse.Namespace) -> None:
     url = os.environ.get("DATABASE_URL") if connection.vendor == "postgresql" else None
     sqlite = None if url else Path(os.environ["PST_DATA_DIR"]) / "db.sqlite3"
     rows_before = count_rows(url, sqlite)
+    profile = cProfile.Profile() if args.profile else None
     started, cpu_started = time.perf_counter(), time.process_time()
+    if profile:
+        profile.enable()
     for start in range(0, len(ops), batch_ops):
         batch = ops[start : start + batch_ops]
         result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
         if len(result.accepted) != len(batch):
             raise SystemExit(f"batch at op {start}: {len(result.accepted)} of {len(batch)} applied")
+    if profile:
+        profile.disable()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    if profile:
+        profile.dump_stats(args.profile)
 
     visits = Visit.objects.count() - before
     if visits != args.visits:

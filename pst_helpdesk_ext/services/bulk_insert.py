@@ -23,8 +23,10 @@ in row order (parents are inserted before the children that read their ids).
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -175,9 +177,10 @@ class RowInserter:
                 for f in [*self.named, *(f for f, _ in self.fixed)]
             ]
             arrays = columns + [[value] * len(rows) for value in constant]
-            unnest = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
-            with connection.cursor() as cursor:
-                cursor.execute(f"{head}SELECT * FROM UNNEST({unnest}){tail}", arrays)  # noqa: S608
+            unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
+            sql = f"{head}SELECT * FROM UNNEST({unnest}){tail}"  # noqa: S608
+            with _binary_cursor(connection, sql) as cursor:
+                cursor.execute(sql, arrays)
                 if returning:
                     ids.extend(row[0] for row in cursor.fetchall())
             return ids
@@ -195,6 +198,31 @@ class RowInserter:
                 if returning:
                     ids.extend(row[0] for row in cursor.fetchall())
         return ids
+
+
+@contextmanager
+def _binary_cursor(connection: Any, sql: str) -> Iterator[Any]:
+    """A cursor that binds its parameters on the server, in binary (PostgreSQL, psycopg 3).
+
+    Django's own cursor binds on the client: it turns each array of a batch into SQL text in
+    Python, escaping every element with a regular expression, which cost more of the intake's
+    CPU than building the rows. Binary arrays are packed without escaping, and a statement the
+    connection runs again and again (one per table and batch size) is prepared by psycopg after
+    a few runs. Wrapped as Django wraps its cursors: errors are ``django.db`` errors and
+    execute wrappers run; with query logging on (``DEBUG``, ``CaptureQueriesContext``) the
+    statement is logged as Django logs its own, without its parameters.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    cursor = connection.make_cursor(psycopg.Cursor(connection.connection))
+    started = time.monotonic()
+    try:
+        with cursor:
+            yield cursor
+    finally:
+        if connection.queries_logged:
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 _ROW_INSERTERS: dict[type[Any], RowInserter] = {}
