@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpdesk.models import Ticket
+from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.helpdesk_gateway import NewFollowUp, insert_followups
 from pst_helpdesk_ext.models import (
@@ -32,7 +32,13 @@ from pst_helpdesk_ext.models import (
     Visitor,
 )
 from pst_helpdesk_ext.services import feed
-from pst_helpdesk_ext.services.bulk_insert import NewRow, Row, bulk_update, insert_rows
+from pst_helpdesk_ext.services.bulk_insert import (
+    NewRow,
+    Row,
+    bulk_update,
+    insert_rows,
+    insert_together,
+)
 
 
 @dataclass(eq=False)
@@ -84,15 +90,27 @@ class Batch:
 
 def write(batch: Batch, branch: Branch, states: Iterable[VisitState]) -> None:
     """Write ``batch`` in the caller's transaction; ``states``: every visit the batch read."""
-    # Parents before children; each insert gives its rows the ids the children read.
-    insert_rows(Ticket, batch.new_tickets)
-    insert_rows(Visitor, batch.new_visitors)
-    insert_rows(PSTTicket, batch.new_psts)
-    insert_rows(Visit, batch.new_visits)
-    insert_rows(GuestBookEntry, batch.new_guestbooks)
-    insert_followups(batch.followups)
-    insert_rows(Rating, batch.ratings)
-    insert_rows(Complaint, batch.complaints)
+    # Parents before children; each insert gives its rows the ids the children read. On
+    # PostgreSQL the ids are reserved up front and every row is written in one statement.
+    counts = {
+        Ticket: len(batch.new_tickets),
+        Visitor: len(batch.new_visitors),
+        PSTTicket: len(batch.new_psts),
+        Visit: len(batch.new_visits),
+        GuestBookEntry: len(batch.new_guestbooks),
+        FollowUp: len(batch.followups),
+        Rating: len(batch.ratings),
+        Complaint: len(batch.complaints),
+    }
+    with insert_together(counts):
+        insert_rows(Ticket, batch.new_tickets)
+        insert_rows(Visitor, batch.new_visitors)
+        insert_rows(PSTTicket, batch.new_psts)
+        insert_rows(Visit, batch.new_visits)
+        insert_rows(GuestBookEntry, batch.new_guestbooks)
+        insert_followups(batch.followups)
+        insert_rows(Rating, batch.ratings)
+        insert_rows(Complaint, batch.complaints)
     for obj, attname, row in batch.pending_links:
         setattr(obj, attname, row.pk)
     if batch.changed_visitors:
