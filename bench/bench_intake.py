@@ -126,14 +126,22 @@ def run(args: argparse.Namespace) -> None:
     sqlite = None if url else Path(os.environ["PST_DATA_DIR"]) / "db.sqlite3"
     rows_before = count_rows(url, sqlite)
     profile = cProfile.Profile() if args.profile else None
+    statements = [0]  # every statement through a cursor (not BEGIN, COMMIT): a round trip each
+
+    def count(execute: Callable, sql: str, params: object, many: bool, context: object) -> object:
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
     started, cpu_started = time.perf_counter(), time.process_time()
     if profile:
         profile.enable()
-    for start in range(0, len(ops), batch_ops):
-        batch = ops[start : start + batch_ops]
-        result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
-        if len(result.accepted) != len(batch):
-            raise SystemExit(f"batch at op {start}: {len(result.accepted)} of {len(batch)} applied")
+    with connection.execute_wrapper(count):
+        for start in range(0, len(ops), batch_ops):
+            batch = ops[start : start + batch_ops]
+            result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
+            if len(result.accepted) != len(batch):
+                applied = len(result.accepted)
+                raise SystemExit(f"batch at op {start}: {applied} of {len(batch)} applied")
     if profile:
         profile.disable()
     elapsed = time.perf_counter() - started
@@ -145,12 +153,14 @@ def run(args: argparse.Namespace) -> None:
     if visits != args.visits:
         raise SystemExit(f"expected {args.visits} visits, found {visits}")
     rate = args.visits / elapsed
+    batches = -(-len(ops) // batch_ops)
     rows = count_rows(url, sqlite) - rows_before
     connection.close()
     ceiling_s = ceiling_seconds(url, rows, sqlite)
     print(
         f"Intake ({connection.vendor}): {args.visits} visits, {len(ops)} ops in "
-        f"{-(-len(ops) // batch_ops)} batches of <= {batch_ops} ops, {elapsed:.2f}s = "
+        f"{batches} batches of <= {batch_ops} ops ({statements[0] / batches:.1f} statements a "
+        f"batch, and BEGIN and COMMIT), {elapsed:.2f}s = "
         f"{rate:.0f} visits/s ({cpu:.2f}s of it on this process's CPU; load average "
         f"{os.getloadavg()[0]:.1f})"
     )
