@@ -98,9 +98,9 @@ def run(args: argparse.Namespace) -> None:
     factory = WalkinOps(seed=7)
     warm = factory.visits_batch(20, escalate_every=args.escalate_every)
     before = 20  # visits applied before the measured ones: the warm-up's
-    sample = []  # with --queries: one batch with every statement listed
+    sample = []  # with --queries: visits whose middle batch has every statement listed
     if args.queries:
-        before += batch_ops // 7 or 1
+        before += 2 * batch_ops // 7 + 1
         sample = factory.visits_batch(before - 20, escalate_every=args.escalate_every)
     ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
     hello = store.hello(
@@ -117,9 +117,16 @@ def run(args: argparse.Namespace) -> None:
     if sample:
         from django.test.utils import CaptureQueriesContext
 
-        with CaptureQueriesContext(connection) as captured:
-            store.apply_batch("1222", sample, now=time.time(), session=hello.session)
-        print(f"one batch of {len(sample)} ops: {len(captured)} statements")
+        # A batch as the wire cuts them: visits straddle it at both ends.
+        half = batch_ops // 2
+        parts = [sample[:half], sample[half : half + batch_ops], sample[half + batch_ops :]]
+        for index, part in enumerate(parts):
+            with CaptureQueriesContext(connection) as captured:
+                store.apply_batch("1222", part, now=time.time(), session=hello.session)
+            if index == 1:
+                listed, size = captured, len(part)
+        captured = listed
+        print(f"one batch of {size} ops: {len(captured)} statements")
         for query in captured.captured_queries:
             print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:140]}")
     url = os.environ.get("DATABASE_URL") if connection.vendor == "postgresql" else None

@@ -385,6 +385,11 @@ def bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None:
     if not changed:
         return
     fields = sorted(set().union(*(fields for _obj, fields in changed)))
+    together = _TOGETHER.get()
+    if together is not None and together.connection is connections[router.db_for_write(model)]:
+        # Queued with the batch's inserts: written in their statement (other rows than those).
+        together.queue(*_update_from_arrays(model, together.connection, changed, fields))
+        return
     if len(changed) == 1:
         # Usually just the visit that straddles two batches: a plain UPDATE is cheaper to build
         # than bulk_update's CASE expression, and still one query.
@@ -394,3 +399,28 @@ def bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None:
         model.objects.filter(pk=obj.pk).update(**values)
         return
     model.objects.bulk_update([obj for obj, _f in changed], fields)
+
+
+def _update_from_arrays(
+    model: type[Any], connection: Any, changed: list[tuple[Any, set[str]]], fields: list[str]
+) -> tuple[str, list[Any]]:
+    """``UPDATE ... FROM UNNEST(...)`` (PostgreSQL): the changed rows' values as one array per
+    field, each value through its field's ``get_db_prep_save`` as ``bulk_update`` does."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    targets = [meta.get_field(name) for name in fields]
+    arrays: list[list[Any]] = [[obj.pk for obj, _f in changed]]
+    for f in targets:
+        prep = f.get_db_prep_save
+        arrays.append([prep(getattr(obj, f.attname), connection) for obj, _f in changed])
+    types = [f.db_type(connection).split("(")[0] for f in [meta.pk, *targets]]
+    unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
+    names = ", ".join(f"c{index}" for index in range(len(targets)))
+    assignments = ", ".join(f"{quote(f.column)} = v.c{index}" for index, f in enumerate(targets))
+    table = quote(meta.db_table)
+    # Only identifiers from the model's meta, quoted; every value is a bound parameter.
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM UNNEST({unnest}) AS v(k, {names}) "  # noqa: S608
+        f"WHERE {table}.{quote(meta.pk.column)} = v.k"
+    )
+    return sql, arrays

@@ -369,11 +369,16 @@ def ticket_status_entry(
     )
 
 
-def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
+def publish_ticket_states(
+    branch: Branch,
+    tickets: Sequence[tuple[Ticket, PSTTicket]],
+    codes: dict[int, str] | None = None,
+) -> None:
     """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set. Called by
-    the intake, whose transaction is all or nothing: no savepoint of its own."""
+    the intake, whose transaction is all or nothing: no savepoint of its own. ``codes``: the
+    service codes by id, if the caller has them (else read once)."""
     labels: dict[str, dict[int, str]] = {}
-    codes: dict[int, str] = {}
+    codes = {} if codes is None else dict(codes)
     entries = [ticket_status_entry(branch, ticket, pst, labels, codes) for ticket, pst in tickets]
     publish(entries, savepoint=False)
 

@@ -99,7 +99,9 @@ def _run(run: Intake, ops: Sequence[Op]) -> list[OpOutcome]:
             outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
         else:
             outcomes[index] = _outcome(op, result)
-    write(run.batch, run.branch, run.states.values())
+    codes = {category.pk: code for code, category in run.services.items()}
+    codes.update((category.pk, code) for code, category in run.subjects.items())
+    write(run.batch, run.branch, run.states.values(), codes)
     intake_pauses.write(run)
     if run.check_ins:
         from pst_helpdesk_ext.services.appointments import link_check_ins
