@@ -36,6 +36,9 @@ def main() -> None:
         "--queries", action="store_true", help="first list the statements of one batch"
     )
     parser.add_argument(
+        "--batch-ops", type=int, default=0, help="ops a batch (default SYNC_MAX_BATCH_OPS)"
+    )
+    parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the measured batches to FILE"
     )
     args = parser.parse_args()
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
     call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     store = DjangoCentralStore()
-    batch_ops = int(pst_settings.SYNC_MAX_BATCH_OPS)
+    batch_ops = args.batch_ops or int(pst_settings.SYNC_MAX_BATCH_OPS)
     factory = WalkinOps(seed=7)
     warm = factory.visits_batch(20, escalate_every=args.escalate_every)
     before = 20  # visits applied before the measured ones: the warm-up's
