@@ -120,8 +120,9 @@ def _claim_op_ids(
     before). Rows go in seq order, so the table's insert order stays the branch's order."""
     if not ops:
         return set()
-    # The database hands back a UUID (PostgreSQL) or its 32 hex digits (SQLite): both parse.
-    by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
+    # The database hands back each id as it was sent (a UUID on PostgreSQL, its 32 hex digits on
+    # SQLite): looked up as it is; any other form of it is parsed.
+    by_db = {db_id: op_id for op_id, db_id in db_ids.items()}
     rows = [
         (
             branch_id,
@@ -143,7 +144,11 @@ def _claim_op_ids(
         returning_field="op_id",
         skip_conflicts_on=("branch", "op_id"),
     )
-    return {by_uuid[uuid.UUID(str(value))] for value in inserted}
+    claimed = {by_db[value] for value in inserted if value in by_db}
+    if len(claimed) < len(inserted):
+        by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
+        claimed = {by_uuid[uuid.UUID(str(value))] for value in inserted}
+    return claimed
 
 
 def _unclaim(branch_id: int, db_op_ids: list[object]) -> None:
