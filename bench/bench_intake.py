@@ -17,6 +17,7 @@ longer the intake took; target <= 3 on PostgreSQL).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import sys
 import time
@@ -33,6 +34,12 @@ def main() -> None:
     parser.add_argument("--escalate-every", type=int, default=10, help="every Nth visit escalates")
     parser.add_argument(
         "--queries", action="store_true", help="first list the statements of one batch"
+    )
+    parser.add_argument(
+        "--batch-ops", type=int, default=0, help="ops a batch (default SYNC_MAX_BATCH_OPS)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the measured batches to FILE"
     )
     args = parser.parse_args()
 
@@ -90,13 +97,13 @@ def run(args: argparse.Namespace) -> None:
     call_command("pst_demo_data", "--quiet-logins", "--without-day", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     store = DjangoCentralStore()
-    batch_ops = int(pst_settings.SYNC_MAX_BATCH_OPS)
+    batch_ops = args.batch_ops or int(pst_settings.SYNC_MAX_BATCH_OPS)
     factory = WalkinOps(seed=7)
     warm = factory.visits_batch(20, escalate_every=args.escalate_every)
     before = 20  # visits applied before the measured ones: the warm-up's
-    sample = []  # with --queries: one batch with every statement listed
+    sample = []  # with --queries: visits whose middle batch has every statement listed
     if args.queries:
-        before += batch_ops // 7 or 1
+        before += 2 * batch_ops // 7 + 1
         sample = factory.visits_batch(before - 20, escalate_every=args.escalate_every)
     ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
     hello = store.hello(
@@ -113,33 +120,57 @@ def run(args: argparse.Namespace) -> None:
     if sample:
         from django.test.utils import CaptureQueriesContext
 
-        with CaptureQueriesContext(connection) as captured:
-            store.apply_batch("1222", sample, now=time.time(), session=hello.session)
-        print(f"one batch of {len(sample)} ops: {len(captured)} statements")
+        # A batch as the wire cuts them: visits straddle it at both ends.
+        half = batch_ops // 2
+        parts = [sample[:half], sample[half : half + batch_ops], sample[half + batch_ops :]]
+        for index, part in enumerate(parts):
+            with CaptureQueriesContext(connection) as captured:
+                store.apply_batch("1222", part, now=time.time(), session=hello.session)
+            if index == 1:
+                listed, size = captured, len(part)
+        captured = listed
+        print(f"one batch of {size} ops: {len(captured)} statements")
         for query in captured.captured_queries:
             print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:140]}")
     url = os.environ.get("DATABASE_URL") if connection.vendor == "postgresql" else None
     sqlite = None if url else Path(os.environ["PST_DATA_DIR"]) / "db.sqlite3"
     rows_before = count_rows(url, sqlite)
+    profile = cProfile.Profile() if args.profile else None
+    statements = [0]  # every statement through a cursor (not BEGIN, COMMIT): a round trip each
+
+    def count(execute: Callable, sql: str, params: object, many: bool, context: object) -> object:
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
     started, cpu_started = time.perf_counter(), time.process_time()
-    for start in range(0, len(ops), batch_ops):
-        batch = ops[start : start + batch_ops]
-        result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
-        if len(result.accepted) != len(batch):
-            raise SystemExit(f"batch at op {start}: {len(result.accepted)} of {len(batch)} applied")
+    if profile:
+        profile.enable()
+    with connection.execute_wrapper(count):
+        for start in range(0, len(ops), batch_ops):
+            batch = ops[start : start + batch_ops]
+            result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
+            if len(result.accepted) != len(batch):
+                applied = len(result.accepted)
+                raise SystemExit(f"batch at op {start}: {applied} of {len(batch)} applied")
+    if profile:
+        profile.disable()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    if profile:
+        profile.dump_stats(args.profile)
 
     visits = Visit.objects.count() - before
     if visits != args.visits:
         raise SystemExit(f"expected {args.visits} visits, found {visits}")
     rate = args.visits / elapsed
+    batches = -(-len(ops) // batch_ops)
     rows = count_rows(url, sqlite) - rows_before
     connection.close()
     ceiling_s = ceiling_seconds(url, rows, sqlite)
     print(
         f"Intake ({connection.vendor}): {args.visits} visits, {len(ops)} ops in "
-        f"{-(-len(ops) // batch_ops)} batches of <= {batch_ops} ops, {elapsed:.2f}s = "
+        f"{batches} batches of <= {batch_ops} ops ({statements[0] / batches:.1f} statements a "
+        f"batch, and BEGIN and COMMIT), {elapsed:.2f}s = "
         f"{rate:.0f} visits/s ({cpu:.2f}s of it on this process's CPU; load average "
         f"{os.getloadavg()[0]:.1f})"
     )

@@ -107,16 +107,20 @@ def lock_head() -> FeedHead:
         return FeedHead.objects.select_for_update().get(pk=FEED_HEAD_PK)
 
 
-def publish(entries: Iterable[Entry], *, skip_unchanged: bool = False) -> list[int]:
+def publish(
+    entries: Iterable[Entry], *, skip_unchanged: bool = False, savepoint: bool = True
+) -> list[int]:
     """Write feed rows in the caller's transaction, under the writers' lock; their ids.
 
     ``skip_unchanged``: leave out an entry whose kind and payload equal the last row written for
     the same entity (a KB item saved for a vote, a category saved without change).
+    ``savepoint=False``: no savepoint of its own inside the caller's transaction (two round
+    trips fewer), for a caller that rolls back whole when anything in it fails (the intake).
     """
     entries = list(entries)
     if not entries:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         lock_head()
         if skip_unchanged:
             entries = [entry for entry in entries if not _same_as_last(entry)]
@@ -365,11 +369,18 @@ def ticket_status_entry(
     )
 
 
-def publish_ticket_states(branch: Branch, tickets: Sequence[tuple[Ticket, PSTTicket]]) -> None:
-    """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set."""
+def publish_ticket_states(
+    branch: Branch,
+    tickets: Sequence[tuple[Ticket, PSTTicket]],
+    codes: dict[int, str] | None = None,
+) -> None:
+    """``tickets``: pairs whose PSTTicket has its visit loaded (select_related) or set. Called by
+    the intake, whose transaction is all or nothing: no savepoint of its own. ``codes``: the
+    service codes by id, if the caller has them (else read once)."""
     labels: dict[str, dict[int, str]] = {}
-    codes: dict[int, str] = {}
-    publish([ticket_status_entry(branch, ticket, pst, labels, codes) for ticket, pst in tickets])
+    codes = {} if codes is None else dict(codes)
+    entries = [ticket_status_entry(branch, ticket, pst, labels, codes) for ticket, pst in tickets]
+    publish(entries, savepoint=False)
 
 
 def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:

@@ -17,8 +17,10 @@ Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
   transient error (``TRANSIENT_FAULTS``: the database down or
   busy, or central misconfigured) rolls the whole batch back and raises: nothing was applied, so
   nothing may be acknowledged. Any other error while applying is an op's own (a poison op): the
-  fresh ops are applied again one by one, each in a savepoint, and the one that fails is recorded
-  as rejected (``apply_failed``), so one op never jams its branch.
+  transaction is rolled back whole and the batch applied again in a new one (lock, claim, plan
+  as before), its fresh ops one by one, each in a savepoint, and the one that fails is recorded
+  as rejected (``apply_failed``), so one op never jams its branch. The usual batch, where
+  nothing fails, applies in one go without a savepoint (each savepoint costs two round trips).
 - A revoked key or a deactivated branch is refused inside the transaction (``BranchRefused``).
 - Dedup is on ``op_id``, never on ``seq``: a branch restored from a backup re-uses seq numbers;
   its fresh ops wait (deferred) until it renumbers them above the high-water mark at WELCOME.
@@ -118,8 +120,9 @@ def _claim_op_ids(
     before). Rows go in seq order, so the table's insert order stays the branch's order."""
     if not ops:
         return set()
-    # The database hands back a UUID (PostgreSQL) or its 32 hex digits (SQLite): both parse.
-    by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
+    # The database hands back each id as it was sent (a UUID on PostgreSQL, its 32 hex digits on
+    # SQLite): looked up as it is; any other form of it is parsed.
+    by_db = {db_id: op_id for op_id, db_id in db_ids.items()}
     rows = [
         (
             branch_id,
@@ -141,7 +144,11 @@ def _claim_op_ids(
         returning_field="op_id",
         skip_conflicts_on=("branch", "op_id"),
     )
-    return {by_uuid[uuid.UUID(str(value))] for value in inserted}
+    claimed = {by_db[value] for value in inserted if value in by_db}
+    if len(claimed) < len(inserted):
+        by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
+        claimed = {by_uuid[uuid.UUID(str(value))] for value in inserted}
+    return claimed
 
 
 def _unclaim(branch_id: int, db_op_ids: list[object]) -> None:
@@ -212,25 +219,39 @@ TRANSIENT_FAULTS: tuple[type[BaseException], ...] = (
 APPLY_FAILED = "apply_failed"
 
 
-def _apply_isolating_poison(
+class _PoisonBatch(Exception):
+    """The batch failed to apply for a reason that is not transient: its transaction is rolled
+    back whole and the batch is applied again, op by op (``_apply_one_by_one``)."""
+
+
+def _apply_whole(
     branch: str, record: Branch, ops: Sequence[Op], received_at: dt.datetime
 ) -> list[OpOutcome]:
-    """``apply_walkin_ops`` for the batch; if it fails for a reason that is not transient, the
-    ops again one by one, each in its own savepoint, so the op that fails (a poison op) is
-    rejected with ``apply_failed`` and the ops behind it still apply. Nothing blocks forever."""
+    """``apply_walkin_ops`` for the batch, in the store's transaction with no savepoint of its
+    own (two round trips fewer). If it fails for a reason that is not transient (a poison op),
+    ``_PoisonBatch`` rolls the whole transaction back; ``apply_batch`` then starts again and
+    applies the ops one by one."""
     if not ops:
         return []
     try:
-        return apply_walkin_ops(record, ops, received_at)  # its own savepoint: rolled back
+        return apply_walkin_ops(record, ops, received_at, savepoint=False)
     except TRANSIENT_FAULTS:
         raise
-    except Exception as exc:  # which op is at fault is found below
+    except Exception as exc:  # which op is at fault is found op by op, in a new transaction
         logger.warning(
             "branch %s: a batch of %d ops failed to apply (%s); applying them one by one",
             branch,
             len(ops),
             type(exc).__name__,
         )
+        raise _PoisonBatch from exc
+
+
+def _apply_one_by_one(
+    branch: str, record: Branch, ops: Sequence[Op], received_at: dt.datetime
+) -> list[OpOutcome]:
+    """The ops one by one, each in its own savepoint, so the op that fails (a poison op) is
+    rejected with ``apply_failed`` and the ops behind it still apply. Nothing blocks forever."""
     outcomes: list[OpOutcome] = []
     for op in ops:
         try:
@@ -364,6 +385,21 @@ class DjangoCentralStore:
         self, branch: str, ops: Sequence[Op], *, now: float, session: int
     ) -> BatchResult:
         received_at = _received_at(now)
+        try:
+            return self._apply_batch(branch, ops, received_at, session, one_by_one=False)
+        except _PoisonBatch:
+            # Rolled back whole; the same batch again in a new transaction, op by op.
+            return self._apply_batch(branch, ops, received_at, session, one_by_one=True)
+
+    def _apply_batch(
+        self,
+        branch: str,
+        ops: Sequence[Op],
+        received_at: dt.datetime,
+        session: int,
+        *,
+        one_by_one: bool,
+    ) -> BatchResult:
         with transaction.atomic():
             state = self._lock(branch)
             record = state.branch
@@ -383,7 +419,8 @@ class DjangoCentralStore:
             seen = _recorded_outcomes(record.pk, unclaimed)
             plan = plan_batch(state.hwm_seq, seen, ops)
             _unclaim(record.pk, [db_ids[op.op_id] for op in plan.deferred if op.op_id in claimed])
-            outcomes = _apply_isolating_poison(branch, record, plan.fresh, received_at)
+            apply = _apply_one_by_one if one_by_one else _apply_whole
+            outcomes = apply(branch, record, plan.fresh, received_at)
             _record_unlike_claimed(record.pk, outcomes, db_ids)
             n_rejected = sum(1 for outcome in outcomes if outcome.result == REJECTED)
             state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)

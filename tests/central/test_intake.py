@@ -885,3 +885,92 @@ def test_the_row_inserter_stores_exactly_what_bulk_create_stores(branch):
     )
     assert stored(AppliedOp, applied_ours) == applied_row
     assert str(applied_row["op_id"]) == op_id and applied_row["applied_at"] == when
+
+
+def test_rows_written_together_read_back_as_rows_written_one_table_at_a_time(branch):
+    """``insert_together`` (PostgreSQL: ids reserved up front, every table's rows in one
+    statement) stores what ``insert_rows`` stores table by table: parents, the children that
+    point at them by the reserved ids, rows nobody reads the ids of, and a table whose count
+    was not reserved (written at once). On SQLite it writes each at once, as outside."""
+    from pst_helpdesk_ext.models import ServiceCategory
+    from pst_helpdesk_ext.services.bulk_insert import NewRow, insert_rows, insert_together
+
+    channel = Channel.objects.get(code="walk_in")
+    service = ServiceCategory.objects.get(code="konsultasi")
+    when = dt.datetime(2026, 3, 17, 9, 30, 15, 123456, tzinfo=WIB)
+
+    def rows(tag: str) -> dict[str, list[NewRow]]:
+        tickets = [
+            NewRow(
+                title=f"{tag}{n}",
+                queue=branch.queue,
+                created=when,
+                modified=when,
+                status=1,
+                description="d",
+                priority=3,
+                submitter_email=None,
+                resolution=None,
+            )
+            for n in range(3)
+        ]
+        psts = [
+            NewRow(ticket=t, branch=branch, channel=channel, origin_id=t.title, created=when)
+            for t in tickets
+        ]
+        visits = [
+            NewRow(
+                pst_ticket=p,
+                branch=branch,
+                origin_id=f"{tag}{n}",
+                service=service,
+                queue_number=f"K-{n:03}",
+                service_day=when.date(),
+                issued_at=when,
+                called_at=None,
+                served_at=None,
+                finished_at=None,
+                desk="",
+                officer="",
+                wait_seconds=n,
+                service_seconds=None,
+                outcome="waiting",
+                follow_up="",
+                referred_to=None,
+                received_at=when,
+            )
+            for n, p in enumerate(psts)
+        ]
+        followups = [
+            NewRow(ticket=t, date=when, title=t.title, comment="c", public=True) for t in tickets
+        ]
+        return {"tickets": tickets, "psts": psts, "visits": visits, "followups": followups}
+
+    def write(batch: dict[str, list[NewRow]]) -> None:
+        insert_rows(Ticket, batch["tickets"])
+        insert_rows(PSTTicket, batch["psts"])
+        insert_rows(Visit, batch["visits"])
+        insert_rows(FollowUp, batch["followups"])
+
+    alone, together = rows("a"), rows("b")
+    write(alone)
+    # FollowUp reserved for 2 rows but 3 are written: those go in at once, with their own ids.
+    with insert_together({Ticket: 3, PSTTicket: 3, Visit: 3, FollowUp: 2}):
+        write(together)
+
+    def stored(batch: dict[str, list[NewRow]]) -> list[tuple]:
+        out = []
+        for visit in batch["visits"]:
+            row = Visit.objects.select_related("pst_ticket__ticket").get(pk=visit.pk)
+            assert row.pst_ticket_id == visit.pst_ticket.pk
+            assert row.pst_ticket.ticket_id == visit.pst_ticket.ticket.pk
+            ticket = row.pst_ticket.ticket
+            titles = FollowUp.objects.filter(ticket=ticket).values_list("title", flat=True)
+            titles = [title[1:] for title in titles]
+            out.append((row.queue_number, row.wait_seconds, ticket.title[1:], titles))
+        pks = sorted(f.pk for f in batch["followups"])
+        assert pks == sorted(FollowUp.objects.filter(pk__in=pks).values_list("pk", flat=True))
+        return out
+
+    assert stored(together) == stored(alone)
+    assert len({t.pk for t in together["tickets"]} | {t.pk for t in alone["tickets"]}) == 6

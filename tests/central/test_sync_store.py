@@ -324,6 +324,28 @@ def test_apply_batch_uses_a_constant_number_of_queries(store, branch):
     assert large < 60
 
 
+def test_on_postgresql_a_batch_writes_its_new_rows_in_one_statement_without_savepoints(
+    store, branch
+):
+    """The round trips a batch saves on PostgreSQL: every table's new rows in one statement
+    (ids reserved in one more), no savepoint of the intake's nor of the feed writer's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite writes each table at once: it has no round trips to save")
+    store.hello("1222")
+    ops = WalkinOps().visits_batch(20, escalate_every=5)
+    with CaptureQueriesContext(connection) as captured:
+        result = store.apply_batch("1222", ops, now=NOW)
+    assert len(result.accepted) == len(ops)
+    statements = [query["sql"] for query in captured.captured_queries]
+    tables = ["helpdesk_ticket", "helpdesk_followup", "helpdesk_ticketchange"]
+    tables += [f"pst_helpdesk_ext_{name}" for name in ("visit", "guestbookentry", "rating")]
+    writing = [sql for sql in statements if any(f'INSERT INTO "{t}" ' in sql for t in tables)]
+    assert len(writing) == 1 and all(f'INSERT INTO "{t}" ' in writing[0] for t in tables)
+    # One savepoint: the store's own transaction, which a test runs inside its own.
+    assert len([sql for sql in statements if sql.startswith("SAVEPOINT")]) == 1
+    assert (Visit.objects.count(), FollowUp.objects.count()) == (20, 120)
+
+
 def test_apply_batch_of_100_visits_stays_under_a_fixed_query_budget(
     store, branch, django_assert_max_num_queries
 ):

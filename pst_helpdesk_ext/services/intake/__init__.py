@@ -17,9 +17,10 @@ The sync store calls it with the ops of one PUSH that central has not seen befor
 nothing about ops itself (``AppliedOp`` is the store's), it returns one outcome per op.
 
 Rules:
-- One call is one transaction (a savepoint inside the store's) and a constant number of queries
-  whatever the number of visits: everything that exists is read up front, every new row is written
-  with ``bulk_create`` and every changed row with ``bulk_update``. Never a query per op.
+- One call is one transaction (inside the store's, without a savepoint when the store asks: see
+  sync_store) and a constant number of queries whatever the number of visits: everything that
+  exists is read up front, every new row is written in bulk and every changed row with one
+  UPDATE per model. Never a query per op.
 - The history reads as helpdesk's own ``update_ticket`` writes it, so the ticket page, reports and
   later staff updates see nothing unusual: a new ticket opens like helpdesk's ``TicketForm``
   (follow-up "Ticket Opened", public, the description as comment); every later step is a follow-up

@@ -8,8 +8,9 @@ What it owns:
   is told about. Handlers only add to it; nothing is written before ``write``.
 - ``write``: parents before children through the bulk insert engine (each insert gives its rows
   the ids the children read), follow-ups through the helpdesk gateway, then one UPDATE per model
-  for the loaded rows, then the down-feed rows for the tickets the branch is told about, all in
-  the caller's transaction and in a constant number of queries.
+  for the loaded rows (on PostgreSQL all of these in one statement, ids reserved in one more:
+  ``bulk_insert.insert_together``), then the down-feed rows for the tickets the branch is told
+  about, all in the caller's transaction and in a constant number of queries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpdesk.models import Ticket
+from helpdesk.models import FollowUp, Ticket
 
 from pst_helpdesk_ext.helpdesk_gateway import NewFollowUp, insert_followups
 from pst_helpdesk_ext.models import (
@@ -32,7 +33,13 @@ from pst_helpdesk_ext.models import (
     Visitor,
 )
 from pst_helpdesk_ext.services import feed
-from pst_helpdesk_ext.services.bulk_insert import NewRow, Row, bulk_update, insert_rows
+from pst_helpdesk_ext.services.bulk_insert import (
+    NewRow,
+    Row,
+    bulk_update,
+    insert_rows,
+    insert_together,
+)
 
 
 @dataclass(eq=False)
@@ -82,35 +89,50 @@ class Batch:
         self.told[id(state)] = state
 
 
-def write(batch: Batch, branch: Branch, states: Iterable[VisitState]) -> None:
-    """Write ``batch`` in the caller's transaction; ``states``: every visit the batch read."""
-    # Parents before children; each insert gives its rows the ids the children read.
-    insert_rows(Ticket, batch.new_tickets)
-    insert_rows(Visitor, batch.new_visitors)
-    insert_rows(PSTTicket, batch.new_psts)
-    insert_rows(Visit, batch.new_visits)
-    insert_rows(GuestBookEntry, batch.new_guestbooks)
-    insert_followups(batch.followups)
-    insert_rows(Rating, batch.ratings)
-    insert_rows(Complaint, batch.complaints)
-    for obj, attname, row in batch.pending_links:
-        setattr(obj, attname, row.pk)
-    if batch.changed_visitors:
-        Visitor.objects.bulk_update(
-            list(batch.changed_visitors.values()),
-            ["name", "institution", "email", "phone", "id_type", "id_last4", "purged_at"],
-        )
-    if batch.changed_guestbooks:
-        GuestBookEntry.objects.bulk_update(
-            list(batch.changed_guestbooks.values()),
-            ["visitor", "purpose", "consent", "recorded_at"],
-        )
-    existing = [state for state in states if not state.new]
-    bulk_update(Ticket, [(s.ticket, s.ticket_fields) for s in existing])
-    bulk_update(Visit, [(s.visit, s.visit_fields) for s in existing])
-    bulk_update(PSTTicket, [(s.pst, s.pst_fields) for s in existing])
+def write(
+    batch: Batch,
+    branch: Branch,
+    states: Iterable[VisitState],
+    codes: dict[int, str] | None = None,
+) -> None:
+    """Write ``batch`` in the caller's transaction; ``states``: every visit the batch read;
+    ``codes``: every service code by id, if the caller read them (the feed rows carry them)."""
+    # Parents before children; each insert gives its rows the ids the children read. On
+    # PostgreSQL the ids are reserved up front and every row is written in one statement.
+    counts = {
+        Ticket: len(batch.new_tickets),
+        Visitor: len(batch.new_visitors),
+        PSTTicket: len(batch.new_psts),
+        Visit: len(batch.new_visits),
+        GuestBookEntry: len(batch.new_guestbooks),
+        FollowUp: len(batch.followups),
+        Rating: len(batch.ratings),
+        Complaint: len(batch.complaints),
+    }
+    with insert_together(counts):
+        insert_rows(Ticket, batch.new_tickets)
+        insert_rows(Visitor, batch.new_visitors)
+        insert_rows(PSTTicket, batch.new_psts)
+        insert_rows(Visit, batch.new_visits)
+        insert_rows(GuestBookEntry, batch.new_guestbooks)
+        insert_followups(batch.followups)
+        insert_rows(Rating, batch.ratings)
+        insert_rows(Complaint, batch.complaints)
+        for obj, attname, row in batch.pending_links:
+            setattr(obj, attname, row.pk)
+        # Then the loaded rows the batch changed (on PostgreSQL in the same statement).
+        visitor_fields = {"name", "institution", "email", "phone", "id_type", "id_last4"}
+        visitor_fields.add("purged_at")
+        bulk_update(Visitor, [(v, visitor_fields) for v in batch.changed_visitors.values()])
+        entry_fields = {"visitor", "purpose", "consent", "recorded_at"}
+        bulk_update(GuestBookEntry, [(g, entry_fields) for g in batch.changed_guestbooks.values()])
+        existing = [state for state in states if not state.new]
+        bulk_update(Ticket, [(s.ticket, s.ticket_fields) for s in existing])
+        bulk_update(Visit, [(s.visit, s.visit_fields) for s in existing])
+        bulk_update(PSTTicket, [(s.pst, s.pst_fields) for s in existing])
     if batch.told:
         # In this transaction, the state after the batch of every ticket it changed (and of
         # those whose op became a note, where the branch acted on a stale view): a branch
         # that loses its disk, or reads from an old cursor, converges on central's view.
-        feed.publish_ticket_states(branch, [(s.ticket, s.pst) for s in batch.told.values()])
+        told = [(s.ticket, s.pst) for s in batch.told.values()]
+        feed.publish_ticket_states(branch, told, codes)

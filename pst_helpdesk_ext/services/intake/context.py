@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Max
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 from helpdesk.models import FollowUp, Queue
@@ -89,7 +89,7 @@ class Intake:
         self.visitors: dict[str, Row] = {}  # id_hash -> visitor (loaded or new)
         self.services: dict[str, ServiceCategory] = {}
         self.subjects: dict[str, ServiceCategory] = {}
-        self.walk_in: Channel | None = None
+        self.walk_in_id: int | None = None  # the walk-in channel's
         self.complaints_queue: Queue | None = None
         self.batch = Batch()
         # Visits that checked in for an appointment: (code, origin id, queue number).
@@ -97,14 +97,19 @@ class Intake:
 
     def load(self, decoded: Sequence[tuple[Op, Any]]) -> None:
         """Everything the ops may touch, in a fixed number of queries."""
-        for category in ServiceCategory.objects.all():
+        # The reference rows: the categories, with the walk-in channel's id on each (one
+        # round trip for both).
+        walk_in = Channel.objects.filter(code=Channel.WALK_IN).values("pk")[:1]
+        for category in ServiceCategory.objects.annotate(walk_in_id=Subquery(walk_in)):
+            self.walk_in_id = category.walk_in_id
             if category.kind == ServiceCategory.Kind.SERVICE:
                 self.services[category.code] = category
             else:
                 self.subjects[category.code] = category
         if any(op.kind == op_kinds.VISIT_CREATED for op, _p in decoded):
-            self.walk_in = Channel.objects.filter(code=Channel.WALK_IN).first()
-            if self.walk_in is None:
+            if self.walk_in_id is None:  # no category to carry it (or no channel)
+                self.walk_in_id = walk_in.values_list("pk", flat=True).first()
+            if self.walk_in_id is None:
                 raise ImproperlyConfigured(
                     "The walk_in channel is missing; run `manage.py pst_restore_reference_data`."
                 )
@@ -113,22 +118,25 @@ class Intake:
         if entity_ids:
             # Locking the visits and their tickets: a staff change committed meanwhile cannot be
             # overwritten by a status read before it (PostgreSQL; SQLite serialises writers).
+            # With each, in the same statement (one round trip), its ticket's last follow-up
+            # date and whether it was rated.
+            ticket = OuterRef("pst_ticket__ticket_id")
             visits = (
                 Visit.objects.filter(branch=self.branch, origin_id__in=entity_ids)
                 .select_related("pst_ticket__ticket", "pst_ticket__visitor", "guestbook")
                 .select_for_update(of=("self", "pst_ticket__ticket"))
+                .annotate(
+                    last_followup=Subquery(
+                        FollowUp.objects.filter(ticket_id=ticket)
+                        .order_by("-date")
+                        .values("date")[:1]
+                    ),
+                    rated=Exists(Rating.objects.filter(ticket_id=ticket)),
+                )
             )
             visits = list(visits)
-            ticket_ids = [visit.pst_ticket.ticket_id for visit in visits]
-            rated = set(
-                Rating.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
-            )
-            last_dates = dict(
-                FollowUp.objects.filter(ticket_id__in=ticket_ids)
-                .values_list("ticket_id")
-                .annotate(last=Max("date"))
-                .values_list("ticket_id", "last")
-            )
+            rated = {visit.pst_ticket.ticket_id for visit in visits if visit.rated}
+            last_dates = {visit.pst_ticket.ticket_id: visit.last_followup for visit in visits}
             for visit in visits:
                 ticket = visit.pst_ticket.ticket
                 if ticket.queue_id == self.queue.pk:

@@ -1,8 +1,8 @@
 """The intake's entry point: decode a branch's ops, dispatch each by kind to its handler, write the
 batch, schedule its announcements.
 
-What it owns: ``apply_walkin_ops`` (one call is one transaction, a savepoint inside the sync
-store's, and a constant number of queries whatever the number of visits), ``HANDLERS`` (op kind
+What it owns: ``apply_walkin_ops`` (one call is one transaction, inside the sync store's, and a
+constant number of queries whatever the number of visits), ``HANDLERS`` (op kind
 -> handler), ``OpOutcome`` (one per op, in the order given). An op whose payload does not decode
 is rejected with the decoder's code; a handler's ``IntakeRejection`` rejects its op and changes
 nothing, and the ops behind it still apply. A NIK-shaped number in a free-text field
@@ -62,15 +62,17 @@ class OpOutcome:
 
 
 def apply_walkin_ops(
-    branch: Branch, ops: Sequence[Op], received_at: dt.datetime
+    branch: Branch, ops: Sequence[Op], received_at: dt.datetime, *, savepoint: bool = True
 ) -> list[OpOutcome]:
     """Apply ``ops`` of ``branch`` (new to central) in seq order; one outcome per op, same order.
 
-    Runs in one transaction (joins the caller's); notifications and signals run after commit.
+    Runs in one transaction (joins the caller's, in a savepoint unless ``savepoint`` is False:
+    then a failure leaves the caller's transaction to be rolled back whole, and the caller saves
+    two round trips); notifications and signals run after commit.
     """
     ordered = sorted(ops, key=lambda op: op.seq)
     language = branch.queue.locale or settings.LANGUAGE_CODE
-    with translation.override(language), transaction.atomic():
+    with translation.override(language), transaction.atomic(savepoint=savepoint):
         outcomes = _run(Intake(branch, received_at), ordered)
     return outcomes
 
@@ -97,7 +99,9 @@ def _run(run: Intake, ops: Sequence[Op]) -> list[OpOutcome]:
             outcomes[index] = _outcome(op, REJECTED, exc.code, exc.message)
         else:
             outcomes[index] = _outcome(op, result)
-    write(run.batch, run.branch, run.states.values())
+    codes = {category.pk: code for code, category in run.services.items()}
+    codes.update((category.pk, code) for code, category in run.subjects.items())
+    write(run.batch, run.branch, run.states.values(), codes)
     intake_pauses.write(run)
     if run.check_ins:
         from pst_helpdesk_ext.services.appointments import link_check_ins

@@ -59,7 +59,7 @@ def visit_created(run: Intake, op: Op, p: op_kinds.VisitCreated) -> Result:
                 "tz": run.branch.timezone,
             },
         )
-    assert run.walk_in is not None
+    assert run.walk_in_id is not None
     created = min(issued_at, run.received_at)
     service_name = service.name
     title = run._("Walk-in %(number)s: %(service)s") % {
@@ -91,7 +91,7 @@ def visit_created(run: Intake, op: Op, p: op_kinds.VisitCreated) -> Result:
     pst = NewRow(
         ticket=ticket,
         branch=run.branch,
-        channel=run.walk_in,
+        channel_id=run.walk_in_id,
         category=service,
         subject=None,
         visitor=None,
