@@ -14,6 +14,7 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.utils import translation
 
 from pst_helpdesk_ext.models import ServiceCategory, Visit
@@ -166,3 +167,26 @@ def test_every_figure_equals_the_one_computed_visit_by_visit(visits):
     assert len(report.groups["desk"]) >= 6 and len(report.groups["officer"]) >= 6
     assert report.overall.idle_seconds > 0 and report.overall.measured < report.overall.visits
     assert len(found[("hours", "")]) >= 6
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL ranks the groups in the database"
+)
+def test_postgresql_percentile_disc_is_the_nearest_rank():
+    """``percentile_disc`` as the report calls it gives ``percentile``'s ceil(p * n)-th value on
+    every size from 1 to 300 (odd and even, p * n whole and not) and on larger ones, with ties,
+    and leaves nulls out as the Python path does."""
+    rng = random.Random(6)
+    sizes = [*range(1, 301), 999, 1000, 1001, 4999, 10_007]
+    ranks = f"SELECT {service_times.ranks_sql('x')} FROM unnest(%s::int[]) AS x"  # noqa: S608
+    with connection.cursor() as cursor:
+        for size in sizes:
+            values = [rng.randrange(size // 3 + 2) for _ in range(size)]
+            with_nulls = [*values, *([None] * rng.randrange(3))]
+            rng.shuffle(with_nulls)
+            cursor.execute(ranks, [with_nulls])
+            ordered = sorted(values)
+            expected = [service_times.percentile(ordered, p) for p in service_times.PERCENTILES]
+            assert cursor.fetchone()[0] == expected, size
+        cursor.execute(ranks, [[None]])
+        assert cursor.fetchone()[0] is None
