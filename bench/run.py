@@ -137,7 +137,10 @@ def run_one(module: str, args: list[str]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--only", help="run only benchmarks whose name contains this")
+    parser.add_argument(
+        "--only",
+        help="run only benchmarks whose name contains this (comma-separated: any of them)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("PST_BENCH_DATABASE_URL") or os.environ.get("PG_URL") or DEFAULT_PG,
@@ -147,8 +150,9 @@ def main() -> int:
     opts = parser.parse_args()
     database = choose_database(opts.database_url, opts.sqlite)
     figures: dict[str, float] = {}
+    wanted = [word.strip().lower() for word in (opts.only or "").split(",") if word.strip()]
     for name, module, args, quick_args in BENCHMARKS:
-        if opts.only and opts.only.lower() not in name.lower():
+        if wanted and not any(word in name.lower() for word in wanted):
             continue
         print(f"== {name}", flush=True)
         started = time.perf_counter()
