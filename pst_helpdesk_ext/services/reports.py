@@ -244,12 +244,13 @@ STAFF_LEVELS = ("desk", "officer")
 
 
 def staff_figures(
-    ratings: QuerySet[Rating], visits: QuerySet[Visit]
+    ratings: QuerySet[Rating], sums: list[dict[str, Any]]
 ) -> tuple[list[StaffFigures], list[StaffFigures]]:
     """Per desk and per officer of each branch (the desks, then the officers): the IKM of the
     ratings of visits served there and the average service and wait times, each shown only for
-    groups of at least ``REPORT_MIN_RESPONDENTS``. Two queries, summed in the database per
-    branch, desk and officer (a row per pair that served, whatever the number of visits)."""
+    groups of at least ``REPORT_MIN_RESPONDENTS``. One query, summed in the database per branch,
+    desk and officer (a row per pair that served, whatever the number of visits); the times
+    are added up from the visits' sums (``visit_sums``)."""
     minimum = min_respondents()
     visit = "ticket__pst__visit__"
     answers: dict[tuple[str, str, str], ScoreTally] = defaultdict(ScoreTally)
@@ -265,17 +266,7 @@ def staff_figures(
             if name and row["respondents"]:
                 answers[(level, row[f"{visit}branch__code"], name)].add(row)
     times: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    measured = (
-        visits.order_by()
-        .values("branch__code", "desk", "officer")
-        .annotate(
-            served=Count("service_seconds"),
-            service_total=Sum("service_seconds"),
-            waited=Count("wait_seconds"),
-            wait_total=Sum("wait_seconds"),
-        )
-    )
-    for row in measured:
+    for row in sums:
         for level in STAFF_LEVELS:
             if row[level]:
                 figures = times[(level, row["branch__code"], row[level])]
@@ -447,21 +438,27 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
     slices (branch and month, service and channel, desk, officer), never ratings or visits."""
     ratings = filter_ratings(ratings_for(user), filters)
     visits = filter_report_visits(visits_for_report(user), filters)
-    respondents = ratings.order_by()
+    # One aggregate at the finest grain the page needs (branch, month, service, channel: a few
+    # thousand rows at national scale), added up here in each direction: one scan of the ratings
+    # and one reading of their JSON scores, where a query per direction read them twice.
     # Months of the rating's date in the site's time zone, as the date filters read it.
     month = TruncMonth("created", tzinfo=timezone.get_current_timezone())
-    by_branch_month = respondents.values("branch__code", "branch__name", month=month).annotate(
-        **score_sums()
-    )
     service, channel = "ticket__pst__category", "ticket__pst__channel"
-    by_service_channel = respondents.values(
-        f"{service}__code",
-        f"{service}__name_id",
-        f"{service}__name_en",
-        f"{channel}__code",
-        f"{channel}__name_id",
-        f"{channel}__name_en",
-    ).annotate(**score_sums())
+    finest = (
+        ratings.order_by()
+        .values(
+            "branch__code",
+            "branch__name",
+            f"{service}__code",
+            f"{service}__name_id",
+            f"{service}__name_en",
+            f"{channel}__code",
+            f"{channel}__name_id",
+            f"{channel}__name_en",
+            month=month,
+        )
+        .annotate(**score_sums())
+    )
 
     everything = ScoreTally()
     slices: dict[str, dict[str, ScoreTally]] = {level: defaultdict(ScoreTally) for level in LEVELS}
@@ -474,12 +471,11 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
         slices[level][code].add(row)
         names[(level, code)] = (name_id or _unknown("id"), name_en or _unknown("en"))
 
-    for row in by_branch_month:
+    for row in finest:
         everything.add(row)  # a row of 0 respondents adds nothing
         label = row["month"].strftime("%Y-%m")
         add("branch", row["branch__code"], row["branch__name"], row["branch__name"], row)
         add("month", label, label, label, row)
-    for row in by_service_channel:
         add("service", *(row[f"{service}__{key}"] for key in ("code", "name_id", "name_en")), row)
         add("channel", *(row[f"{channel}__{key}"] for key in ("code", "name_id", "name_en")), row)
 
@@ -489,7 +485,8 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
             for code, tally in sorted(slices[level].items())
         ]
 
-    desks, officers = staff_figures(ratings, visits)
+    sums = visit_sums(visits)
+    desks, officers = staff_figures(ratings, sums)
     return IkmReport(
         filters=filters,
         generated_at=timezone.now(),
@@ -498,7 +495,7 @@ def build_report(filters: ReportFilters, user: User | None = None) -> IkmReport:
         services=groups("service"),
         channels=groups("channel"),
         months=groups("month"),
-        visits=visit_figures(visits),
+        visits=visit_figures(sums),
         sla=sla_compliance(filters, user),
         desks=desks,
         officers=officers,
@@ -514,26 +511,35 @@ def visits_for_report(user: User | None) -> QuerySet[Visit]:
     return Visit.objects.all() if user is None else visits_for(user)
 
 
-def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
-    """Volume, measured waits and the share within the standard per slice. "Within the standard"
-    is the verdict of each visit's walk-in service clock (``services.sla``: from the desk
-    becoming free to the call, against the visit's service standard), not a second reading of
-    the wait: the SLA table of the same report counts the same clocks. One query, summed per
-    branch and month of the service day in the database."""
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    names: dict[tuple[str, str], str] = {}
+def visit_sums(visits: QuerySet[Visit]) -> list[dict[str, Any]]:
+    """The walk-in visits summed per branch, month of the service day, desk and officer (a few
+    thousand rows at national scale): their number, measured waits and service times, and their
+    walk-in clocks met and ended. One query for the visit table and the desk and officer table
+    (``visit_figures`` and ``staff_figures`` add the rows up their way)."""
     state = "pst_ticket__sla_state"
-    rows = (
+    return list(
         visits.order_by()
-        .values("branch__code", "branch__name", month=TruncMonth("service_day"))
+        .values("branch__code", "branch__name", "desk", "officer", month=TruncMonth("service_day"))
         .annotate(
             visits=Count("pk"),
-            served=Count("wait_seconds"),
+            waited=Count("wait_seconds"),
             wait_total=Sum("wait_seconds"),
+            served=Count("service_seconds"),
+            service_total=Sum("service_seconds"),
             met=Count("pk", filter=Q(**{state: SLAState.MET})),
             ended=Count("pk", filter=Q(**{f"{state}__in": (SLAState.MET, SLAState.BREACHED)})),
         )
     )
+
+
+def visit_figures(rows: list[dict[str, Any]]) -> list[VisitFigures]:
+    """Volume, measured waits and the share within the standard per slice, from ``visit_sums``.
+    "Within the standard" is the verdict of each visit's walk-in service clock (``services.sla``:
+    from the desk becoming free to the call, against the visit's service standard), not a second
+    reading of the wait: the SLA table of the same report counts the same clocks. Added up per
+    branch and month of the service day."""
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    names: dict[tuple[str, str], str] = {}
     for row in rows:
         label = row["month"].strftime("%Y-%m")
         for key, name in (
@@ -544,7 +550,7 @@ def visit_figures(visits: QuerySet[Visit]) -> list[VisitFigures]:
             figures = totals[key]
             names[key] = name
             figures[0] += row["visits"]
-            figures[1] += row["served"]
+            figures[1] += row["waited"]
             figures[2] += row["wait_total"] or 0
             figures[3] += row["met"]
             figures[4] += row["ended"]
