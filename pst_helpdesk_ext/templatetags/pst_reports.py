@@ -10,7 +10,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import template
@@ -30,7 +30,23 @@ def _number(value: Any) -> str:
     return NONE if value is None else conditional_escape(localize(value))
 
 
-def staff_row(row: StaffFigures) -> str:
+def _numbers() -> Callable[[Any], str]:
+    """``_number`` remembering what it printed: a table repeats the same few hundred counts and
+    averages, and localizing one took most of a row's time. For one rendering (the active
+    language's formats)."""
+    printed: dict[tuple[type, str], str] = {}
+
+    def number(value: Any) -> str:
+        key = (type(value), str(value))  # Decimal("1.0") == 1 but prints otherwise
+        text = printed.get(key)
+        if text is None:
+            text = printed[key] = _number(value)
+        return text
+
+    return number
+
+
+def staff_row(row: StaffFigures, number: Callable[[Any], str] = _number) -> str:
     text = conditional_escape
     reason = row.hidden_reason
     hidden = ' data-hidden="1"' if reason else ""
@@ -42,7 +58,7 @@ def staff_row(row: StaffFigures) -> str:
     if row.ikm is not None:
         grade = row.ikm.grade
         ikm = (
-            f'<td class="pst-num"><strong>{_number(row.ikm.index)}</strong></td>'
+            f'<td class="pst-num"><strong>{number(row.ikm.index)}</strong></td>'
             f'<td class="text-nowrap">'
             f"{f'{text(grade.letter)} {text(grade.label)}' if grade else ''}</td>"
         )
@@ -52,15 +68,16 @@ def staff_row(row: StaffFigures) -> str:
         f'<tr data-branch="{text(row.branch)}" data-name="{text(row.name)}"{hidden}>'
         f"<td>{text(row.branch)}</td>\n"
         f'<td style="min-width:12rem"><span class="text-nowrap">{text(row.name)}</span>{note}</td>'
-        f'<td class="pst-num">{_number(row.respondents)}</td>\n'
+        f'<td class="pst-num">{number(row.respondents)}</td>\n'
         f"{ikm}\n"
-        f'<td class="pst-num">{_number(row.served)}</td>\n'
-        f'<td class="pst-num">{_number(row.service_avg_minutes)}</td>'
-        f'<td class="pst-num">{_number(row.wait_avg_minutes)}</td></tr>'
+        f'<td class="pst-num">{number(row.served)}</td>\n'
+        f'<td class="pst-num">{number(row.service_avg_minutes)}</td>'
+        f'<td class="pst-num">{number(row.wait_avg_minutes)}</td></tr>'
     )
 
 
 @register.simple_tag
 def pst_staff_rows(rows: Iterable[StaffFigures]) -> SafeString:
     """The ``<tr>`` of each desk or officer (see the module's rules)."""
-    return SafeString("\n".join(staff_row(row) for row in rows))
+    number = _numbers()
+    return SafeString("\n".join(staff_row(row, number) for row in rows))
