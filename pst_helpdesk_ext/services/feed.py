@@ -182,10 +182,17 @@ def ensure_started() -> int:
 
 
 def visible_items(branch: Branch, *, after: int, up_to: int) -> QuerySet[FeedItem]:
-    """Feed rows a branch sees, in id order: its own and the broadcast ones."""
-    return FeedItem.objects.filter(
-        Q(branch=branch) | Q(branch__isnull=True), id__gt=after, id__lte=up_to
-    ).order_by("id")
+    """Feed rows a branch sees, in id order: its own and the broadcast ones. Never the
+    ``feed.start`` marker: it only moves cursors above 0 (a page's cursor still passes it), and
+    with no entity it is not an item the protocol can carry (a branch whose cursor was below it,
+    after central's database was restored, was sent a page its codec refused, again and again)."""
+    return (
+        FeedItem.objects.filter(
+            Q(branch=branch) | Q(branch__isnull=True), id__gt=after, id__lte=up_to
+        )
+        .exclude(kind="feed.start")
+        .order_by("id")
+    )
 
 
 # --- reference data -----------------------------------------------------------------------------

@@ -202,6 +202,25 @@ def test_the_feed_starts_once():
     assert rows() == [("feed.start", "", {})]
 
 
+def test_a_cursor_below_the_start_marker_gets_a_page_the_branch_can_read(branch):
+    # Central's database restored to an empty feed whose id sequence had moved on: the branch's
+    # cursor is below the new marker. The page skips the marker (no entity: the codec refuses
+    # such an item) and still moves the cursor past it.
+    from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
+    from sync.central import _changes
+    from sync.codec import Changes, decode, encode
+
+    feed.publish([feed.Entry(None, "category.upsert", "1", {"v": 1})])
+    cursor = feed.head()  # where the branch got to
+    FeedItem.objects.all().delete()
+    start = feed.ensure_started()
+    assert start > cursor
+    page = DjangoCentralStore().changes(branch.code, cursor, 100)
+    assert not page.snapshot and page.items == () and page.to_cursor == start
+    assert page.from_cursor == cursor
+    assert isinstance(decode(encode(_changes(page))), Changes)
+
+
 @pytest.mark.django_db
 def test_prune_keeps_the_retention_window_and_remembers_what_went():
     start = feed.ensure_started()
