@@ -23,7 +23,7 @@ from helpdesk.signals import new_ticket_done, update_ticket_done
 
 from pst_helpdesk_ext import online_receivers, signals
 from pst_helpdesk_ext.followup_titles import translate_status_suffix
-from pst_helpdesk_ext.models import Channel, ServiceCategory, Visit
+from pst_helpdesk_ext.models import Channel, ServiceCategory
 from pst_helpdesk_ext.services import complaints, feed, online, ratings, sla
 
 logger = logging.getLogger("pst.receivers")
@@ -71,11 +71,6 @@ def update_ticket_done_dispatcher(sender: Any, followup: FollowUp, **kwargs: Any
 def ticket_created(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
     # The SLA clock needs the PST row the online service gives the ticket: both here, in order.
     sla.ticket_created(online.record_online_ticket(ticket, sender=sender))
-
-
-@receiver(signals.visit_finished, sender=Visit, dispatch_uid="pst_rating_link_walk_in")
-def offer_rating_after_visit(sender: Any, ticket: Ticket, **kwargs: Any) -> None:
-    ratings.visit_finished(ticket)
 
 
 @receiver(new_ticket_done, dispatch_uid="pst_complaint_deadline")

@@ -41,6 +41,8 @@ visitor_replied = Signal()
 
 #: Sent after commit by the walk-in intake, once per walk-in visit that ended at the branch as
 #: resolved or referred and whose visitor left an e-mail address with consent: when the later of
-#: those two facts reaches central. The hook for the rating link. Keyword arguments: ``visit``
-#: (Visit), ``ticket`` (helpdesk Ticket), ``email`` (str). Sender: the ``Visit`` class.
+#: those two facts reaches central. A hook for integrations (the intake itself issues the rating
+#: link when ``RATING_LINK_WALK_IN`` is on; with no receiver connected the finished visits are
+#: not read again). Keyword arguments: ``visit`` (Visit), ``ticket`` (helpdesk Ticket),
+#: ``email`` (str). Sender: the ``Visit`` class.
 visit_finished = Signal()

@@ -243,7 +243,8 @@ def ticket_done(followup: FollowUp) -> RatingInvitation | None:
 
 
 def visit_finished(ticket: Ticket) -> RatingInvitation | None:
-    """Receiver body for intake's ``visit_finished`` (walk-ins, off by default)."""
+    """The rating link for a walk-in visit the intake announces as finished (after commit; off
+    unless ``RATING_LINK_WALK_IN``)."""
     if not pst_settings.RATING_LINK_WALK_IN:
         return None
     with transaction.atomic():

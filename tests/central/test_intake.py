@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.urls import reverse
+from django.test import override_settings
 from django.utils import translation
 from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
 from helpdesk.signals import new_ticket_done, update_ticket_done
@@ -556,6 +557,24 @@ def test_rating_hook_fires_when_the_email_arrives_after_the_resolution(
     with django_capture_on_commit_callbacks(execute=True):
         apply(branch, [factory.guestbook(visit)])
     assert [f["email"] for f in signals["finished"]] == ["siti@example.org"]
+
+
+def test_finished_visits_are_not_read_again_when_nobody_acts_on_them(
+    branch, factory, django_capture_on_commit_callbacks
+):
+    # The rating link off (the default) and no receiver: nothing is announced after commit
+    # (the batch's finished visits were read again for nobody, a query per batch).
+    assert not visit_finished.has_listeners(Visit)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        apply(branch, factory.complete_visit()[:-1])  # resolved, with an e-mail, not rated
+    assert callbacks == []
+    with (
+        override_settings(PST_HELPDESK={"RATING_LINK_WALK_IN": True}),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        apply(branch, factory.complete_visit()[:-1])
+    assert len(callbacks) >= 1
+    assert [m.to for m in mail.outbox] == [["siti@example.org"]]  # the rating link
 
 
 def test_escalation_notifies_the_queue_exactly_once(

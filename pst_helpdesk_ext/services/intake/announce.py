@@ -5,9 +5,11 @@ What it owns: which facts of a batch are news now (``schedule``) and their annou
 (``announce``): a visit escalated for follow-up notifies the queue and sends
 ``update_ticket_done`` for the escalation follow-up; a complaint notifies the complaints queue
 and sends ``new_ticket_done`` (both helpdesk-style, through the helpdesk gateway);
-``signals.visit_finished`` announces a resolved or referred visit with an e-mail, for the rating
-link. Rows are read fresh after commit, a few queries for the whole batch; a failing receiver is
-logged, and the batch stays committed and acknowledged.
+a resolved or referred visit with an e-mail gets the rating link when ``RATING_LINK_WALK_IN`` is
+on, and ``signals.visit_finished`` when it has receivers. Rows are read fresh after commit, a few
+queries for the whole batch, and only for news someone acts on (with the rating link off and no
+receiver, the finished visits are not read at all: most batches then announce nothing); a failing
+receiver is logged, and the batch stays committed and acknowledged.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from helpdesk.models import FollowUp, Ticket
 
+from pst_helpdesk_ext.conf import pst_settings
 from pst_helpdesk_ext.helpdesk_gateway import announce_escalation, announce_new_ticket
 from pst_helpdesk_ext.models import Visit
+from pst_helpdesk_ext.services import ratings
 from pst_helpdesk_ext.services.intake.context import Intake
 from pst_helpdesk_ext.signals import INTAKE_SENDER, visit_finished
 
@@ -40,13 +44,15 @@ class News:
 
 def schedule(run: Intake) -> None:
     """Announce the news of ``run``'s batch once its transaction commits."""
-    finished = [
-        state.visit.pk
-        for state in run.states.values()
-        if (state.finished_now or state.email_now)
-        and state.visit.outcome in (Visit.Outcome.RESOLVED, Visit.Outcome.REFERRED)
-        and state.ticket.submitter_email
-    ]
+    finished = []
+    if pst_settings.RATING_LINK_WALK_IN or visit_finished.has_listeners(Visit):
+        finished = [
+            state.visit.pk
+            for state in run.states.values()
+            if (state.finished_now or state.email_now)
+            and state.visit.outcome in (Visit.Outcome.RESOLVED, Visit.Outcome.REFERRED)
+            and state.ticket.submitter_email
+        ]
     news = News(
         escalations=[followup.pk for followup in run.batch.escalations],
         complaints=[ticket.pk for ticket in run.batch.complaint_tickets],
@@ -67,7 +73,7 @@ def announce(news: News) -> None:
         for ticket in Ticket.objects.filter(pk__in=news.complaints).select_related("queue"):
             # A complaint is news: the complaints queue and the complainant hear of it.
             announce_new_ticket(ticket, sender=INTAKE_SENDER)
-    if news.finished and visit_finished.has_listeners(Visit):
+    if news.finished:
         visits = Visit.objects.filter(pk__in=news.finished).select_related(
             "pst_ticket__ticket__queue"
         )
@@ -75,6 +81,11 @@ def announce(news: News) -> None:
             ticket = visit.pst_ticket.ticket
             if not ticket.submitter_email:
                 continue
+            if pst_settings.RATING_LINK_WALK_IN:
+                try:
+                    ratings.visit_finished(ticket)
+                except Exception:  # the others still get theirs; the batch stays committed
+                    logger.exception("rating link for visit %s could not be issued", visit.pk)
             for receiver, error in visit_finished.send_robust(
                 sender=Visit, visit=visit, ticket=ticket, email=ticket.submitter_email
             ):
