@@ -3,10 +3,13 @@
 A fresh central site on disk (SQLite in WAL mode as the example site configures it, or
 PostgreSQL with PST_BENCH_DATABASE_URL), the demo branch 1222, and a backlog of N complete visits
 (queue number, guest book, called, served, consultation note, resolved or escalated, rating:
-about 7 ops each) cut into PUSH-sized batches of ``SYNC_MAX_BATCH_OPS`` ops, so visits straddle
-batches as they do on the wire. Each batch is one HELLO-opened session's ``apply_batch``: one
-transaction, committed before the next starts. No network here: this measures the database side
-that the sync benchmark's ZeroMQ path ends in. Prints ``intake_visits_per_s``.
+about 7 ops each) applied in two passes, each with its own N visits: cut into PUSH-sized batches
+of ``SYNC_MAX_BATCH_OPS`` ops, one transaction each (``intake_per_push_visits_per_s``), then in
+transactions of ``max_group_ops`` ops, as the sync server applies the pushes a branch with a
+backlog has waiting (group commit, docs/protocol.md 6.2): ``intake_visits_per_s``. Visits
+straddle batches as they do on the wire. Each batch is one HELLO-opened session's
+``apply_batch``, committed before the next starts. No network here: this measures the database
+side that the sync benchmark's ZeroMQ path ends in.
 
 Beside it, the database's own ceiling on this machine: the rows the intake wrote (counted in
 every table before and after) written into a bare table in one go (PostgreSQL COPY, SQLite one
@@ -39,7 +42,13 @@ def main() -> None:
         "--batch-ops", type=int, default=0, help="ops a batch (default SYNC_MAX_BATCH_OPS)"
     )
     parser.add_argument(
-        "--profile", metavar="FILE", help="write a cProfile of the measured batches to FILE"
+        "--group-ops",
+        type=int,
+        default=0,
+        help="ops a transaction in the grouped pass (default the sync server's max_group_ops)",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the grouped pass to FILE"
     )
     args = parser.parse_args()
 
@@ -91,6 +100,7 @@ def run(args: argparse.Namespace) -> None:
     from pst_helpdesk_ext.conf import pst_settings
     from pst_helpdesk_ext.models import Visit
     from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
+    from sync.central import CentralConfig
     from tests.central.test_intake import WalkinOps
 
     call_command("migrate", verbosity=0)
@@ -105,7 +115,6 @@ def run(args: argparse.Namespace) -> None:
     if args.queries:
         before += 2 * batch_ops // 7 + 1
         sample = factory.visits_batch(before - 20, escalate_every=args.escalate_every)
-    ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
     hello = store.hello(
         "1222",
         boot_id="bench",
@@ -134,58 +143,67 @@ def run(args: argparse.Namespace) -> None:
             print(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:140]}")
     url = os.environ.get("DATABASE_URL") if connection.vendor == "postgresql" else None
     sqlite = None if url else Path(os.environ["PST_DATA_DIR"]) / "db.sqlite3"
-    rows_before = count_rows(url, sqlite)
-    profile = cProfile.Profile() if args.profile else None
-    statements = [0]  # every statement through a cursor (not BEGIN, COMMIT): a round trip each
+    group_ops = args.group_ops or CentralConfig().max_group_ops
+    figures: dict[str, float] = {}
+    passes = [("per push", batch_ops, "intake_per_push")]
+    if group_ops > batch_ops:
+        passes.append(("grouped", group_ops, "intake"))
+    else:
+        passes[0] = ("per push", batch_ops, "intake")
+    for label, size, prefix in passes:
+        # Each pass its own visits (the same shape), applied in transactions of ``size`` ops.
+        ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
+        visits_before = Visit.objects.count()
+        rows_before = count_rows(url, sqlite)
+        profile = cProfile.Profile() if args.profile and prefix == "intake" else None
+        statements = [0]  # every statement through a cursor (not BEGIN, COMMIT): a round trip
 
-    def count(execute: Callable, sql: str, params: object, many: bool, context: object) -> object:
-        statements[0] += 1
-        return execute(sql, params, many, context)
+        def count(execute: Callable, sql: str, params: object, many: bool, ctx: object) -> object:
+            statements[0] += 1  # noqa: B023 - this pass's counter, read before the next pass
+            return execute(sql, params, many, ctx)
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    if profile:
-        profile.enable()
-    with connection.execute_wrapper(count):
-        for start in range(0, len(ops), batch_ops):
-            batch = ops[start : start + batch_ops]
-            result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
-            if len(result.accepted) != len(batch):
-                applied = len(result.accepted)
-                raise SystemExit(f"batch at op {start}: {applied} of {len(batch)} applied")
-    if profile:
-        profile.disable()
-    elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    if profile:
-        profile.dump_stats(args.profile)
-
-    visits = Visit.objects.count() - before
-    if visits != args.visits:
-        raise SystemExit(f"expected {args.visits} visits, found {visits}")
-    rate = args.visits / elapsed
-    batches = -(-len(ops) // batch_ops)
-    rows = count_rows(url, sqlite) - rows_before
-    connection.close()
-    ceiling_s = ceiling_seconds(url, rows, sqlite)
-    print(
-        f"Intake ({connection.vendor}): {args.visits} visits, {len(ops)} ops in "
-        f"{batches} batches of <= {batch_ops} ops ({statements[0] / batches:.1f} statements a "
-        f"batch, and BEGIN and COMMIT), {elapsed:.2f}s = "
-        f"{rate:.0f} visits/s ({cpu:.2f}s of it on this process's CPU; load average "
-        f"{os.getloadavg()[0]:.1f})"
-    )
-    print(
-        f"The same {rows} rows ({rows / args.visits:.1f} a visit) into a bare table: "
-        f"{ceiling_s:.2f}s = {args.visits / ceiling_s:.0f} visits/s; the intake took "
-        f"{elapsed / ceiling_s:.1f}x as long"
-    )
-    emit(
-        {
-            "intake_visits_per_s": round(rate, 1),
-            "intake_ceiling_visits_per_s": round(args.visits / ceiling_s, 1),
-            "intake_vs_ceiling_ratio": round(elapsed / ceiling_s, 2),
-        }
-    )
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if profile:
+            profile.enable()
+        with connection.execute_wrapper(count):
+            for start in range(0, len(ops), size):
+                batch = ops[start : start + size]
+                result = store.apply_batch("1222", batch, now=time.time(), session=hello.session)
+                if len(result.accepted) != len(batch):
+                    applied = len(result.accepted)
+                    raise SystemExit(
+                        f"batch at op {start}: {applied} of {len(batch)} applied; rejected: "
+                        f"{[(r.code, r.message) for r in result.rejected][:3]}"
+                    )
+        if profile:
+            profile.disable()
+            profile.dump_stats(args.profile)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        visits = Visit.objects.count() - visits_before
+        if visits != args.visits:
+            raise SystemExit(f"expected {args.visits} visits, found {visits}")
+        rate = args.visits / elapsed
+        batches = -(-len(ops) // size)
+        rows = count_rows(url, sqlite) - rows_before
+        ceiling_s = ceiling_seconds(url, rows, sqlite)
+        connection.close()
+        print(
+            f"Intake ({connection.vendor}, {label}): {args.visits} visits, {len(ops)} ops in "
+            f"{batches} transactions of <= {size} ops ({statements[0] / batches:.1f} statements "
+            f"each, and BEGIN and COMMIT), {elapsed:.2f}s = {rate:.0f} visits/s ({cpu:.2f}s of "
+            f"it on this process's CPU; load average {os.getloadavg()[0]:.1f})"
+        )
+        print(
+            f"  the same {rows} rows ({rows / args.visits:.1f} a visit) into a bare table: "
+            f"{ceiling_s:.2f}s = {args.visits / ceiling_s:.0f} visits/s; the intake took "
+            f"{elapsed / ceiling_s:.1f}x as long"
+        )
+        figures[f"{prefix}_visits_per_s"] = round(rate, 1)
+        if prefix == "intake":
+            figures["intake_ceiling_visits_per_s"] = round(args.visits / ceiling_s, 1)
+            figures["intake_vs_ceiling_ratio"] = round(elapsed / ceiling_s, 2)
+    emit(figures)
 
 
 if __name__ == "__main__":

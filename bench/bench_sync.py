@@ -128,6 +128,9 @@ def visit_ops(n: int) -> Iterator[tuple[str, str, dict[str, object]]]:
     )
 
 
+GROUP_PUSHES: int | None = None  # the server's --group-pushes; None: its default
+
+
 def fill_outbox(store: MemoryBranchStore, visits: int) -> None:
     for n in range(visits):
         for index, (kind, visit, payload) in enumerate(visit_ops(n)):
@@ -187,7 +190,7 @@ def drain_agent(env: dict[str, str], data: Path, visits: int) -> dict[str, float
     if not found:
         raise SystemExit(f"pst-branch-agent init printed no public key: {out[-500:]}")
     manage(env, "pst_branch", "enrol", "1222", f"--public-key={found.group(1)}")
-    server, _ = start_server(env, port)
+    server, _ = start_server(env, port, group_pushes=GROUP_PUSHES)
     profile = bool(os.environ.get("PST_BENCH_PROFILE"))
     try:
         done = subprocess.run(
@@ -220,7 +223,7 @@ def drain_memory(env: dict[str, str], visits: int) -> dict[str, float]:
     fill_outbox(store, visits)
     ops = store.pending_count()
     port = free_port()
-    server, server_key = start_server(env, port)
+    server, server_key = start_server(env, port, group_pushes=GROUP_PUSHES)
     try:
         seconds = drain(store, f"tcp://127.0.0.1:{port}", server_key, keypair)
     finally:
@@ -261,7 +264,15 @@ def main() -> int:
     parser.add_argument(
         "--store", choices=("agent", "memory", "both"), default="both", help="branch end(s)"
     )
+    parser.add_argument(
+        "--group-pushes",
+        type=int,
+        metavar="N",
+        help="the sync server's --group-pushes (default its own; 1: each push on its own)",
+    )
     opts = parser.parse_args()
+    global GROUP_PUSHES
+    GROUP_PUSHES = opts.group_pushes
     visits = 1_000 if opts.quick else opts.visits
     if visits < 1:
         raise SystemExit(f"--visits must be at least 1, got {visits}")

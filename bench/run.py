@@ -101,7 +101,8 @@ def ratio_lines(figures: dict[str, float]) -> list[str]:
     for name, label, ceiling in (
         ("sync", "sync drain from the agent's store", "sync_ceiling_visits_per_s"),
         ("sync_memory", "sync drain from the in-memory store", ""),
-        ("intake", "walk-in intake", "intake_ceiling_visits_per_s"),
+        ("intake", "walk-in intake (group commit)", "intake_ceiling_visits_per_s"),
+        ("intake_per_push", "walk-in intake (a transaction a push)", ""),
     ):
         value = figures.get(f"{name}_visits_per_s")
         if not value:

@@ -18,6 +18,13 @@ Rules:
 - HELLO first: PUSH and PULL from a branch with no session here get ``hello_required``. A HELLO
   opens a new session in the store, which fences off every older session of the branch, on every
   server process sharing the database.
+- ``receive_many`` takes several messages of one connection, in arrival order (a server that read
+  ahead): the same answers as ``receive`` one by one, except that a run of PUSHes of one session
+  whose ops follow each other in seq order is applied in **one** store call (group commit: one
+  transaction, one commit for up to ``max_group_ops`` ops), then each PUSH is answered with its
+  own ACK: its own ops' outcomes and the mark after the run. Per-op decisions are those of the
+  ops applied one PUSH after another (``plan_batch`` walks the concatenation in seq order); the
+  only difference: where a walk stops, later PUSHes of the run are deferred whole.
 - Malformed input is answered with ``ERROR{code}`` and changes nothing; the core keeps serving.
 - A ``StoreError`` becomes ``ERROR{its code}``; any other exception is a bug and propagates.
 """
@@ -31,6 +38,7 @@ from typing import Any
 from sync import ids
 from sync.codec import (
     FROM_BRANCH,
+    MAX_BATCH_OPS,
     MAX_PAGE_ITEMS,
     Ack,
     Changes,
@@ -51,7 +59,9 @@ from sync.codec import (
     decode,
     encode,
 )
-from sync.store import CentralStore, ChangesPage, StoreError
+from sync.store import BatchResult, CentralStore, ChangesPage, StoreError
+
+MAX_GROUP_OPS = 16 * MAX_BATCH_OPS  # the most ``max_group_ops`` may be
 
 
 @dataclass(frozen=True)
@@ -59,10 +69,13 @@ class CentralConfig:
     max_page: int = 1000  # items per CHANGES page, whatever the branch asks
     session_ttl: float = 900.0  # a session idle this long is forgotten (the branch says HELLO)
     skew_limit: float = 120.0  # branch clocks further off than this are flagged
+    max_group_ops: int = 4 * MAX_BATCH_OPS  # ops applied in one transaction by receive_many
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_page <= MAX_PAGE_ITEMS:
             raise LocalProtocolError("config", f"max_page must be 1..{MAX_PAGE_ITEMS}")
+        if not 1 <= self.max_group_ops <= MAX_GROUP_OPS:
+            raise LocalProtocolError("config", f"max_group_ops must be 1..{MAX_GROUP_OPS}")
         if self.session_ttl <= 0 or self.skew_limit <= 0:
             raise LocalProtocolError("config", "session_ttl and skew_limit must be positive")
 
@@ -171,6 +184,75 @@ class CentralCore:
             ref = message.batch_id if isinstance(message, Push) else 0
             return self._error(branch, exc.code, str(exc) or type(exc).__name__, ref)
 
+    def receive_many(
+        self, branch: str, messages: Sequence[Sequence[Any]], now: float
+    ) -> list[CentralEvent]:
+        """Several messages from the authenticated ``branch``'s connection, in arrival order; the
+        ``Send`` events answer them in that order (one answer per message, as ``receive``).
+
+        A run of consecutive PUSHes of the branch's current session here, each with ops whose
+        seqs all lie above the previous PUSH's, is applied in one ``store.apply_batch`` (at most
+        ``max_group_ops`` ops); anything else is handled as ``receive`` handles it."""
+        events: list[CentralEvent] = []
+        run: list[Push] = []
+        for frames in messages:
+            push = self._groupable(branch, frames)
+            if push is not None and run and self._extends(run, push):
+                run.append(push)
+                continue
+            events += self._push_run(branch, run, now)
+            run = []
+            if push is not None:
+                run = [push]
+            else:
+                events += self.receive(branch, frames, now)
+        return events + self._push_run(branch, run, now)
+
+    def _groupable(self, branch: str, frames: Sequence[Any]) -> Push | None:
+        """The PUSH these frames hold, if it may join a run: well formed, with ops, for the
+        session this server holds for the branch. Anything else goes through ``receive``."""
+        session = self._sessions.get(branch)
+        if session is None or not frames or bytes(frames[0]) != Push.TYPE:
+            return None
+        try:
+            message = decode(frames, FROM_BRANCH)
+        except CodecError:
+            return None
+        if not isinstance(message, Push) or not message.ops or message.session != session.session:
+            return None
+        return message
+
+    def _extends(self, run: list[Push], push: Push) -> bool:
+        size = sum(len(p.ops) for p in run) + len(push.ops)
+        return (
+            push.session == run[0].session
+            and push.ops[0].seq > run[-1].ops[-1].seq
+            and size <= self.config.max_group_ops
+        )
+
+    def _push_run(self, branch: str, run: list[Push], now: float) -> list[CentralEvent]:
+        """Apply a run of PUSHes in one store call; an ACK (or the store's ERROR) for each."""
+        if not run:
+            return []
+        session = self._sessions.get(branch)
+        if session is not None:
+            session.last_seen = now
+        ops = [op for push in run for op in push.ops]
+        try:
+            result = self.store.apply_batch(branch, ops, now=now, session=run[0].session)
+        except StoreError as exc:
+            events: list[CentralEvent] = []
+            for push in run:
+                events += self._error(
+                    branch, exc.code, str(exc) or type(exc).__name__, push.batch_id
+                )
+            return events
+        # Committed. Each PUSH is answered for its own ops, in the order they arrived.
+        events = []
+        for push in run:
+            events += self._acked(branch, push, result if len(run) == 1 else _share(result, push))
+        return events
+
     def forget(self, branch: str) -> bool:
         """Drop ``branch``'s session here (its key was revoked or the branch deactivated): its
         next PUSH or PULL gets ``hello_required``, and its HELLO goes to the store, which refuses
@@ -224,6 +306,9 @@ class CentralCore:
     def _push(self, branch: str, push: Push, now: float) -> list[CentralEvent]:
         result = self.store.apply_batch(branch, push.ops, now=now, session=push.session)
         # Committed. Only now may anything be acknowledged.
+        return self._acked(branch, push, result)
+
+    def _acked(self, branch: str, push: Push, result: BatchResult) -> list[CentralEvent]:
         ack = Ack(
             batch_id=push.batch_id,
             session=push.session,
@@ -269,6 +354,16 @@ class CentralCore:
     def _error(self, branch: str, code: str, message: str, ref: int = 0) -> list[CentralEvent]:
         frames = encode(Error(code=str(code), message=message[:2000], ref=ref))
         return [Send(frames), Refused(branch, str(code), message)]
+
+
+def _share(result: BatchResult, push: Push) -> BatchResult:
+    """The part of a run's result that answers ``push``: its own ops' outcomes, the run's mark."""
+    mine = {op.op_id for op in push.ops}
+    return BatchResult(
+        accepted=tuple(op_id for op_id in result.accepted if op_id in mine),
+        rejected=tuple(r for r in result.rejected if r.op_id in mine),
+        hwm_seq=result.hwm_seq,
+    )
 
 
 def _changes(page: ChangesPage) -> Changes:

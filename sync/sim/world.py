@@ -88,6 +88,9 @@ class Profile:
     mid_batch_crashes: int
     rogue_messages: int
     invalid: float  # share of walk-in ops that central must reject
+    read_ahead: float  # central holds a connection's messages up to this long, then handles
+    # them together (CentralCore.receive_many: PUSHes that follow each other commit as one); 0:
+    # each message at once (receive)
     branch_config: BranchConfig
     central_config: CentralConfig
 
@@ -126,8 +129,11 @@ class Profile:
                 backoff_max=rng.choice((5.0, 20.0)),
             ),
             central_config=CentralConfig(
-                max_page=rng.choice((2, 1000)), session_ttl=rng.choice((30.0, 900.0))
+                max_page=rng.choice((2, 1000)),
+                session_ttl=rng.choice((30.0, 900.0)),
+                max_group_ops=rng.choice((1, 3, 50, 2000)),
             ),
+            read_ahead=rng.choice((0.0, 0.0, 0.05, 0.5)),
         )
 
 
@@ -202,6 +208,8 @@ class World:
         self.central_store = central_store_factory()
         self.central_core: CentralCore | None = None
         self._central_incarnation = 0
+        # Messages central read ahead and has not handled yet, by connection (read_ahead > 0).
+        self._central_inbox: dict[str, list[tuple[bytes, bytes]]] = {}
         self._hwm_seen: dict[str, int] = {}
         self.central_store.on_commit = self._central_committed
         self.branches: dict[str, BranchNode] = {}
@@ -271,6 +279,7 @@ class World:
         if self.central_core is None:
             return
         self.central_core = None
+        self._central_inbox.clear()  # read ahead, never handled: lost with the process
         self.central_store.fault = None
         self.central_store.crashed()
         self.stats["central crash"] += 1
@@ -299,13 +308,38 @@ class World:
             self.truth.delivered.setdefault(identity, set()).update(op.op_id for op in message.ops)
             if identity in self.branches:
                 self.truth.pushes.append((identity, message))
+        if self.profile.read_ahead <= 0:
+            self._central_handle(identity, [frames])
+            return
+        queued = self._central_inbox.setdefault(identity, [])
+        queued.append(frames)
+        if len(queued) == 1:
+            delay = self.rng.uniform(0.0, self.profile.read_ahead)
+            self._at(delay, self._drain_central, identity, self._central_incarnation)
+
+    def _drain_central(self, identity: str, incarnation: int) -> None:
+        if self.central_core is None or incarnation != self._central_incarnation:
+            return
+        messages = self._central_inbox.pop(identity, [])
+        if messages:
+            self._central_handle(identity, messages)
+
+    def _central_handle(self, identity: str, messages: list[tuple[bytes, bytes]]) -> None:
+        core = self.central_core
+        assert core is not None
+        now = EPOCH + self.now
         try:
-            events = core.receive(identity, frames, EPOCH + self.now)
+            if len(messages) == 1:
+                events = core.receive(identity, messages[0], now)
+            else:
+                events = core.receive_many(identity, messages, now)
         except SimCrash as crash:
             self.stats[f"central crash {crash}"] += 1
             self._log(f"central crashed mid-batch ({crash})")
             self._crash_central(self.rng.uniform(0.5, 10.0))
             return
+        if len(messages) > 1:
+            self.stats["central read ahead"] += 1
         for event in events:
             if isinstance(event, Send):
                 self._central_sent(identity, event.frames)

@@ -98,7 +98,8 @@ class WalkinOps:
             visit,
             {
                 "service": service,
-                "queue_number": f"{letter}-{number:03d}",
+                # Numbers restart each day at a branch: a long bench backlog wraps at 9999.
+                "queue_number": f"{letter}-{(number - 1) % 9999 + 1:03d}",
                 "service_day": self.clock.date().isoformat(),
                 "issued_at": self.tick(30),
             },

@@ -84,3 +84,35 @@ def test_full_by_count_or_bytes():
 def test_the_server_refuses_an_unknown_order():
     with pytest.raises(ValueError, match="small-first, arrival"):
         SyncServer("tcp://127.0.0.1:*", generate_keypair(), order="newest")
+
+
+def run_tags(run: list[Received]) -> list[str]:
+    return [received.frames[1].rstrip(b".").decode() for received in run]
+
+
+def test_a_push_comes_out_with_the_pushes_queued_behind_it_on_its_connection():
+    """What the core may apply in one transaction: a connection's waiting PUSHes, up to the
+    limit, never past another kind of message and never another connection's."""
+    inbox = Inbox(small_bytes=100)
+    for n in (1, 2, 3):
+        inbox.add(message(b"a", 1000, f"a{n}"))
+    inbox.add(message(b"b", 1000, "b1"))
+    inbox.add(message(b"a", 10, "a4", kind=b"PULL"))
+    inbox.add(message(b"a", 1000, "a5"))
+    inbox.add(message(b"b", 1000, "b2"))
+    assert run_tags(inbox.pop_run(2)) == ["a1", "a2"]
+    assert run_tags(inbox.pop_run(16)) == ["b1", "b2"]
+    assert run_tags(inbox.pop_run(16)) == ["a3"]  # a PULL behind it: not part of the run
+    assert run_tags(inbox.pop_run(16)) == ["a4"]  # and not the start of one either
+    assert run_tags(inbox.pop_run(16)) == ["a5"]
+    assert inbox.pop_run(16) == [] and len(inbox) == 0 and inbox.bytes == 0
+
+
+def test_a_run_keeps_the_small_lane_first_for_other_connections():
+    inbox = Inbox(small_bytes=100)
+    inbox.add(message(b"a", 1000, "a1"))
+    inbox.add(message(b"a", 1000, "a2"))
+    inbox.add(message(b"a", 1000, "a3"))
+    inbox.add(message(b"c", 10, "c1"))
+    assert run_tags(inbox.pop_run(16)) == ["c1"]
+    assert run_tags(inbox.pop_run(16)) == ["a1", "a2", "a3"]

@@ -357,7 +357,8 @@ class OrderedStore(DjangoCentralStore):
 def test_a_small_push_goes_before_other_branches_large_batches(transactional_db):
     """docs/chaos.md, national reconnect: while the server works through large batches, an
     office pushing one visit is answered next, not after a batch of every other office; each
-    branch's own batches keep their order and every one is applied."""
+    branch's own batches keep their order and every one is applied. A branch's batches queued
+    together are applied in one transaction (group commit), each still answered by its own ACK."""
     store = OrderedStore()
     keypair = generate_keypair()
     server = SyncServer("tcp://127.0.0.1:*", keypair, store=store, options=LINK)
@@ -406,7 +407,12 @@ def test_a_small_push_goes_before_other_branches_large_batches(transactional_db)
                     assert isinstance(answer, Ack), answer
                     acks[code].append(answer)
         assert store.applied[1] == ("1371", sizes["1371", 1])  # the small push went next
-        assert len(store.applied) == len(sizes)  # then every large batch, none twice
+        # Then every large batch, none twice: 1222's second batch alone (its first was being
+        # applied when it came), the two queued batches of 1201 and of 1271 together.
+        assert sorted(store.applied[2:]) == sorted(
+            [("1222", sizes["1222", 2])]
+            + [(code, sizes[code, 1] + sizes[code, 2]) for code in ("1201", "1271")]
+        )
         for code in codes:
             got = acks[code]
             assert len(got) == expected[code], code
@@ -494,3 +500,24 @@ def test_server_command_says_ready_refuses_strangers_and_stops_cleanly_on_sigter
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.mark.django_db(transaction=False)
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--group-pushes", "0"], "--group-pushes must be 1 or more"),
+        (["--group-pushes", "many"], "invalid int value: 'many'"),
+        (["--prune-every", "0"], "--prune-every must be positive"),
+    ],
+)
+def test_server_options_are_checked_before_anything_starts(site, args, says):
+    done = manage(site, "pst_sync_server", "--bind", "tcp://127.0.0.1:1", *args)
+    assert done.returncode != 0 and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "listening" not in done.stdout
+
+
+def test_group_pushes_is_checked():
+    with pytest.raises(ValueError, match="group_pushes"):
+        SyncServer("tcp://127.0.0.1:*", generate_keypair(), group_pushes=0)

@@ -28,8 +28,12 @@ def op_id(ms: int) -> str:
 
 
 def start_server(
-    env: dict[str, str], port: int, order: str = "small-first"
+    env: dict[str, str], port: int, order: str = "small-first", group_pushes: int | None = None
 ) -> tuple[subprocess.Popen[str], str]:
+    grouping = [] if group_pushes is None else ["--group-pushes", str(group_pushes)]
+    # PST_BENCH_SERVER_LOG=FILE: the server's log lines (one per push, with its ms) appended there.
+    log = os.environ.get("PST_BENCH_SERVER_LOG")
+    stderr = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115 - the server's to close
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -39,10 +43,11 @@ def start_server(
             f"tcp://127.0.0.1:{port}",
             "--order",
             order,
+            *grouping,
         ],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
     )
     watchdog = threading.Timer(60, proc.kill)

@@ -232,3 +232,122 @@ def test_ping_needs_no_session(server):
 def test_config_is_checked():
     with pytest.raises(LocalProtocolError):
         CentralConfig(max_page=0)
+
+
+# --- receive_many: PUSHes read ahead together are applied in one transaction --------------------
+
+
+class CountingStore(MemoryCentralStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[int]] = []  # the seqs of each apply_batch call
+
+    def apply_batch(self, branch, ops, *, now, session):
+        self.batches.append([op.seq for op in ops])
+        return super().apply_batch(branch, ops, now=now, session=session)
+
+
+def op_id(seq: int) -> str:
+    return f"019cf8c2-de0e-7d75-806c-{seq:012x}"
+
+
+def many(server, messages, now=WALL):
+    events = server.core.receive_many(BRANCH, messages, now)
+    replies = [decode(e.frames) for e in events if isinstance(e, Send)]
+    assert len(replies) == len(messages), "every message gets exactly one answer"
+    return replies, [e for e in events if not isinstance(e, Send)]
+
+
+def test_pushes_that_follow_each_other_commit_together_and_are_acked_one_by_one():
+    server = Server(CountingStore())
+    server.send(hello())
+    replies, events = many(
+        server, [push(1, 1, 2, batch_id=1), push(1, 3, batch_id=2), push(1, 4, 5, batch_id=3)]
+    )
+    assert server.store.batches == [[1, 2, 3, 4, 5]]  # one transaction
+    assert [(r.batch_id, r.accepted, r.hwm_seq) for r in replies] == [
+        (1, [op_id(1), op_id(2)], 5),
+        (2, [op_id(3)], 5),
+        (3, [op_id(4), op_id(5)], 5),
+    ]
+    assert events == [
+        BatchApplied(BRANCH, 1, 2, 0, 0, 5),
+        BatchApplied(BRANCH, 2, 1, 0, 0, 5),
+        BatchApplied(BRANCH, 3, 2, 0, 0, 5),
+    ]
+    assert server.store.branches[BRANCH].apply_log == [(op_id(n), n) for n in range(1, 6)]
+
+
+def test_a_gap_defers_the_rest_of_the_run_as_one_push_after_another_would():
+    server = Server(CountingStore())
+    server.send(hello())
+    # Seq 3 is still on its way: 4 and 5 wait (deferred), as they would pushed one by one.
+    replies, events = many(server, [push(1, 1, 2, batch_id=1), push(1, 4, 5, batch_id=2)])
+    assert [(r.batch_id, r.accepted, r.hwm_seq) for r in replies] == [
+        (1, [op_id(1), op_id(2)], 2),
+        (2, [], 2),
+    ]
+    assert events[1] == BatchApplied(BRANCH, 2, 0, 0, 2, 2)
+
+
+def test_what_cannot_join_a_run_is_answered_on_its_own_in_order():
+    server = Server(CountingStore())
+    server.send(hello())
+    messages = [
+        push(1, 1, batch_id=1),
+        push(1, 1, batch_id=1),  # sent again: its seqs do not follow, so a run of its own
+        encode(Pull(cursor=0, max=10)),
+        push(1, 2, batch_id=2),
+        push(1, 3, batch_id=3),
+        (b"PUSH", b"\xc1"),  # malformed
+        push(2, 4, batch_id=4),  # another session than the one held here
+    ]
+    replies, _ = many(server, messages)
+    assert [type(r).__name__ for r in replies] == [
+        "Ack", "Ack", "Changes", "Ack", "Ack", "Error", "Error"
+    ]  # fmt: skip
+    assert server.store.batches == [[1], [1], [2, 3], [4]]  # the store fenced the last one
+    assert replies[1].accepted == [op_id(1)]  # answered as recorded, applied once
+    assert [replies[5].code, replies[6].code] == [ErrorCode.BAD_BODY, ErrorCode.STALE_SESSION]
+    assert replies[6].ref == 4
+    assert server.store.branches[BRANCH].apply_log == [(op_id(n), n) for n in (1, 2, 3)]
+
+
+def test_a_run_is_cut_at_max_group_ops():
+    server = Server(CountingStore(), CentralConfig(max_group_ops=3))
+    server.send(hello())
+    replies, _ = many(server, [push(1, 1, 2, batch_id=1), push(1, 3), push(1, 4), push(1, 5)])
+    assert server.store.batches == [[1, 2, 3], [4, 5]]
+    assert [r.hwm_seq for r in replies] == [3, 3, 5, 5]
+
+
+def test_a_run_the_store_cannot_commit_answers_every_push_and_applies_nothing():
+    server = Server(CountingStore())
+    server.send(hello())
+
+    def down(point: str) -> None:
+        if point == "before_commit":
+            raise StoreUnavailable("database is locked")
+
+    server.store.fault = down
+    replies, _ = many(server, [push(1, 1, batch_id=7), push(1, 2, batch_id=8)])
+    assert [(r.code, r.ref) for r in replies] == [
+        (ErrorCode.UNAVAILABLE, 7),
+        (ErrorCode.UNAVAILABLE, 8),
+    ]
+    assert not server.store.branches[BRANCH].records
+
+
+def test_pushes_before_hello_are_each_told_to_say_hello():
+    server = Server(CountingStore())
+    replies, _ = many(server, [push(1, 1, batch_id=1), push(1, 2, batch_id=2)])
+    assert [(r.code, r.ref) for r in replies] == [
+        (ErrorCode.HELLO_REQUIRED, 1),
+        (ErrorCode.HELLO_REQUIRED, 2),
+    ]
+    assert server.store.batches == []
+
+
+def test_group_size_is_checked():
+    with pytest.raises(LocalProtocolError):
+        CentralConfig(max_group_ops=0)

@@ -16,7 +16,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pst_helpdesk_ext.conf import pst_settings
-from pst_helpdesk_ext.services.sync_server import ORDERS, PRUNE_EVERY, SyncServer, server_keypair
+from pst_helpdesk_ext.services.sync_server import (
+    GROUP_PUSHES,
+    ORDERS,
+    PRUNE_EVERY,
+    SyncServer,
+    server_keypair,
+)
 from sync.transport import KeyFileError, TransportError
 
 
@@ -48,18 +54,35 @@ class Command(BaseCommand):
             " of other branches, each branch's own messages in order; arrival: one message at a"
             " time as they arrive (only for comparison)",
         )
+        parser.add_argument(
+            "--group-pushes",
+            type=int,
+            default=GROUP_PUSHES,
+            metavar="N",
+            help=f"apply up to N pushes a branch has queued in one transaction (default "
+            f"{GROUP_PUSHES}, at most 2,000 ops; 1: each push on its own, only for comparison)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bind = options["bind"] or pst_settings.SYNC_BIND
         if options["prune_every"] <= 0:
             raise CommandError(f"--prune-every must be positive, got {options['prune_every']}")
+        if options["group_pushes"] < 1:
+            raise CommandError(
+                f"--group-pushes must be 1 or more (1 turns grouping off), got "
+                f"{options['group_pushes']}"
+            )
         try:
             keypair = server_keypair()
         except (ImproperlyConfigured, KeyFileError) as exc:
             raise CommandError(str(exc)) from None
         try:
             server = SyncServer(
-                bind, keypair, prune_every=options["prune_every"], order=options["order"]
+                bind,
+                keypair,
+                prune_every=options["prune_every"],
+                order=options["order"],
+                group_pushes=options["group_pushes"],
             )
         except TransportError as exc:
             raise CommandError(str(exc)) from None
