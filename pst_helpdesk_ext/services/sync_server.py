@@ -459,7 +459,8 @@ class SyncServer:
         for event in events:
             if isinstance(event, Send):
                 self.transport.send(identity, list(event.frames))
-        self._log(branch, kind, events, (time.perf_counter() - started) * 1000)
+        group = sum(1 for event in events if isinstance(event, BatchApplied))
+        self._log(branch, kind, events, (time.perf_counter() - started) * 1000, group)
 
     def _record_internal_error(self, branch: str, text: str) -> None:
         """Keep the error on the branch's sync state (the admin's branch page). Best effort:
@@ -521,12 +522,16 @@ class SyncServer:
         )
         self.transport.send(identity, list(encode(answer)))
 
-    def _log(self, branch: str, kind: str, events: Sequence[object], ms: float) -> None:
+    def _log(
+        self, branch: str, kind: str, events: Sequence[object], ms: float, group: int = 1
+    ) -> None:
+        """One line per event; ``group``: how many pushes these events answer (a push applied
+        with others in one transaction logs the transaction's ms and ``group=`` their number)."""
         for event in events:
             if isinstance(event, BatchApplied):
                 log.info(
                     "sync event=push branch=%s type=%s batch=%d ops=%d accepted=%d rejected=%d "
-                    "deferred=%d hwm=%d ms=%.1f",
+                    "deferred=%d hwm=%d group=%d ms=%.1f",
                     branch,
                     kind,
                     event.batch_id,
@@ -535,6 +540,7 @@ class SyncServer:
                     event.rejected,
                     event.deferred,
                     event.hwm_seq,
+                    max(1, group),
                     ms,
                 )
             elif isinstance(event, Welcomed):
