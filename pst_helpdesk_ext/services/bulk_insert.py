@@ -23,6 +23,7 @@ in row order (parents are inserted before the children that read their ids).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -132,7 +133,7 @@ class RowInserter:
                 "The walk-in intake needs a database that returns ids from a bulk insert "
                 "(PostgreSQL, or SQLite 3.35 or later)."
             )
-        constant = [f.get_db_prep_save(value, connection) for f, value in self.fixed]
+        constant = [_once(f.get_db_prep_save(value, connection)) for f, value in self.fixed]
         adapt_datetime = connection.ops.adapt_datetimefield_value
         columns: list[list[Any]] = []
         for index, f in enumerate(self.named):
@@ -183,17 +184,18 @@ class RowInserter:
                 plain = not skip_conflicts_on and not returning_field
                 reserved = together.take(self.model, len(rows)) if plain else None
                 if reserved is not None:
-                    # Ids reserved up front: queued, written with the others in one statement.
+                    # Ids reserved up front: queued, written with the others at the end.
                     pk_type = meta.pk.db_type(connection).split("(")[0]
-                    unnest = ", ".join(f"(%b)::{t}[]" for t in [pk_type, *types])
-                    into = f"INSERT INTO {quote(self.table)} ({quote(self.pk_column)}, {names})"
-                    sql = f"{into} SELECT * FROM UNNEST({unnest})"  # noqa: S608
-                    together.queue(sql, [reserved, *arrays])
+                    together.queue_rows(
+                        self.table,
+                        [self.pk_column, *self.columns],
+                        [pk_type, *types],
+                        [reserved, *arrays],
+                    )
                     return list(reserved) if returning else []
                 if plain and not returning:
                     # Nobody reads these rows' ids: queued too, taking their ids on insert.
-                    unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
-                    together.queue(f"{head}SELECT * FROM UNNEST({unnest})", arrays)  # noqa: S608
+                    together.queue_rows(self.table, self.columns, types, arrays)
                     return []
                 together.flush()  # what was queued first is written first
             unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
@@ -217,6 +219,16 @@ class RowInserter:
                 if returning:
                     ids.extend(row[0] for row in cursor.fetchall())
         return ids
+
+
+def _once(value: Any) -> Any:
+    """A column's one value for every row, serialised once: a JSON value (a follow-up's empty
+    ``email_recipients``) would otherwise go through ``json.dumps`` once per row."""
+    dumps = getattr(value, "dumps", None)
+    if dumps is None or not hasattr(value, "obj"):
+        return value
+    text = dumps(value.obj)
+    return type(value)(value.obj, dumps=lambda _obj: text)
 
 
 @contextmanager
@@ -246,11 +258,14 @@ def _binary_cursor(connection: Any, sql: str) -> Iterator[Any]:
 
 class _Together:
     """Inserts queued inside ``insert_together`` (PostgreSQL): their ids reserved up front, the
-    rows written at the end in one statement."""
+    rows written at the end, each table's by one ``COPY ... FROM STDIN (FORMAT BINARY)`` and the
+    loaded rows' updates in one statement."""
 
     def __init__(self, connection: Any, reserved: dict[type[Any], list[int]]) -> None:
         self.connection = connection
         self.reserved = reserved
+        # (table, columns, their database types, one list of values per column)
+        self.copies: list[tuple[str, list[str], list[str], list[list[Any]]]] = []
         self.parts: list[str] = []
         self.params: list[Any] = []
 
@@ -262,15 +277,34 @@ class _Together:
         del self.reserved[model]
         return ids
 
+    def queue_rows(
+        self, table: str, columns: list[str], types: list[str], arrays: list[list[Any]]
+    ) -> None:
+        if all(_copy_type(db_type) for db_type in types):
+            self.copies.append((table, columns, types, arrays))
+            return
+        # A column type psycopg cannot write in binary: an INSERT of arrays, as before.
+        quote = self.connection.ops.quote_name
+        names = ", ".join(quote(c) for c in columns)
+        unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
+        # Only identifiers from the model's meta, quoted; every value is a bound parameter.
+        sql = f"INSERT INTO {quote(table)} ({names}) SELECT * FROM UNNEST({unnest})"  # noqa: S608
+        self.queue(sql, arrays)
+
     def queue(self, sql: str, params: list[Any]) -> None:
         self.parts.append(sql)
         self.params.extend(params)
 
     def flush(self) -> None:
-        """Write what is queued: one statement, each insert but the last in a WITH clause
-        (PostgreSQL runs every data-modifying WITH clause once, whether read or not). Rows
-        point at each other by the reserved ids; Django's foreign keys are checked at commit
-        (DEFERRABLE INITIALLY DEFERRED), so the order of the clauses does not matter."""
+        """Write what is queued: each table's new rows by a binary ``COPY`` (the database's own
+        bulk path: no statement to plan, no array to unpack, and values packed by psycopg's C
+        code), then the rest (the loaded rows' updates) in one statement, each part but the last
+        in a WITH clause (PostgreSQL runs every data-modifying WITH clause once, whether read or
+        not). Rows point at each other by the reserved ids; Django's foreign keys are checked at
+        commit (DEFERRABLE INITIALLY DEFERRED), so the order of the writes does not matter."""
+        copies, self.copies = self.copies, []
+        for table, columns, types, arrays in copies:
+            _copy_rows(self.connection, table, columns, types, arrays)
         if not self.parts:
             return
         *first, last = self.parts
@@ -279,6 +313,37 @@ class _Together:
         params, self.parts, self.params = self.params, [], []
         with _binary_cursor(self.connection, sql) as cursor:
             cursor.execute(sql, params)
+
+
+@functools.cache
+def _copy_type(db_type: str) -> bool:
+    """Whether psycopg knows ``db_type`` (a column's type as Django declares it) by name."""
+    import psycopg.postgres
+
+    return psycopg.postgres.types.get(db_type) is not None
+
+
+def _copy_rows(
+    connection: Any, table: str, columns: list[str], types: list[str], arrays: list[list[Any]]
+) -> None:
+    """``COPY table (columns) FROM STDIN (FORMAT BINARY)`` of the rows (values by column),
+    through Django's cursor: its error wrapping (a lost connection is an OperationalError, as
+    the sync store expects) and execute wrappers (counted and logged as a statement)."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    # Only identifiers from the model's meta, quoted; the values travel as COPY data.
+    sql = f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT BINARY)"
+    rows = list(zip(*arrays, strict=True))
+
+    def copy(sql: str, params: Any, many: bool, context: Any) -> None:
+        with context["cursor"].cursor.copy(sql) as stream:
+            stream.set_types(types)
+            write = stream.write_row
+            for row in rows:
+                write(row)
+
+    with _binary_cursor(connection, sql) as cursor, connection.wrap_database_errors:
+        cursor._execute_with_wrappers(sql, None, False, copy)
 
 
 _TOGETHER: ContextVar[_Together | None] = ContextVar("pst_insert_together", default=None)

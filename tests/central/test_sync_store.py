@@ -324,11 +324,10 @@ def test_apply_batch_uses_a_constant_number_of_queries(store, branch):
     assert large < 60
 
 
-def test_on_postgresql_a_batch_writes_its_new_rows_in_one_statement_without_savepoints(
-    store, branch
-):
-    """The round trips a batch saves on PostgreSQL: every table's new rows in one statement
-    (ids reserved in one more), no savepoint of the intake's nor of the feed writer's."""
+def test_on_postgresql_a_batch_copies_each_tables_new_rows_without_savepoints(store, branch):
+    """How a batch writes on PostgreSQL: each table's new rows by one binary COPY (ids reserved
+    up front in one statement), no INSERT of them, no savepoint of the intake's nor of the feed
+    writer's."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite writes each table at once: it has no round trips to save")
     store.hello("1222")
@@ -339,11 +338,28 @@ def test_on_postgresql_a_batch_writes_its_new_rows_in_one_statement_without_save
     statements = [query["sql"] for query in captured.captured_queries]
     tables = ["helpdesk_ticket", "helpdesk_followup", "helpdesk_ticketchange"]
     tables += [f"pst_helpdesk_ext_{name}" for name in ("visit", "guestbookentry", "rating")]
-    writing = [sql for sql in statements if any(f'INSERT INTO "{t}" ' in sql for t in tables)]
-    assert len(writing) == 1 and all(f'INSERT INTO "{t}" ' in writing[0] for t in tables)
+    assert not [sql for sql in statements if any(f'INSERT INTO "{t}" ' in sql for t in tables)]
+    for table in tables:
+        copies = [sql for sql in statements if sql.startswith(f'COPY "{table}" (')]
+        assert len(copies) == 1 and copies[0].endswith("FROM STDIN (FORMAT BINARY)"), table
     # One savepoint: the store's own transaction, which a test runs inside its own.
     assert len([sql for sql in statements if sql.startswith("SAVEPOINT")]) == 1
     assert (Visit.objects.count(), FollowUp.objects.count()) == (20, 120)
+
+
+def test_a_copy_the_database_refuses_raises_djangos_error_and_leaves_nothing(branch):
+    """The store tells transient faults from poison ops by Django's exception classes: a COPY
+    that fails must raise them too, never psycopg's own, and write nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    from django.db import IntegrityError, transaction
+
+    from pst_helpdesk_ext.services.bulk_insert import _copy_rows
+
+    before = Ticket.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic():  # title is NOT NULL
+        _copy_rows(connection, "helpdesk_ticket", ["title"], ["varchar"], [[None]])
+    assert Ticket.objects.count() == before
 
 
 def test_apply_batch_of_100_visits_stays_under_a_fixed_query_budget(

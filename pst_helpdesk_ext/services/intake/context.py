@@ -263,13 +263,18 @@ class Intake:
         return service
 
     def set(self, state: VisitState, target: str, **values: Any) -> None:
-        obj = {"ticket": state.ticket, "visit": state.visit, "pst": state.pst}[target]
-        fields = {"ticket": state.ticket_fields, "visit": state.visit_fields}.get(
-            target, state.pst_fields
-        )
+        if target == "ticket":
+            obj, fields = state.ticket, state.ticket_fields
+        elif target == "visit":
+            obj, fields = state.visit, state.visit_fields
+        else:
+            obj, fields = state.pst, state.pst_fields
         for name, value in values.items():
-            self.assign(obj, name, value)
-            fields.add(name)
+            if isinstance(value, NewRow) and not isinstance(obj, NewRow):
+                self.batch.pending_links.append((obj, f"{name}_id", value))
+            else:
+                setattr(obj, name, value)
+        fields.update(values)
 
     def assign(self, obj: Row, name: str, value: Any) -> None:
         """Set a field; a loaded instance pointing at a new row gets its id after the insert."""
