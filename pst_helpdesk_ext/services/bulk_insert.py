@@ -349,28 +349,48 @@ def _copy_rows(
 _TOGETHER: ContextVar[_Together | None] = ContextVar("pst_insert_together", default=None)
 
 
+# (database alias, table, id column) -> the id's sequence (schema-qualified name), or None.
+_SEQUENCES: dict[tuple[str, str, str], str | None] = {}
+
+
+def _sequences(connection: Any, models: list[type[Any]]) -> dict[type[Any], str | None]:
+    """Each model's id sequence, looked up once per process (one statement for those not known
+    yet). Looked up again in the statement that reserves, ``pg_get_serial_sequence`` reads the
+    catalogs once per id: 26 ms for 4,000 ids instead of 3."""
+    key = {m: (connection.alias, m._meta.db_table, m._meta.pk.column) for m in models}
+    unknown = [m for m in models if key[m] not in _SEQUENCES]
+    if unknown:
+        quote = connection.ops.quote_name
+        sql = "SELECT " + ", ".join(["pg_get_serial_sequence(%b, %b)"] * len(unknown))
+        params: list[Any] = []
+        for model in unknown:
+            params += [quote(model._meta.db_table), model._meta.pk.column]
+        with _binary_cursor(connection, sql) as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        for model, name in zip(unknown, row, strict=True):
+            _SEQUENCES[key[model]] = name
+    return {m: _SEQUENCES[key[m]] for m in models}
+
+
 def _reserve_ids(connection: Any, counts: dict[type[Any], int]) -> dict[type[Any], list[int]]:
     """``count`` ids from each model's id sequence, in one statement; a model whose id has no
     sequence is left out (its rows are then inserted as usual, taking ids on insert)."""
-    quote = connection.ops.quote_name
+    named = {m: n for m, n in _sequences(connection, list(counts)).items() if n is not None}
+    if not named:
+        return {}
     arrays = ", ".join(
-        [
-            "ARRAY(SELECT nextval(pg_get_serial_sequence(%b, %b)::regclass) "
-            "FROM generate_series(1, %b))"
-        ]
-        * len(counts)
+        ["ARRAY(SELECT nextval(%b::regclass) FROM generate_series(1, %b))"] * len(named)
     )
     params: list[Any] = []
-    for model, count in counts.items():
-        params += [quote(model._meta.db_table), model._meta.pk.column, count]
+    for model, name in named.items():
+        params += [name, counts[model]]
     sql = f"SELECT {arrays}"
     with _binary_cursor(connection, sql) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return {
-        model: sorted(ids)
-        for model, ids in zip(counts, row, strict=True)
-        if ids and None not in ids
+        model: sorted(ids) for model, ids in zip(named, row, strict=True) if ids and None not in ids
     }
 
 
