@@ -18,13 +18,14 @@ Rules:
 - HELLO first: PUSH and PULL from a branch with no session here get ``hello_required``. A HELLO
   opens a new session in the store, which fences off every older session of the branch, on every
   server process sharing the database.
-- ``receive_many`` takes several messages of one connection, in arrival order (a server that read
-  ahead): the same answers as ``receive`` one by one, except that a run of PUSHes of one session
-  whose ops follow each other in seq order is applied in **one** store call (group commit: one
-  transaction, one commit for up to ``max_group_ops`` ops), then each PUSH is answered with its
-  own ACK: its own ops' outcomes and the mark after the run. Per-op decisions are those of the
-  ops applied one PUSH after another (``plan_batch`` walks the concatenation in seq order); the
-  only difference: where a walk stops, later PUSHes of the run are deferred whole.
+- ``receive_run`` takes several messages of one connection, in arrival order (a server that read
+  ahead), and answers the first, or the run of PUSHes it starts, with one store call: a run of
+  PUSHes of one session whose ops follow each other in seq order (no op id twice) is applied in
+  **one** store call (group commit: one transaction, one commit for up to ``max_group_ops``
+  ops), then each PUSH is answered with its own ACK: its own ops' outcomes and the mark after
+  the run. Per-op decisions are those of the ops applied one PUSH after another (``plan_batch``
+  walks the concatenation in seq order); the only difference: where a walk stops, later PUSHes
+  of the run are deferred whole. ``receive_many`` repeats it until every message is answered.
 - Malformed input is answered with ``ERROR{code}`` and changes nothing; the core keeps serving.
 - A ``StoreError`` becomes ``ERROR{its code}``; any other exception is a bug and propagates.
 """
@@ -189,24 +190,39 @@ class CentralCore:
     ) -> list[CentralEvent]:
         """Several messages from the authenticated ``branch``'s connection, in arrival order; the
         ``Send`` events answer them in that order (one answer per message, as ``receive``).
-
-        A run of consecutive PUSHes of the branch's current session here, each with ops whose
-        seqs all lie above the previous PUSH's, is applied in one ``store.apply_batch`` (at most
-        ``max_group_ops`` ops); anything else is handled as ``receive`` handles it."""
+        ``receive_run`` step by step: a driver that sends each step's answers before the next
+        step (the sync server) loses none of them to a later step's failure."""
         events: list[CentralEvent] = []
-        run: list[Push] = []
-        for frames in messages:
+        while messages:
+            step, handled = self.receive_run(branch, messages, now)
+            events += step
+            messages = messages[handled:]
+        return events
+
+    def receive_run(
+        self, branch: str, messages: Sequence[Sequence[Any]], now: float
+    ) -> tuple[list[CentralEvent], int]:
+        """The first of ``messages`` and, when it is a PUSH that may start a run, the PUSHes right
+        behind it that join the run, with **one** store call; returns the events and how many
+        messages they answer (at least one).
+
+        A run: consecutive PUSHes of the session this server holds for the branch, each with ops
+        whose seqs all lie above the previous PUSH's and whose op ids none of the run's other
+        PUSHes holds, at most ``max_group_ops`` ops in all. Anything else is handled alone, as
+        ``receive`` handles it."""
+        if not messages:
+            return [], 0
+        first = self._groupable(branch, messages[0])
+        if first is None:
+            return self.receive(branch, messages[0], now), 1
+        run, op_ids = [first], {op.op_id for op in first.ops}
+        for frames in messages[1:]:
             push = self._groupable(branch, frames)
-            if push is not None and run and self._extends(run, push):
-                run.append(push)
-                continue
-            events += self._push_run(branch, run, now)
-            run = []
-            if push is not None:
-                run = [push]
-            else:
-                events += self.receive(branch, frames, now)
-        return events + self._push_run(branch, run, now)
+            if push is None or not self._extends(run, op_ids, push):
+                break
+            run.append(push)
+            op_ids.update(op.op_id for op in push.ops)
+        return self._push_run(branch, run, now), len(run)
 
     def _groupable(self, branch: str, frames: Sequence[Any]) -> Push | None:
         """The PUSH these frames hold, if it may join a run: well formed, with ops, for the
@@ -222,12 +238,15 @@ class CentralCore:
             return None
         return message
 
-    def _extends(self, run: list[Push], push: Push) -> bool:
-        size = sum(len(p.ops) for p in run) + len(push.ops)
+    def _extends(self, run: list[Push], op_ids: set[str], push: Push) -> bool:
+        size = len(op_ids) + len(push.ops)
         return (
             push.session == run[0].session
             and push.ops[0].seq > run[-1].ops[-1].seq
             and size <= self.config.max_group_ops
+            # The codec refuses an op id twice in one PUSH; across PUSHes only the store's
+            # ledger would see it, and a run is one store call: such a PUSH goes alone.
+            and op_ids.isdisjoint(op.op_id for op in push.ops)
         )
 
     def _push_run(self, branch: str, run: list[Push], now: float) -> list[CentralEvent]:

@@ -35,7 +35,7 @@ Rules:
   a national reconnect an office pushing one visit is answered at once instead of after one batch
   of every other office (docs/chaos.md). ``order="arrival"`` turns it off (for comparison).
 - Group commit: when the next message is a PUSH and more PUSHes of the same connection were read
-  ahead behind it, they go to the core together (``CentralCore.receive_many``), which applies
+  ahead behind it, they go to the core together (``CentralCore.receive_run``), which applies
   those that follow each other in one transaction and answers each with its own ACK. A branch
   with a backlog keeps ``window`` PUSHes in flight, so its backlog commits a few batches at a
   time instead of one: the per-transaction work (the branch's lock, the feed writers' lock, the
@@ -270,16 +270,21 @@ class Inbox:
     def pop_run(self, limit: int) -> list[Received]:
         """The next message, as ``pop`` hands it out, and when it is a PUSH the PUSHes queued
         right behind it on the same connection (at most ``limit`` messages in all): what the
-        core may apply in one transaction (``CentralCore.receive_many``)."""
+        core may apply in one transaction (``CentralCore.receive_run``). A small PUSH takes only
+        the small PUSHes behind it: a large batch never rides the small lane past other
+        connections."""
         lane = self._small or self._large
         if not lane:
             return []
         identity = lane.popleft()
         queue = self._queues[identity]
         run: list[Received] = []
+        first_small = queue[0][2]
         while queue and len(run) < max(1, limit):
-            received, size, _small = queue[0]
+            received, size, small = queue[0]
             if run and not (_is_push(run[0].frames) and _is_push(received.frames)):
+                break
+            if run and first_small and not small:
                 break
             queue.popleft()
             self.messages -= 1
@@ -418,23 +423,30 @@ class SyncServer:
         self, branch: str, identity: bytes, messages: list[list[bytes]], public_key: str = ""
     ) -> None:
         """Answer ``messages``, read in this order from one connection (several only when they
-        are PUSHes the core may apply in one transaction)."""
+        are PUSHes the core may apply in one transaction). Each store call's answers are sent
+        before the next call starts, so a later failure answers only what it left unanswered."""
         started = time.perf_counter()
         kind = _message_type(messages[0])
         self.stats.messages += len(messages)
+        answered = 0
         try:
             if not self._still_allowed(branch, public_key):
-                for frames in messages:
-                    self._refuse_revoked(branch, identity, frames, kind, started)
+                self._refuse_revoked(branch, identity, messages, kind, started)
                 return
-            if len(messages) == 1:
-                events = self.core.receive(branch, messages[0], self._clock())
-            else:
-                events = self.core.receive_many(branch, messages, self._clock())
+            while answered < len(messages):
+                step_started = time.perf_counter()
+                events, handled = self.core.receive_run(branch, messages[answered:], self._clock())
+                for event in events:
+                    if isinstance(event, Send):
+                        self.transport.send(identity, list(event.frames))
+                answered += handled
+                ms = (time.perf_counter() - step_started) * 1000
+                self._log(branch, kind, events, ms, handled)
         except Exception as exc:
-            # Nothing committed (the store's transaction rolled back): answer "unavailable" so
-            # the branch retries. Logged with its message and traceback (NIK-shaped numbers
-            # masked: a database error's text may quote row values) and kept for the admin.
+            # Nothing of the messages not answered yet committed (the store's transaction rolled
+            # back): answer them "unavailable" so the branch retries. Logged with its message
+            # and traceback (NIK-shaped numbers masked: a database error's text may quote row
+            # values) and kept for the admin.
             self.stats.internal_errors += 1
             close_old_connections()
             text = error_text(exc)
@@ -448,19 +460,13 @@ class SyncServer:
                 masked_traceback(exc),
             )
             self._record_internal_error(branch, text)
-            for frames in messages:
+            for frames in messages[answered:]:
                 answer = Error(
                     code=str(ErrorCode.UNAVAILABLE),
                     message="central could not handle this message now; nothing was applied",
                     ref=_batch_ref(frames),
                 )
                 self.transport.send(identity, list(encode(answer)))
-            return
-        for event in events:
-            if isinstance(event, Send):
-                self.transport.send(identity, list(event.frames))
-        group = sum(1 for event in events if isinstance(event, BatchApplied))
-        self._log(branch, kind, events, (time.perf_counter() - started) * 1000, group)
 
     def _record_internal_error(self, branch: str, text: str) -> None:
         """Keep the error on the branch's sync state (the admin's branch page). Best effort:
@@ -494,39 +500,42 @@ class SyncServer:
             )
 
     def _refuse_revoked(
-        self, branch: str, identity: bytes, frames: list[bytes], kind: str, started: float
+        self, branch: str, identity: bytes, messages: list[list[bytes]], kind: str, started: float
     ) -> None:
-        """A message on a connection whose key was revoked (or whose branch was deactivated)
-        after it connected, or whose key was replaced: answered ``ERROR{refused}``, nothing
+        """Messages on a connection whose key was revoked (or whose branch was deactivated)
+        after it connected, or whose key was replaced: each answered ``ERROR{refused}``, nothing
         handled. The branch's session here is dropped when the branch itself may no longer sync;
-        an old key's connection never drops the session of the branch's new key."""
+        an old key's connection never drops the session of the branch's new key. The one query
+        comes before any answer: a failure answers every message once, ``unavailable``."""
         usable = Branch.objects.filter(
             code=branch, active=True, key_revoked_at__isnull=True
         ).exists()
         if not usable:
             self.core.forget(branch)
-        self.stats.errors_answered += 1
-        log.warning(
-            "sync event=error branch=%s type=%s code=%s reason=%s ms=%.1f",
-            branch,
-            kind,
-            ErrorCode.REFUSED,
-            "key_replaced" if usable else "revoked_or_deactivated",
-            (time.perf_counter() - started) * 1000,
-        )
-        answer = Error(
-            code=str(ErrorCode.REFUSED),
-            message=f"the key of branch {branch} was revoked or replaced at central, or the "
-            "branch was deactivated",
-            ref=_batch_ref(frames),
-        )
-        self.transport.send(identity, list(encode(answer)))
+        for frames in messages:
+            self.stats.errors_answered += 1
+            log.warning(
+                "sync event=error branch=%s type=%s code=%s reason=%s ms=%.1f",
+                branch,
+                kind,
+                ErrorCode.REFUSED,
+                "key_replaced" if usable else "revoked_or_deactivated",
+                (time.perf_counter() - started) * 1000,
+            )
+            answer = Error(
+                code=str(ErrorCode.REFUSED),
+                message=f"the key of branch {branch} was revoked or replaced at central, or the "
+                "branch was deactivated",
+                ref=_batch_ref(frames),
+            )
+            self.transport.send(identity, list(encode(answer)))
 
     def _log(
         self, branch: str, kind: str, events: Sequence[object], ms: float, group: int = 1
     ) -> None:
-        """One line per event; ``group``: how many pushes these events answer (a push applied
-        with others in one transaction logs the transaction's ms and ``group=`` their number)."""
+        """One line per event; ``group``: how many messages these events answer (PUSHes applied
+        together in one transaction each log the transaction's ms and ``group=`` their number;
+        any other message is answered alone)."""
         for event in events:
             if isinstance(event, BatchApplied):
                 log.info(
@@ -540,7 +549,7 @@ class SyncServer:
                     event.rejected,
                     event.deferred,
                     event.hwm_seq,
-                    max(1, group),
+                    group,
                     ms,
                 )
             elif isinstance(event, Welcomed):

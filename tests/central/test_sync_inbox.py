@@ -116,3 +116,16 @@ def test_a_run_keeps_the_small_lane_first_for_other_connections():
     inbox.add(message(b"c", 10, "c1"))
     assert run_tags(inbox.pop_run(16)) == ["c1"]
     assert run_tags(inbox.pop_run(16)) == ["a1", "a2", "a3"]
+
+
+def test_a_small_push_takes_only_the_small_pushes_behind_it():
+    """A large batch queued behind a small push on the same connection does not ride the small
+    lane past the other connections' messages."""
+    inbox = Inbox(small_bytes=100)
+    inbox.add(message(b"a", 1000, "a1"))
+    inbox.add(message(b"s", 10, "s1"))
+    inbox.add(message(b"s", 10, "s2"))
+    inbox.add(message(b"s", 1000, "s3"))
+    assert run_tags(inbox.pop_run(16)) == ["s1", "s2"]
+    assert run_tags(inbox.pop_run(16)) == ["a1"]
+    assert run_tags(inbox.pop_run(16)) == ["s3"]

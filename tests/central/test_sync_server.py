@@ -28,6 +28,7 @@ from pst_helpdesk_ext.services.sync_server import SyncServer
 from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
 from sync import PROTOCOL_VERSION
 from sync.codec import Ack, Changes, Error, Hello, Message, Pull, Push, Welcome, decode, encode
+from sync.memory import MemoryCentralStore
 from sync.transport import (
     BranchTransport,
     CurveKeyPair,
@@ -521,3 +522,47 @@ def test_server_options_are_checked_before_anything_starts(site, args, says):
 def test_group_pushes_is_checked():
     with pytest.raises(ValueError, match="group_pushes"):
         SyncServer("tcp://127.0.0.1:*", generate_keypair(), group_pushes=0)
+
+
+class FailsOnCall(MemoryCentralStore):
+    """The reference store, failing with a bug (not a StoreError) at its Nth batch."""
+
+    def __init__(self, failing_call: int) -> None:
+        super().__init__()
+        self.failing_call = failing_call
+        self.calls = 0
+
+    def apply_batch(self, branch, ops, *, now, session):
+        self.calls += 1
+        if self.calls == self.failing_call:
+            raise RuntimeError("a bug in the store")
+        return super().apply_batch(branch, ops, now=now, session=session)
+
+
+@pytest.mark.django_db
+def test_a_failure_after_a_committed_run_answers_only_what_it_left(caplog):
+    """Messages read together can take several store calls (here a re-sent batch cannot join
+    the run before it). A later call's failure must not take back the answers of a run that
+    committed: those go out as they commit, and only the rest is answered ``unavailable``."""
+    from tests.sync.test_central_core import hello, push
+
+    store = FailsOnCall(failing_call=2)
+    store.enrol("1222")
+    server = SyncServer(
+        "tcp://127.0.0.1:*", generate_keypair(), store=store, still_allowed=lambda c, k: True
+    )
+    sent: list[Message] = []
+    server.transport.send = lambda identity, frames: sent.append(decode(frames)) or True
+    try:
+        server.core.receive("1222", hello(), time.time())
+        messages = [push(1, 1, batch_id=1), push(1, 2, batch_id=2), push(1, 1, batch_id=1)]
+        with caplog.at_level(logging.INFO, logger="pst.sync.server"):
+            server._handle("1222", b"peer", [list(m) for m in messages])
+    finally:
+        server.transport.close()
+    assert [type(m).__name__ for m in sent] == ["Ack", "Ack", "Error"]
+    assert [m.batch_id for m in sent[:2]] == [1, 2] and sent[2].ref == 1
+    assert sent[2].code == "unavailable"
+    assert store.branches["1222"].hwm_seq == 2
+    pushes = [r.getMessage() for r in caplog.records if "event=push" in r.getMessage()]
+    assert len(pushes) == 2 and all(" group=2 " in line for line in pushes)

@@ -351,3 +351,46 @@ def test_pushes_before_hello_are_each_told_to_say_hello():
 def test_group_size_is_checked():
     with pytest.raises(LocalProtocolError):
         CentralConfig(max_group_ops=0)
+
+
+def push_ops(session: int, batch_id: int, *pairs: tuple[int, int]) -> tuple[bytes, bytes]:
+    """A PUSH of ops given as (op number, seq): the same op number is the same op id."""
+    ops = [
+        Op(
+            op_id=op_id(number),
+            seq=seq,
+            kind="visit.created",
+            entity_id=f"v{number}",
+            hlc=seq,
+            payload=created_payload(),
+        )
+        for number, seq in pairs
+    ]
+    return encode(Push(batch_id=batch_id, session=session, ops=ops))
+
+
+def test_an_op_id_in_two_pushes_never_shares_a_run():
+    """The codec refuses an op id twice in one PUSH; two PUSHes holding the same op id (a faulty
+    branch) are two store calls, as they would be one at a time: the op applies once and both
+    PUSHes hear it accepted."""
+    server = Server(CountingStore())
+    server.send(hello())
+    replies, _ = many(server, [push_ops(1, 1, (1, 1)), push_ops(1, 2, (1, 2))])
+    assert server.store.batches == [[1], [2]]
+    assert [r.accepted for r in replies] == [[op_id(1)], [op_id(1)]]
+    assert not any(r.rejected for r in replies)
+    assert server.store.branches[BRANCH].apply_log == [(op_id(1), 1)]
+
+
+def test_receive_run_answers_one_store_call_at_a_time():
+    """What the sync server relies on: each step is one store call and says how many messages
+    it answered, so the answers of a committed run go out before a later step can fail."""
+    server = Server(CountingStore())
+    server.send(hello())
+    messages = [push(1, 1, batch_id=1), push(1, 2, batch_id=2), push(1, 1, batch_id=1)]
+    events, handled = server.core.receive_run(BRANCH, messages, WALL)
+    assert handled == 2 and server.store.batches == [[1, 2]]
+    assert [decode(e.frames).batch_id for e in events if isinstance(e, Send)] == [1, 2]
+    events, handled = server.core.receive_run(BRANCH, messages[2:], WALL)
+    assert handled == 1 and server.store.batches == [[1, 2], [1]]
+    assert server.core.receive_run(BRANCH, [], WALL) == ([], 0)

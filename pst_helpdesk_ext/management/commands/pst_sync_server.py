@@ -60,7 +60,8 @@ class Command(BaseCommand):
             default=GROUP_PUSHES,
             metavar="N",
             help=f"apply up to N pushes a branch has queued in one transaction (default "
-            f"{GROUP_PUSHES}, at most 2,000 ops; 1: each push on its own, only for comparison)",
+            f"{GROUP_PUSHES}, at most 2,000 ops; 1: each push on its own, only for comparison; "
+            f"--order arrival reads one message at a time, so it applies each on its own too)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
