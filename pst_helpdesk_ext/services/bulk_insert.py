@@ -15,6 +15,9 @@ What it owns, and the interface others rely on (keep it when optimising a backen
 - ``id_of(row, relation)``: the id a loaded or new row points at.
 - ``bulk_update(model, [(obj, changed_fields), ...])``: one UPDATE for the changed rows.
 
+On PostgreSQL, inside ``bulk_together.insert_together`` (the intake's batches), inserts of new
+rows are queued and written together at the end: that module owns that path.
+
 Rules: every value is a bound parameter, only identifiers from the model's meta are written into
 SQL (quoted); like ``bulk_create`` no signals are sent and no ``save()`` is called; ids come back
 in row order (parents are inserted before the children that read their ids).
@@ -23,16 +26,18 @@ in row order (parents are inserted before the children that read their ids).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
+
+from pst_helpdesk_ext.services.bulk_together import (
+    TOGETHER,
+    binary_cursor,
+    update_from_arrays,
+)
 
 
 class NewRow:
@@ -179,7 +184,7 @@ class RowInserter:
                 for f in [*self.named, *(f for f, _ in self.fixed)]
             ]
             arrays = columns + [[value] * len(rows) for value in constant]
-            together = _TOGETHER.get()
+            together = TOGETHER.get()
             if together is not None and together.connection is connection:
                 plain = not skip_conflicts_on and not returning_field
                 reserved = together.take(self.model, len(rows)) if plain else None
@@ -200,7 +205,7 @@ class RowInserter:
                 together.flush()  # what was queued first is written first
             unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
             sql = f"{head}SELECT * FROM UNNEST({unnest}){tail}"  # noqa: S608
-            with _binary_cursor(connection, sql) as cursor:
+            with binary_cursor(connection, sql) as cursor:
                 cursor.execute(sql, arrays)
                 if returning:
                     ids.extend(row[0] for row in cursor.fetchall())
@@ -229,192 +234,6 @@ def _once(value: Any) -> Any:
         return value
     text = dumps(value.obj)
     return type(value)(value.obj, dumps=lambda _obj: text)
-
-
-@contextmanager
-def _binary_cursor(connection: Any, sql: str) -> Iterator[Any]:
-    """A cursor that binds its parameters on the server, in binary (PostgreSQL, psycopg 3).
-
-    Django's own cursor binds on the client: it turns each array of a batch into SQL text in
-    Python, escaping every element with a regular expression, which cost more of the intake's
-    CPU than building the rows. Binary arrays are packed without escaping, and a statement the
-    connection runs again and again (one per table and batch size) is prepared by psycopg after
-    a few runs. Wrapped as Django wraps its cursors: errors are ``django.db`` errors and
-    execute wrappers run; with query logging on (``DEBUG``, ``CaptureQueriesContext``) the
-    statement is logged as Django logs its own, without its parameters.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    cursor = connection.make_cursor(psycopg.Cursor(connection.connection))
-    started = time.monotonic()
-    try:
-        with cursor:
-            yield cursor
-    finally:
-        if connection.queries_logged:
-            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-
-
-class _Together:
-    """Inserts queued inside ``insert_together`` (PostgreSQL): their ids reserved up front, the
-    rows written at the end, each table's by one ``COPY ... FROM STDIN (FORMAT BINARY)`` and the
-    loaded rows' updates in one statement."""
-
-    def __init__(self, connection: Any, reserved: dict[type[Any], list[int]]) -> None:
-        self.connection = connection
-        self.reserved = reserved
-        # (table, columns, their database types, one list of values per column)
-        self.copies: list[tuple[str, list[str], list[str], list[list[Any]]]] = []
-        self.parts: list[str] = []
-        self.params: list[Any] = []
-
-    def take(self, model: type[Any], count: int) -> list[int] | None:
-        """The ids reserved for ``count`` new rows of ``model``; None if not reserved so."""
-        ids = self.reserved.get(model)
-        if ids is None or len(ids) != count:
-            return None
-        del self.reserved[model]
-        return ids
-
-    def queue_rows(
-        self, table: str, columns: list[str], types: list[str], arrays: list[list[Any]]
-    ) -> None:
-        if all(_copy_type(db_type) for db_type in types):
-            self.copies.append((table, columns, types, arrays))
-            return
-        # A column type psycopg cannot write in binary: an INSERT of arrays, as before.
-        quote = self.connection.ops.quote_name
-        names = ", ".join(quote(c) for c in columns)
-        unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
-        # Only identifiers from the model's meta, quoted; every value is a bound parameter.
-        sql = f"INSERT INTO {quote(table)} ({names}) SELECT * FROM UNNEST({unnest})"  # noqa: S608
-        self.queue(sql, arrays)
-
-    def queue(self, sql: str, params: list[Any]) -> None:
-        self.parts.append(sql)
-        self.params.extend(params)
-
-    def flush(self) -> None:
-        """Write what is queued: each table's new rows by a binary ``COPY`` (the database's own
-        bulk path: no statement to plan, no array to unpack, and values packed by psycopg's C
-        code), then the rest (the loaded rows' updates) in one statement, each part but the last
-        in a WITH clause (PostgreSQL runs every data-modifying WITH clause once, whether read or
-        not). Rows point at each other by the reserved ids; Django's foreign keys are checked at
-        commit (DEFERRABLE INITIALLY DEFERRED), so the order of the writes does not matter."""
-        copies, self.copies = self.copies, []
-        for table, columns, types, arrays in copies:
-            _copy_rows(self.connection, table, columns, types, arrays)
-        if not self.parts:
-            return
-        *first, last = self.parts
-        sql = ", ".join(f"w{index} AS ({part})" for index, part in enumerate(first))
-        sql = f"WITH {sql} {last}" if first else last
-        params, self.parts, self.params = self.params, [], []
-        with _binary_cursor(self.connection, sql) as cursor:
-            cursor.execute(sql, params)
-
-
-@functools.cache
-def _copy_type(db_type: str) -> bool:
-    """Whether psycopg knows ``db_type`` (a column's type as Django declares it) by name."""
-    import psycopg.postgres
-
-    return psycopg.postgres.types.get(db_type) is not None
-
-
-def _copy_rows(
-    connection: Any, table: str, columns: list[str], types: list[str], arrays: list[list[Any]]
-) -> None:
-    """``COPY table (columns) FROM STDIN (FORMAT BINARY)`` of the rows (values by column),
-    through Django's cursor: its error wrapping (a lost connection is an OperationalError, as
-    the sync store expects) and execute wrappers (counted and logged as a statement)."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    # Only identifiers from the model's meta, quoted; the values travel as COPY data.
-    sql = f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT BINARY)"
-    rows = list(zip(*arrays, strict=True))
-
-    def copy(sql: str, params: Any, many: bool, context: Any) -> None:
-        with context["cursor"].cursor.copy(sql) as stream:
-            stream.set_types(types)
-            write = stream.write_row
-            for row in rows:
-                write(row)
-
-    with _binary_cursor(connection, sql) as cursor, connection.wrap_database_errors:
-        cursor._execute_with_wrappers(sql, None, False, copy)
-
-
-_TOGETHER: ContextVar[_Together | None] = ContextVar("pst_insert_together", default=None)
-
-
-# (database alias, table, id column) -> the id's sequence (schema-qualified name), or None.
-_SEQUENCES: dict[tuple[str, str, str], str | None] = {}
-
-
-def _sequences(connection: Any, models: list[type[Any]]) -> dict[type[Any], str | None]:
-    """Each model's id sequence, looked up once per process (one statement for those not known
-    yet). Looked up again in the statement that reserves, ``pg_get_serial_sequence`` reads the
-    catalogs once per id: 26 ms for 4,000 ids instead of 3."""
-    key = {m: (connection.alias, m._meta.db_table, m._meta.pk.column) for m in models}
-    unknown = [m for m in models if key[m] not in _SEQUENCES]
-    if unknown:
-        quote = connection.ops.quote_name
-        sql = "SELECT " + ", ".join(["pg_get_serial_sequence(%b, %b)"] * len(unknown))
-        params: list[Any] = []
-        for model in unknown:
-            params += [quote(model._meta.db_table), model._meta.pk.column]
-        with _binary_cursor(connection, sql) as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        for model, name in zip(unknown, row, strict=True):
-            _SEQUENCES[key[model]] = name
-    return {m: _SEQUENCES[key[m]] for m in models}
-
-
-def _reserve_ids(connection: Any, counts: dict[type[Any], int]) -> dict[type[Any], list[int]]:
-    """``count`` ids from each model's id sequence, in one statement; a model whose id has no
-    sequence is left out (its rows are then inserted as usual, taking ids on insert)."""
-    named = {m: n for m, n in _sequences(connection, list(counts)).items() if n is not None}
-    if not named:
-        return {}
-    arrays = ", ".join(
-        ["ARRAY(SELECT nextval(%b::regclass) FROM generate_series(1, %b))"] * len(named)
-    )
-    params: list[Any] = []
-    for model, name in named.items():
-        params += [name, counts[model]]
-    sql = f"SELECT {arrays}"
-    with _binary_cursor(connection, sql) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return {
-        model: sorted(ids) for model, ids in zip(named, row, strict=True) if ids and None not in ids
-    }
-
-
-@contextmanager
-def insert_together(counts: dict[type[Any], int]) -> Iterator[None]:
-    """Inside, on PostgreSQL, the bulk inserts of new rows of the models in ``counts`` (model ->
-    how many rows it will insert inside) take ids reserved up front, in one statement, and are
-    written together in one statement when the block ends: two round trips for every table of
-    an intake batch instead of one per table. Ids are set on the rows as before, so children
-    read their parents' ids as they did. An insert that was not reserved so (another count, ON
-    CONFLICT, another database) is written at once, after what was queued. On SQLite (no round
-    trips to save) and when nested, each insert is written at once, as outside."""
-    counts = {model: count for model, count in counts.items() if count}
-    connection = connections[router.db_for_write(next(iter(counts)))] if counts else None
-    if connection is None or connection.vendor != "postgresql" or _TOGETHER.get() is not None:
-        yield
-        return
-    together = _Together(connection, _reserve_ids(connection, counts))
-    token = _TOGETHER.set(together)
-    try:
-        yield
-        together.flush()
-    finally:
-        _TOGETHER.reset(token)
 
 
 _ROW_INSERTERS: dict[type[Any], RowInserter] = {}
@@ -470,10 +289,10 @@ def bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None:
     if not changed:
         return
     fields = sorted(set().union(*(fields for _obj, fields in changed)))
-    together = _TOGETHER.get()
+    together = TOGETHER.get()
     if together is not None and together.connection is connections[router.db_for_write(model)]:
         # Queued with the batch's inserts: written in their statement (other rows than those).
-        together.queue(*_update_from_arrays(model, together.connection, changed, fields))
+        together.queue(*update_from_arrays(model, together.connection, changed, fields))
         return
     if len(changed) == 1:
         # Usually just the visit that straddles two batches: a plain UPDATE is cheaper to build
@@ -484,28 +303,3 @@ def bulk_update(model: type[Any], rows: Iterable[tuple[Any, set[str]]]) -> None:
         model.objects.filter(pk=obj.pk).update(**values)
         return
     model.objects.bulk_update([obj for obj, _f in changed], fields)
-
-
-def _update_from_arrays(
-    model: type[Any], connection: Any, changed: list[tuple[Any, set[str]]], fields: list[str]
-) -> tuple[str, list[Any]]:
-    """``UPDATE ... FROM UNNEST(...)`` (PostgreSQL): the changed rows' values as one array per
-    field, each value through its field's ``get_db_prep_save`` as ``bulk_update`` does."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    targets = [meta.get_field(name) for name in fields]
-    arrays: list[list[Any]] = [[obj.pk for obj, _f in changed]]
-    for f in targets:
-        prep = f.get_db_prep_save
-        arrays.append([prep(getattr(obj, f.attname), connection) for obj, _f in changed])
-    types = [f.db_type(connection).split("(")[0] for f in [meta.pk, *targets]]
-    unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
-    names = ", ".join(f"c{index}" for index in range(len(targets)))
-    assignments = ", ".join(f"{quote(f.column)} = v.c{index}" for index, f in enumerate(targets))
-    table = quote(meta.db_table)
-    # Only identifiers from the model's meta, quoted; every value is a bound parameter.
-    sql = (
-        f"UPDATE {table} SET {assignments} FROM UNNEST({unnest}) AS v(k, {names}) "  # noqa: S608
-        f"WHERE {table}.{quote(meta.pk.column)} = v.k"
-    )
-    return sql, arrays

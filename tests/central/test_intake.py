@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
-from django.urls import reverse
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import translation
 from helpdesk.models import FollowUp, Queue, Ticket, TicketChange
 from helpdesk.signals import new_ticket_done, update_ticket_done
@@ -908,12 +908,13 @@ def test_the_row_inserter_stores_exactly_what_bulk_create_stores(branch):
 
 
 def test_rows_written_together_read_back_as_rows_written_one_table_at_a_time(branch):
-    """``insert_together`` (PostgreSQL: ids reserved up front, every table's rows in one
-    statement) stores what ``insert_rows`` stores table by table: parents, the children that
+    """``insert_together`` (PostgreSQL: ids reserved up front, each table's rows by one
+    COPY) stores what ``insert_rows`` stores table by table: parents, the children that
     point at them by the reserved ids, rows nobody reads the ids of, and a table whose count
     was not reserved (written at once). On SQLite it writes each at once, as outside."""
     from pst_helpdesk_ext.models import ServiceCategory
-    from pst_helpdesk_ext.services.bulk_insert import NewRow, insert_rows, insert_together
+    from pst_helpdesk_ext.services.bulk_insert import NewRow, insert_rows
+    from pst_helpdesk_ext.services.bulk_together import insert_together
 
     channel = Channel.objects.get(code="walk_in")
     service = ServiceCategory.objects.get(code="konsultasi")

@@ -352,13 +352,18 @@ def test_a_copy_the_database_refuses_raises_djangos_error_and_leaves_nothing(bra
     that fails must raise them too, never psycopg's own, and write nothing."""
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's")
-    from django.db import IntegrityError, transaction
+    from django.db import DataError, IntegrityError, transaction
 
-    from pst_helpdesk_ext.services.bulk_insert import _copy_rows
+    from pst_helpdesk_ext.services.bulk_together import copy_rows
 
     before = Ticket.objects.count()
     with pytest.raises(IntegrityError), transaction.atomic():  # title is NOT NULL
-        _copy_rows(connection, "helpdesk_ticket", ["title"], ["varchar"], [[None]])
+        copy_rows(connection, "helpdesk_ticket", ["title"], ["varchar"], [[None]])
+    # Binary COPY would wrap an integer too large for its column (2**31 -> -2**31): refused as
+    # the cast of the INSERT it replaced refused it.
+    columns, types = ["title", "priority"], ["varchar", "integer"]
+    with pytest.raises(DataError, match="priority"), transaction.atomic():
+        copy_rows(connection, "helpdesk_ticket", columns, types, [["a", "b"], [3, 2**31]])
     assert Ticket.objects.count() == before
 
 

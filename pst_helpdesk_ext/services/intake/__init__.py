@@ -32,7 +32,8 @@ Rules:
 - Live news only: helpdesk's notifications, signals and webhooks fire after commit for what is news
   now (a visit escalated for follow-up notifies the queue and sends ``update_ticket_done`` for the
   escalation follow-up; a complaint notifies the complaints queue and sends ``new_ticket_done``;
-  ``signals.visit_finished`` announces a resolved visit with an e-mail, for the rating link),
+  a resolved visit with an e-mail gets the rating link when ``RATING_LINK_WALK_IN`` is on and
+  ``signals.visit_finished`` when a receiver is connected),
   never once per historical step of a visit that already ended at the branch.
 - Ownership, not merging (DESIGN.md): the ticket of a visit is the branch's until the visit is
   escalated or central changes its status, then it is central's (``feed.ticket_owner``). A

@@ -8,9 +8,10 @@ What it owns:
   is told about. Handlers only add to it; nothing is written before ``write``.
 - ``write``: parents before children through the bulk insert engine (each insert gives its rows
   the ids the children read), follow-ups through the helpdesk gateway, then one UPDATE per model
-  for the loaded rows (on PostgreSQL all of these in one statement, ids reserved in one more:
-  ``bulk_insert.insert_together``), then the down-feed rows for the tickets the branch is told
-  about, all in the caller's transaction and in a constant number of queries.
+  for the loaded rows (on PostgreSQL each table's new rows by one COPY, the updates in one
+  statement, ids reserved in one more: ``bulk_together.insert_together``), then the down-feed
+  rows for the tickets the branch is told about, all in the caller's transaction and in a
+  constant number of queries.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from pst_helpdesk_ext.services.bulk_insert import (
     Row,
     bulk_update,
     insert_rows,
-    insert_together,
 )
+from pst_helpdesk_ext.services.bulk_together import insert_together
 
 
 @dataclass(eq=False)
