@@ -110,11 +110,9 @@ def run(args: argparse.Namespace) -> None:
     batch_ops = args.batch_ops or int(pst_settings.SYNC_MAX_BATCH_OPS)
     factory = WalkinOps(seed=7)
     warm = factory.visits_batch(20, escalate_every=args.escalate_every)
-    before = 20  # visits applied before the measured ones: the warm-up's
     sample = []  # with --queries: visits whose middle batch has every statement listed
     if args.queries:
-        before += 2 * batch_ops // 7 + 1
-        sample = factory.visits_batch(before - 20, escalate_every=args.escalate_every)
+        sample = factory.visits_batch(2 * batch_ops // 7 + 1, escalate_every=args.escalate_every)
     hello = store.hello(
         "1222",
         boot_id="bench",

@@ -70,7 +70,7 @@ class CentralConfig:
     max_page: int = 1000  # items per CHANGES page, whatever the branch asks
     session_ttl: float = 900.0  # a session idle this long is forgotten (the branch says HELLO)
     skew_limit: float = 120.0  # branch clocks further off than this are flagged
-    max_group_ops: int = 4 * MAX_BATCH_OPS  # ops applied in one transaction by receive_many
+    max_group_ops: int = 4 * MAX_BATCH_OPS  # ops a run may apply in one transaction (receive_run)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_page <= MAX_PAGE_ITEMS:
@@ -178,7 +178,7 @@ class CentralCore:
                 return self._error(branch, ErrorCode.HELLO_REQUIRED, "send HELLO first", ref)
             session.last_seen = now
             if isinstance(message, Push):
-                return self._push(branch, message, now)
+                return self._push_run(branch, [message], now)
             assert isinstance(message, Pull)
             return self._pull(branch, message)
         except StoreError as exc:
@@ -241,8 +241,7 @@ class CentralCore:
     def _extends(self, run: list[Push], op_ids: set[str], push: Push) -> bool:
         size = len(op_ids) + len(push.ops)
         return (
-            push.session == run[0].session
-            and push.ops[0].seq > run[-1].ops[-1].seq
+            push.ops[0].seq > run[-1].ops[-1].seq
             and size <= self.config.max_group_ops
             # The codec refuses an op id twice in one PUSH; across PUSHes only the store's
             # ledger would see it, and a run is one store call: such a PUSH goes alone.
@@ -250,12 +249,9 @@ class CentralCore:
         )
 
     def _push_run(self, branch: str, run: list[Push], now: float) -> list[CentralEvent]:
-        """Apply a run of PUSHes in one store call; an ACK (or the store's ERROR) for each."""
-        if not run:
-            return []
-        session = self._sessions.get(branch)
-        if session is not None:
-            session.last_seen = now
+        """Apply a run of PUSHes (one or more, of the branch's session here) in one store call;
+        an ACK (or the store's ERROR) for each."""
+        self._sessions[branch].last_seen = now
         ops = [op for push in run for op in push.ops]
         try:
             result = self.store.apply_batch(branch, ops, now=now, session=run[0].session)
@@ -266,7 +262,8 @@ class CentralCore:
                     branch, exc.code, str(exc) or type(exc).__name__, push.batch_id
                 )
             return events
-        # Committed. Each PUSH is answered for its own ops, in the order they arrived.
+        # Committed: only now may anything be acknowledged. Each PUSH is answered for its own
+        # ops, in the order they arrived.
         events = []
         for push in run:
             events += self._acked(branch, push, result if len(run) == 1 else _share(result, push))
@@ -321,11 +318,6 @@ class CentralCore:
         if abs(skew) > self.config.skew_limit:
             events.append(ClockSkewFlagged(branch, skew))
         return events
-
-    def _push(self, branch: str, push: Push, now: float) -> list[CentralEvent]:
-        result = self.store.apply_batch(branch, push.ops, now=now, session=push.session)
-        # Committed. Only now may anything be acknowledged.
-        return self._acked(branch, push, result)
 
     def _acked(self, branch: str, push: Push, result: BatchResult) -> list[CentralEvent]:
         ack = Ack(
