@@ -9,7 +9,8 @@ transactions of ``max_group_ops`` ops, as the sync server applies the pushes a b
 backlog has waiting (group commit, docs/protocol.md 6.2): ``intake_visits_per_s``. Visits
 straddle batches as they do on the wire. Each batch is one HELLO-opened session's
 ``apply_batch``, committed before the next starts. No network here: this measures the database
-side that the sync benchmark's ZeroMQ path ends in.
+side that the sync benchmark's ZeroMQ path ends in, in a process whose garbage collector is set
+as the sync server sets its own (``sync_server.settle_collector``).
 
 Beside it, the database's own ceiling on this machine: the rows the intake wrote (counted in
 every table before and after) written into a bare table in one go (PostgreSQL COPY, SQLite one
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> None:
 
     from pst_helpdesk_ext.conf import pst_settings
     from pst_helpdesk_ext.models import Visit
+    from pst_helpdesk_ext.services.sync_server import settle_collector
     from pst_helpdesk_ext.services.sync_store import DjangoCentralStore
     from sync.central import CentralConfig
     from tests.central.test_intake import WalkinOps
@@ -123,6 +125,7 @@ def run(args: argparse.Namespace) -> None:
         now=time.time(),
     )
     store.apply_batch("1222", warm, now=time.time(), session=hello.session)  # not counted
+    settle_collector()  # the garbage collector as the sync server's process sets it
 
     if sample:
         from django.test.utils import CaptureQueriesContext

@@ -49,6 +49,7 @@ function.
 from __future__ import annotations
 
 import collections
+import gc
 import logging
 import threading
 import time
@@ -101,10 +102,34 @@ ORDERS = ("small-first", "arrival")
 GROUP_PUSHES = 16
 ERROR_TEXT_CHARS = 2000  # an internal error's message kept on the branch's sync state
 TRACEBACK_CHARS = 20_000  # and its traceback in the log
+# The cyclic garbage collector's thresholds in the server's process (CPython's are 700, 10, 10).
+GC_THRESHOLDS = (20_000, 20, 20)
 
 
 class SyncKeysMissing(ImproperlyConfigured):
     """No central keypair: neither the settings nor the key directory hold one."""
+
+
+def settle_collector() -> None:
+    """Tune CPython's cyclic garbage collector for the sync server's process (its command calls
+    this once, when everything it needs is loaded; never inside a process it does not own).
+
+    Why: a 2,000-op group allocates some 400,000 objects, most freed by reference counting as it
+    goes. With CPython's defaults that still ran a young collection every 700 allocations and a
+    full one every few groups, and each full collection walked the ~110,000 objects of Django,
+    helpdesk and the loaded apps, which never become garbage: 1.6 s of a 10,000-visit drain's
+    ~11 s (``bench_sync``, measured with ``gc.callbacks``). Frozen (``gc.freeze``), those objects
+    are never walked again; with higher thresholds, a drain runs a few dozen collections instead
+    of ~1,300. Cycles are still collected, only in larger steps.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    log.info(
+        "sync server memory: %d long-lived objects kept out of garbage collection, thresholds %s",
+        gc.get_freeze_count(),
+        ",".join(str(value) for value in GC_THRESHOLDS),
+    )
 
 
 # --------------------------------------------------------------------------- keys

@@ -118,7 +118,7 @@ class Profile:
             invalid=rng.choice((0.0, 0.03, 0.1)),
             branch_config=BranchConfig(
                 max_batch_ops=rng.choice((1, 2, 5, 20, 200)),
-                window=rng.randint(1, 4),
+                window=rng.randint(1, 8),
                 ack_timeout=ack_timeout,
                 hello_timeout=rng.uniform(1.0, 4.0),
                 pull_page=rng.choice((1, 3, 50)),

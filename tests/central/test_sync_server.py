@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -496,6 +497,10 @@ def test_server_command_says_ready_refuses_strangers_and_stops_cleanly_on_sigter
         _, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
         assert "sync server stopped" in err
+        # The server's own process: its long-lived objects out of the collector's walks.
+        frozen = re.search(r"sync server memory: (\d+) long-lived objects", err)
+        assert frozen and int(frozen.group(1)) > 10_000, err
+        assert "thresholds 20000,20,20" in err
     finally:
         watchdog.cancel()
         if proc.poll() is None:

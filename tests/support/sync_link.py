@@ -34,9 +34,12 @@ def start_server(
     # PST_BENCH_SERVER_LOG=FILE: the server's log lines (one per push, with its ms) appended there.
     log = os.environ.get("PST_BENCH_SERVER_LOG")
     stderr = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115 - the server's to close
+    # PST_BENCH_SERVER_PROFILE=FILE: the server runs under cProfile, written there when it stops.
+    profile = os.environ.get("PST_BENCH_SERVER_PROFILE")
     proc = subprocess.Popen(
         [
             sys.executable,
+            *(["-m", "cProfile", "-o", profile] if profile else []),
             str(MANAGE),
             "pst_sync_server",
             "--bind",
@@ -69,7 +72,7 @@ def drain(store: BranchStore, endpoint: str, server_key: str, keypair) -> float:
         store,
         boot_id="bench",
         agent_version="bench",
-        config=BranchConfig(max_batch_ops=batch, window=4),
+        config=BranchConfig(max_batch_ops=batch),
     )
     transport = BranchTransport(endpoint, keypair, server_key)
     try:

@@ -22,6 +22,7 @@ from pst_helpdesk_ext.services.sync_server import (
     PRUNE_EVERY,
     SyncServer,
     server_keypair,
+    settle_collector,
 )
 from sync.transport import KeyFileError, TransportError
 
@@ -92,6 +93,7 @@ class Command(BaseCommand):
             server.stop()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        settle_collector()  # this process is the server's own
         try:
             server.serve(ready=sys.stdout)
         finally:
