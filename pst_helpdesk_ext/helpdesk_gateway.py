@@ -175,6 +175,7 @@ class UpdateTicketRules:
     language (looked up once per batch through ``gettext``, e.g. an ``lru_cache`` of it)."""
 
     def __init__(self, gettext: Callable[[str], str] = gettext) -> None:
+        self.gettext = gettext
         self.status_labels = {code: str(label) for code, label in Ticket.STATUS_CHOICES}
         self.status_field = gettext("Status")
         self.opened = gettext("Ticket Opened")
@@ -205,7 +206,7 @@ class UpdateTicketRules:
             old_label = self.status_label(ticket.status)
             new_label = self.status_label(new_status)
             followup.new_status = new_status
-            followup.title = status_title(ticket.title, new_label)
+            followup.title = status_title(ticket.title, new_label, self.gettext)
             followup.change = (self.status_field, old_label, new_label)
             changes["status"] = status = new_status
         # update_ticket's rule, quirk included: any follow-up on a resolved ticket (or a closed

@@ -73,7 +73,11 @@ class Bilingual(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "id").startswith("en") else self.name_id
+        return self.name_in(get_language())
+
+    def name_in(self, language: str | None) -> str:
+        """The name in ``language``: English for ``en*``, else Indonesian."""
+        return self.name_en if (language or "id").startswith("en") else self.name_id
 
 
 class Branch(models.Model):

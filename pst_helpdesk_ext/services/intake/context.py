@@ -25,7 +25,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from helpdesk.models import FollowUp, Queue
 
 from pst_helpdesk_ext.conf import pst_settings
@@ -84,6 +84,7 @@ class Intake:
         self.visit_span = _window_setting("SYNC_VISIT_SPAN_DAYS", "days", 366)
         # The batch runs under one language: look each message up once, not once per op.
         self._ = functools.lru_cache(maxsize=None)(gettext)
+        self.language = get_language()  # for the categories' names (``name_in``)
         self.rules = UpdateTicketRules(self._)
         self.states: dict[str, VisitState] = {}
         self.visitors: dict[str, Row] = {}  # id_hash -> visitor (loaded or new)

@@ -61,7 +61,7 @@ def visit_created(run: Intake, op: Op, p: op_kinds.VisitCreated) -> Result:
         )
     assert run.walk_in_id is not None
     created = min(issued_at, run.received_at)
-    service_name = service.name
+    service_name = service.name_in(run.language)
     title = run._("Walk-in %(number)s: %(service)s") % {
         "number": p.queue_number,
         "service": service_name,
@@ -199,10 +199,11 @@ def consultation_noted(run: Intake, op: Op, p: op_kinds.ConsultationNoted) -> Re
     run.set(state, "pst", subject=subject)
     if p.officer and not state.visit.officer:
         run.set(state, "visit", officer=p.officer)
-    comment = run._("Consultation note (%(subject)s):") % {"subject": subject.name}
+    subject_name = subject.name_in(run.language)
+    comment = run._("Consultation note (%(subject)s):") % {"subject": subject_name}
     if p.officer:
         comment = run._("Consultation note (%(subject)s, %(officer)s):") % {
-            "subject": subject.name,
+            "subject": subject_name,
             "officer": p.officer,
         }
     run.follow_up(state, run.stamp(state, run.hlc_time(op)), f"{comment}\n\n{p.notes}")
