@@ -708,7 +708,11 @@ class AppliedOp(models.Model):
         NOTED = "noted", _("applied as a note")
         REJECTED = "rejected", _("rejected")
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="applied_ops")
+    # No index of its own: the unique (branch, op_id) serves every look-up by branch. Each index
+    # costs every op central applies a write (two fewer here: 30% of the ledger's COPY).
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="applied_ops", db_index=False
+    )
     op_id = models.UUIDField(_("op id"))
     seq = models.BigIntegerField(_("seq"))
     kind = models.CharField(_("kind"), max_length=40)
@@ -724,7 +728,15 @@ class AppliedOp(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["branch", "op_id"], name="pst_applied_op_unique")
         ]
-        indexes = [models.Index(fields=["branch", "result"], name="pst_applied_op_result_idx")]
+        indexes = [
+            # Staff look for the few ops that did not simply apply (the admin's filter, the
+            # branch page); the applied ones, nearly all of them, are not written into it.
+            models.Index(
+                fields=["branch", "result"],
+                name="pst_applied_op_unlike_idx",
+                condition=~models.Q(result="applied"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.branch_id}:{self.seq} {self.kind}"
@@ -733,8 +745,14 @@ class AppliedOp(models.Model):
 class FeedItem(models.Model):
     """The down-feed: changes a branch must see, in commit order. branch NULL = every branch."""
 
+    # No index of its own: pst_feed_branch_idx (branch, id) serves every look-up by branch.
     branch = models.ForeignKey(
-        Branch, null=True, blank=True, on_delete=models.CASCADE, related_name="feed_items"
+        Branch,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feed_items",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=40)
     entity_id = models.CharField(_("entity id"), max_length=64)

@@ -36,6 +36,8 @@ from django.db import connections, router
 from pst_helpdesk_ext.services.bulk_together import (
     TOGETHER,
     binary_cursor,
+    copy_rows,
+    copyable,
     update_from_arrays,
 )
 
@@ -203,6 +205,11 @@ class RowInserter:
                     together.queue_rows(self.table, self.columns, types, arrays)
                     return []
                 together.flush()  # what was queued first is written first
+            elif not returning and not skip_conflicts_on and all(map(copyable, types)):
+                # Nobody reads these rows' ids: the database's bulk path (binary COPY), not an
+                # INSERT of arrays that psycopg packs element by element in Python.
+                copy_rows(connection, self.table, self.columns, types, arrays)
+                return []
             unnest = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
             sql = f"{head}SELECT * FROM UNNEST({unnest}){tail}"  # noqa: S608
             with binary_cursor(connection, sql) as cursor:

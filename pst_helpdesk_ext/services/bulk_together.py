@@ -7,6 +7,8 @@ What it owns:
   at the end, each table's by one binary ``COPY`` (``copy_rows``), the loaded rows' updates
   (``update_from_arrays``) in one more statement. ``TOGETHER`` holds the block's ``Together``.
 - ``binary_cursor``: a Django-wrapped psycopg 3 cursor that binds on the server, in binary.
+- ``copy_rows``/``copyable``: one table's rows by binary ``COPY`` (also ``RowInserter``'s path
+  for rows whose ids nobody reads, outside ``insert_together``: the ledger, the down-feed).
 
 Rules: only identifiers from the models' meta are written into SQL (quoted); every value is a
 bound parameter or COPY data; errors are Django's (the sync store tells transient faults from
@@ -75,7 +77,7 @@ class Together:
     def queue_rows(
         self, table: str, columns: list[str], types: list[str], arrays: list[list[Any]]
     ) -> None:
-        if all(_copy_type(db_type) for db_type in types):
+        if all(copyable(db_type) for db_type in types):
             self.copies.append((table, columns, types, arrays))
             return
         # A column type psycopg cannot write in binary: an INSERT of arrays, as before.
@@ -111,7 +113,7 @@ class Together:
 
 
 @functools.cache
-def _copy_type(db_type: str) -> bool:
+def copyable(db_type: str) -> bool:
     """Whether psycopg knows ``db_type`` (a column's type as Django declares it) by name."""
     import psycopg.postgres
 

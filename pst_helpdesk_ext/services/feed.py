@@ -108,9 +108,14 @@ def lock_head() -> FeedHead:
 
 
 def publish(
-    entries: Iterable[Entry], *, skip_unchanged: bool = False, savepoint: bool = True
+    entries: Iterable[Entry],
+    *,
+    skip_unchanged: bool = False,
+    savepoint: bool = True,
+    ids: bool = True,
 ) -> list[int]:
-    """Write feed rows in the caller's transaction, under the writers' lock; their ids.
+    """Write feed rows in the caller's transaction, under the writers' lock; their ids (none
+    with ``ids=False``: on PostgreSQL the rows then go by binary COPY).
 
     ``skip_unchanged``: leave out an entry whose kind and payload equal the last row written for
     the same entity (a KB item saved for a vote, a category saved without change).
@@ -136,7 +141,7 @@ def publish(
             )
             for entry in entries
         ]
-        return _feed_rows().insert(rows, returning=True)
+        return _feed_rows().insert(rows, returning=ids)
 
 
 @functools.cache
@@ -387,7 +392,7 @@ def publish_ticket_states(
     labels: dict[str, dict[int, str]] = {}
     codes = {} if codes is None else dict(codes)
     entries = [ticket_status_entry(branch, ticket, pst, labels, codes) for ticket, pst in tickets]
-    publish(entries, savepoint=False)
+    publish(entries, savepoint=False, ids=False)
 
 
 def publish_followup(followup: FollowUp, *, sender: object = None) -> list[int]:

@@ -7,20 +7,20 @@ service's; feed payloads are the feed service's.
 Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
 - ``apply_batch`` is ONE transaction: lock the branch's ``BranchSyncState`` row
   (``select_for_update``; on SQLite the IMMEDIATE transaction mode serialises writers), refuse a
-  stale session, claim the batch's op ids in ``AppliedOp`` (unique ``(branch, op_id)``) with one
-  ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (recorded as applied; those it does not return
-  were seen before, and only they are looked up), let ``sync.store.plan_batch`` decide op by op
-  (the same rule as every other store), drop the claims of deferred ops, apply the fresh ops in
-  seq order through the intake service in bulk (which also writes the batch's ``ticket.status``
-  feed rows), write a rejection or a note over its claim, raise ``hwm_seq`` (never lower it),
-  commit, and only then return. The claim is the dedup and the record in one round trip. A
-  transient error (``TRANSIENT_FAULTS``: the database down or
-  busy, or central misconfigured) rolls the whole batch back and raises: nothing was applied, so
-  nothing may be acknowledged. Any other error while applying is an op's own (a poison op): the
-  transaction is rolled back whole and the batch applied again in a new one (lock, claim, plan
-  as before), its fresh ops one by one, each in a savepoint, and the one that fails is recorded
-  as rejected (``apply_failed``), so one op never jams its branch. The usual batch, where
-  nothing fails, applies in one go without a savepoint (each savepoint costs two round trips).
+  stale session, read what the ledger ``AppliedOp`` (unique ``(branch, op_id)``) holds of the
+  batch's op ids (one query; under the lock no other transaction can record them meanwhile),
+  let ``sync.store.plan_batch`` decide op by op (the same rule as every other store), apply the
+  fresh ops in seq order through the intake service in bulk (which also writes the batch's
+  ``ticket.status`` feed rows), record each of them in the ledger with its outcome (applied,
+  rejected with its code, noted; one binary COPY on PostgreSQL), raise ``hwm_seq`` (never lower
+  it), commit, and only then return. Deferred ops leave no trace. A transient error
+  (``TRANSIENT_FAULTS``: the database down or busy, or central misconfigured) rolls the whole
+  batch back and raises: nothing was applied, so nothing may be acknowledged. Any other error
+  while applying is an op's own (a poison op): the transaction is rolled back whole and the
+  batch applied again in a new one (lock, look-up, plan as before), its fresh ops one by one,
+  each in a savepoint, and the one that fails is recorded as rejected (``apply_failed``), so one
+  op never jams its branch. The usual batch, where nothing fails, applies in one go without a
+  savepoint (each savepoint costs two round trips).
 - A revoked key or a deactivated branch is refused inside the transaction (``BranchRefused``).
 - Dedup is on ``op_id``, never on ``seq``: a branch restored from a backup re-uses seq numbers;
   its fresh ops wait (deferred) until it renumbers them above the high-water mark at WELCOME.
@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
@@ -64,7 +63,6 @@ from pst_helpdesk_ext.services.bulk_insert import RowInserter
 from pst_helpdesk_ext.services.intake import OpOutcome, apply_walkin_ops
 from sync.ops import Op
 from sync.store import (
-    APPLIED,
     REJECTED,
     BatchResult,
     BranchHello,
@@ -112,65 +110,29 @@ def _db_op_ids(ops: Sequence[Op]) -> dict[str, object]:
     return {op.op_id: field.get_db_prep_value(op.op_id, connection) for op in ops}
 
 
-def _claim_op_ids(
-    branch_id: int, ops: Sequence[Op], db_ids: dict[str, object], received_at: dt.datetime
-) -> set[str]:
-    """Record every op of the batch central has not recorded for the branch, as applied, in one
-    ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; the op ids it recorded (the rest were seen
-    before). Rows go in seq order, so the table's insert order stays the branch's order."""
-    if not ops:
-        return set()
-    # The database hands back each id as it was sent (a UUID on PostgreSQL, its 32 hex digits on
-    # SQLite): looked up as it is; any other form of it is parsed.
-    by_db = {db_id: op_id for op_id, db_id in db_ids.items()}
+def _record_outcomes(
+    branch_id: int, outcomes: Sequence[OpOutcome], db_ids: dict[str, object], at: dt.datetime
+) -> None:
+    """The ledger's rows for the ops applied now, each with its outcome (applied, rejected with
+    its code, noted), in one bulk write (a binary COPY on PostgreSQL). ``outcomes`` come in seq
+    order, so the table's insert order stays the branch's order. Written under the branch's
+    lock, after the look-up that found these ops unseen; the unique ``(branch, op_id)`` stays
+    the backstop: a second row for an op fails the whole transaction, it never counts twice."""
     rows = [
         (
             branch_id,
-            db_ids[op.op_id],
-            op.seq,
-            op.kind[:40],
-            op.entity_id[:64],
-            APPLIED,
-            "",
-            "",
-            received_at,
+            db_ids[o.op_id],
+            o.seq,
+            o.kind[:40],
+            o.entity_id[:64],
+            o.result,
+            o.code[:40],
+            o.detail,
+            at,
         )
-        for op in sorted(ops, key=lambda op: op.seq)
+        for o in outcomes
     ]
-    inserted = _APPLIED_OP_ROWS.insert(
-        rows,
-        prepared=frozenset({"op_id"}),
-        returning=True,
-        returning_field="op_id",
-        skip_conflicts_on=("branch", "op_id"),
-    )
-    claimed = {by_db[value] for value in inserted if value in by_db}
-    if len(claimed) < len(inserted):
-        by_uuid = {uuid.UUID(str(db_id)): op_id for op_id, db_id in db_ids.items()}
-        claimed = {by_uuid[uuid.UUID(str(value))] for value in inserted}
-    return claimed
-
-
-def _unclaim(branch_id: int, db_op_ids: list[object]) -> None:
-    """Drop the records ``_claim_op_ids`` made for ops that are deferred (not applied now)."""
-    if db_op_ids:
-        AppliedOp.objects.filter(branch_id=branch_id, op_id__in=db_op_ids).delete()
-
-
-def _record_unlike_claimed(
-    branch_id: int, outcomes: Sequence[OpOutcome], db_ids: dict[str, object]
-) -> None:
-    """Write the outcomes that are not "applied" (a rejection, a note) over their claims: one
-    UPDATE per distinct outcome, and none in the usual batch where every op applied."""
-    different: dict[tuple[str, str, str], list[object]] = {}
-    for outcome in outcomes:
-        if (outcome.result, outcome.code, outcome.detail) != (APPLIED, "", ""):
-            key = (outcome.result, outcome.code[:40], outcome.detail)
-            different.setdefault(key, []).append(db_ids[outcome.op_id])
-    for (result, code, detail), ids in different.items():
-        AppliedOp.objects.filter(branch_id=branch_id, op_id__in=ids).update(
-            result=result, code=code, detail=detail
-        )
+    _APPLIED_OP_ROWS.insert(rows, prepared=frozenset({"op_id"}))
 
 
 def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, Outcome]:
@@ -178,9 +140,12 @@ def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, O
     seen from the branch.
 
     The same query as ``AppliedOp.objects.filter(branch=..., op_id__in=...)``, written out: the
-    ORM spends more on 500 UUID parameters and results than the database does, once per batch.
-    Ids are matched in their database form, so a UUID column (PostgreSQL) or its hex text
-    (SQLite) both map back to the op ids as the branch sent them.
+    ORM spends more on 2,000 UUID parameters and results than the database does, once per
+    batch. On PostgreSQL the ids go as one ``uuid[]`` parameter in the array's text form (a
+    UUID's text is hex digits and dashes only; the database parses it, the client has one
+    string to send instead of 2,000 values to quote). Ids are matched in their database form,
+    so a UUID column (PostgreSQL) or its hex text (SQLite) both map back to the op ids as the
+    branch sent them.
     """
     if not db_ids:
         return {}
@@ -191,11 +156,15 @@ def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, O
     # Identifiers from the model's meta, quoted; every value is a bound parameter.
     selected = ", ".join(column[name] for name in ("op_id", "result", "code", "detail"))
     table = quote(AppliedOp._meta.db_table)
-    wanted = ", ".join(["%s"] * len(by_db_value))
     sql = f"SELECT {selected} FROM {table} WHERE {column['branch']} = %s"  # noqa: S608
-    sql += f" AND {column['op_id']} IN ({wanted})"
+    if connection.vendor == "postgresql":
+        sql += f" AND {column['op_id']} = ANY(%s::uuid[])"
+        params = [branch_id, "{" + ",".join(str(db_id) for db_id in by_db_value) + "}"]
+    else:
+        sql += f" AND {column['op_id']} IN ({', '.join(['%s'] * len(by_db_value))})"
+        params = [branch_id, *by_db_value]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [branch_id, *by_db_value])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {
         by_db_value[db_id]: Outcome(result, code, detail) for db_id, result, code, detail in rows
@@ -408,20 +377,17 @@ class DjangoCentralStore:
                     f"session {session} of branch {branch} was replaced by session "
                     f"{state.session}; say HELLO again"
                 )
-            # Each op id in its database form, once: the claim and the lookup both use it.
+            # Each op id in its database form, once: the look-up and the record both use it.
             db_ids = _db_op_ids(ops)
-            # The dedup and the record in one statement: every op id not recorded yet is
-            # recorded now as applied (the row of a seen op stays as it was). Only the ops
-            # that were seen before are looked up, and a claimed op that does not apply now is
-            # put right below; all in this transaction, under the branch's lock.
-            claimed = _claim_op_ids(record.pk, ops, db_ids, received_at)
-            unclaimed = {o: db for o, db in db_ids.items() if o not in claimed}
-            seen = _recorded_outcomes(record.pk, unclaimed)
+            if len(db_ids) != len(ops):  # the codec and the core refuse this before us
+                raise ValueError(f"a batch of branch {branch} holds an op id twice")
+            # The dedup: what the ledger holds of these ops, read under the branch's lock, so
+            # no other transaction records one of them before this one commits.
+            seen = _recorded_outcomes(record.pk, db_ids)
             plan = plan_batch(state.hwm_seq, seen, ops)
-            _unclaim(record.pk, [db_ids[op.op_id] for op in plan.deferred if op.op_id in claimed])
             apply = _apply_one_by_one if one_by_one else _apply_whole
             outcomes = apply(branch, record, plan.fresh, received_at)
-            _record_unlike_claimed(record.pk, outcomes, db_ids)
+            _record_outcomes(record.pk, outcomes, db_ids, received_at)
             n_rejected = sum(1 for outcome in outcomes if outcome.result == REJECTED)
             state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)
             state.applied_count += len(outcomes) - n_rejected

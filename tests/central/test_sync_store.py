@@ -150,6 +150,9 @@ def test_dedup_is_on_op_id_not_seq(store, branch, factory):
     assert result.accepted == tuple(op.op_id for op in resend)
     assert result.rejected == () and result.hwm_seq == hwm  # new_visit[0] deferred
     assert Ticket.objects.count() == 2
+    # A deferred op leaves no trace in the ledger: it is recorded when it applies.
+    assert not AppliedOp.objects.filter(op_id=new_visit[0].op_id).exists()
+    assert AppliedOp.objects.filter(branch=branch).count() == len(first)
     welcome = store.hello("1222", next_seq=new_visit[0].seq)
     assert welcome.hwm_seq == hwm
     renumbered = [dataclasses_replace_seq(op, hwm + 1 + i) for i, op in enumerate(new_visit)]
