@@ -199,7 +199,7 @@ def test_the_printed_sync_server_command_restarts_it_on_the_demo_port(demo: Demo
         text=True,
     )
     assert demo.restarted.stdout is not None
-    said = [demo.restarted.stdout.readline() for _ in range(2)]  # its log line, then this
+    said = [demo.restarted.stdout.readline() for _ in range(3)]  # its log lines, then this
     assert any(
         x.startswith(f"pst_sync_server listening on tcp://127.0.0.1:{demo.sync_port}") for x in said
     ), said
