@@ -8,8 +8,9 @@ What it owns, and the interface others rely on (keep it when optimising a backen
   ``insert_rows`` its ``pk`` is set.
 - ``RowInserter(model, fields=None, constants=None)``: ``insert(rows, returning=False,
   prepared=frozenset()) -> list[int]`` inserts value tuples (in ``fields`` order) and returns
-  the new ids in row order when ``returning``. Values go through their field's
-  ``get_db_prep_save`` (except the types both drivers take as they are).
+  the new ids in row order when ``returning``; ``insert_columns`` takes the same values by
+  column. Values go through their field's ``get_db_prep_save`` (except the types both drivers
+  take as they are). On PostgreSQL, rows whose ids nobody reads go by binary ``COPY``.
 - ``insert_rows(model, rows)``: insert ``NewRow`` objects, give each its id; relations may hold
   a ``NewRow`` inserted earlier in the same flush, or a model instance.
 - ``id_of(row, relation)``: the id a loaded or new row points at.
@@ -120,17 +121,25 @@ class RowInserter:
         *,
         returning: bool = False,
         prepared: frozenset[str] = frozenset(),
-        skip_conflicts_on: Sequence[str] = (),
-        returning_field: str = "",
     ) -> list[Any]:
         """Insert ``rows`` (values of the named fields, in order); the new ids if ``returning``.
-        Fields in ``prepared`` hold values already in their database form.
-
-        ``skip_conflicts_on`` (field names of a unique constraint): a row that would break it is
-        left out (``ON CONFLICT (...) DO NOTHING``) in the same statement; with ``returning`` the
-        answer then holds only the rows inserted. ``returning_field``: return that field's
-        database values instead of the ids (the caller maps them back)."""
+        Fields in ``prepared`` hold values already in their database form."""
         if not rows:
+            return []
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return self.insert_columns(columns, returning=returning, prepared=prepared)
+
+    def insert_columns(
+        self,
+        columns: list[list[Any]],
+        *,
+        returning: bool = False,
+        prepared: frozenset[str] = frozenset(),
+    ) -> list[Any]:
+        """``insert`` for values given by column (one list per named field, all as long): what
+        both backends send, so rows built column by column are never turned around twice."""
+        count = len(columns[0]) if columns else 0
+        if not count:
             return []
         # The real connection, not the ``django.db.connection`` proxy: tens of thousands of
         # field conversions each look it up.
@@ -142,12 +151,11 @@ class RowInserter:
             )
         constant = [_once(f.get_db_prep_save(value, connection)) for f, value in self.fixed]
         adapt_datetime = connection.ops.adapt_datetimefield_value
-        columns: list[list[Any]] = []
-        for index, f in enumerate(self.named):
-            raw = [row[index] for row in rows]
+        converted_columns: list[list[Any]] = []
+        for f, raw in zip(self.named, columns, strict=True):
             kind = f.get_internal_type()
             if kind in _AS_IS or f.name in prepared:
-                columns.append(raw)
+                converted_columns.append(raw)
                 continue
             converted: dict[Any, Any] = {}
             column = []
@@ -164,19 +172,14 @@ class RowInserter:
                     column.append(db_value)
                     if isinstance(value, dt.datetime | uuid.UUID | str | int):
                         converted[value] = db_value
-            columns.append(column)
+            converted_columns.append(column)
+        columns = converted_columns
         quote = connection.ops.quote_name
         # Only identifiers from the model's meta, quoted; every value is a bound parameter.
         names = ", ".join(quote(c) for c in self.columns)
         head = f"INSERT INTO {quote(self.table)} ({names}) "
         meta = self.model._meta
-        tail = ""
-        if skip_conflicts_on:
-            target = ", ".join(quote(meta.get_field(name).column) for name in skip_conflicts_on)
-            tail += f" ON CONFLICT ({target}) DO NOTHING"
-        if returning:
-            column = meta.get_field(returning_field).column if returning_field else self.pk_column
-            tail += f" RETURNING {quote(column)}"
+        tail = f" RETURNING {quote(self.pk_column)}" if returning else ""
         ids: list[Any] = []
         if connection.vendor == "postgresql":
             # One array per column, as Django's own bulk_create does on PostgreSQL: the client
@@ -185,11 +188,10 @@ class RowInserter:
                 f.db_type(connection).split("(")[0]
                 for f in [*self.named, *(f for f, _ in self.fixed)]
             ]
-            arrays = columns + [[value] * len(rows) for value in constant]
+            arrays = columns + [[value] * count for value in constant]
             together = TOGETHER.get()
             if together is not None and together.connection is connection:
-                plain = not skip_conflicts_on and not returning_field
-                reserved = together.take(self.model, len(rows)) if plain else None
+                reserved = together.take(self.model, count)
                 if reserved is not None:
                     # Ids reserved up front: queued, written with the others at the end.
                     pk_type = meta.pk.db_type(connection).split("(")[0]
@@ -200,12 +202,12 @@ class RowInserter:
                         [reserved, *arrays],
                     )
                     return list(reserved) if returning else []
-                if plain and not returning:
+                if not returning:
                     # Nobody reads these rows' ids: queued too, taking their ids on insert.
                     together.queue_rows(self.table, self.columns, types, arrays)
                     return []
                 together.flush()  # what was queued first is written first
-            elif not returning and not skip_conflicts_on and all(map(copyable, types)):
+            elif not returning and all(map(copyable, types)):
                 # Nobody reads these rows' ids: the database's bulk path (binary COPY), not an
                 # INSERT of arrays that psycopg packs element by element in Python.
                 copy_rows(connection, self.table, self.columns, types, arrays)
@@ -255,26 +257,29 @@ def insert_rows(model: type[Any], rows: Sequence[NewRow]) -> None:
     inserter = _ROW_INSERTERS.get(model)
     if inserter is None:
         inserter = _ROW_INSERTERS[model] = RowInserter(model)
-    plan = []
+    # Column by column: one pass over the rows per field, in comprehensions, and the columns go
+    # to the inserter as they are (both backends send columns).
+    dicts = [row.__dict__ for row in rows]
+    columns: list[list[Any]] = []
     for f in inserter.named:
-        default = f.get_default if f.has_default() and callable(f.default) else None
-        plan.append((f.name, f.attname if f.is_relation else None, default, f.get_default()))
-    values = []
-    for row in rows:
-        given = row.__dict__
-        record = []
-        for name, attname, default, constant in plan:
-            value = given.get(name, _MISSING)
-            if attname is not None:
-                if value is _MISSING:
-                    value = given.get(attname, _MISSING)
-                elif value is not None:
-                    value = value.pk
-            if value is _MISSING:
-                value = default() if default is not None else constant
-            record.append(value)
-        values.append(record)
-    for row, pk in zip(rows, inserter.insert(values, returning=True), strict=True):
+        name = f.name
+        column = [given.get(name, _MISSING) for given in dicts]
+        if f.is_relation:
+            attname = f.attname
+            column = [
+                given.get(attname, _MISSING)
+                if value is _MISSING
+                else (value if value is None else value.pk)
+                for value, given in zip(column, dicts, strict=True)
+            ]
+        if any(value is _MISSING for value in column):
+            if f.has_default() and callable(f.default):
+                column = [f.get_default() if v is _MISSING else v for v in column]
+            else:
+                constant = f.get_default()
+                column = [constant if v is _MISSING else v for v in column]
+        columns.append(column)
+    for row, pk in zip(rows, inserter.insert_columns(columns, returning=True), strict=True):
         row.pk = pk
 
 
