@@ -15,7 +15,10 @@ as the sync server sets its own (``sync_server.settle_collector``).
 Beside it, the database's own ceiling on this machine: the rows the intake wrote (counted in
 every table before and after) written into a bare table in one go (PostgreSQL COPY, SQLite one
 executemany): ``intake_ceiling_visits_per_s`` and ``intake_vs_ceiling_ratio`` (how many times
-longer the intake took; target <= 3 on PostgreSQL).
+longer the intake took; target <= 3 on PostgreSQL). On PostgreSQL also the schema's own floor:
+the very rows the grouped pass inserted, copied again table by table into copies of their
+tables with the same indexes (``LIKE ... INCLUDING ALL``, no foreign keys), in one transaction:
+``intake_schema_ceiling_visits_per_s`` and ``intake_vs_schema_ceiling_ratio``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,16 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import ROOT, ceiling_seconds, central_env, count_rows, emit, temp_dir
+from bench.common import (
+    ROOT,
+    ceiling_seconds,
+    central_env,
+    count_rows,
+    emit,
+    max_ids,
+    schema_ceiling_seconds,
+    temp_dir,
+)
 
 
 def main() -> None:
@@ -156,6 +168,7 @@ def run(args: argparse.Namespace) -> None:
         ops = factory.visits_batch(args.visits, escalate_every=args.escalate_every)
         visits_before = Visit.objects.count()
         rows_before = count_rows(url, sqlite)
+        ids_before = max_ids(url) if url else {}
         profile = cProfile.Profile() if args.profile and prefix == "intake" else None
         statements = [0]  # every statement through a cursor (not BEGIN, COMMIT): a round trip
 
@@ -204,6 +217,16 @@ def run(args: argparse.Namespace) -> None:
         if prefix == "intake":
             figures["intake_ceiling_visits_per_s"] = round(args.visits / ceiling_s, 1)
             figures["intake_vs_ceiling_ratio"] = round(elapsed / ceiling_s, 2)
+        if prefix == "intake" and url:
+            schema_s, copied = schema_ceiling_seconds(url, ids_before)
+            print(
+                f"  the {copied} new rows again, by COPY into copies of their own tables with "
+                f"their indexes (no foreign keys): {schema_s:.2f}s = "
+                f"{args.visits / schema_s:.0f} visits/s, {schema_s / ceiling_s:.1f}x the bare "
+                f"table; the intake took {elapsed / schema_s:.1f}x as long"
+            )
+            figures["intake_schema_ceiling_visits_per_s"] = round(args.visits / schema_s, 1)
+            figures["intake_vs_schema_ceiling_ratio"] = round(elapsed / schema_s, 2)
     emit(figures)
 
 

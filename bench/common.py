@@ -123,6 +123,70 @@ def count_rows(url: str | None, sqlite_path: Path | None = None) -> int:
 _CEILING_COLUMNS = "id bigint, ref uuid, at timestamptz, kind text, body text"
 
 
+def max_ids(url: str) -> dict[str, int]:
+    """PostgreSQL: each public table with an integer ``id`` column and its largest id (0 if
+    empty). Rows a run inserts have larger ids (they come from the tables' sequences)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+                " AND column_name = 'id' AND data_type IN ('integer', 'bigint')"
+            ).fetchall()
+        ]
+        return {
+            name: conn.execute(f'SELECT coalesce(max(id), 0) FROM "{name}"').fetchone()[0]  # noqa: S608
+            for name in tables
+        }
+
+
+def schema_ceiling_seconds(url: str, before: dict[str, int]) -> tuple[float, int]:
+    """PostgreSQL: the rows a run inserted (ids above ``before``, from ``max_ids``) written again,
+    each table's by one binary COPY into a copy of that table with its indexes, defaults and
+    checks (``LIKE ... INCLUDING ALL``; not its foreign keys), all in one transaction: seconds
+    and rows. The database's own cost for exactly these rows in this schema, below which no
+    intake can go; the bare-table ceiling leaves out the indexes too."""
+    import psycopg
+
+    data: dict[str, bytes] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, last in before.items():
+            buffer = bytearray()
+            query = f'COPY (SELECT * FROM "{table}" WHERE id > {int(last)} ORDER BY id) TO STDOUT (FORMAT BINARY)'  # noqa: S608, E501
+            with conn.cursor() as cur, cur.copy(query) as copy:
+                for chunk in copy:
+                    buffer += chunk
+            if len(buffer) > 21:  # the binary header and trailer alone: no rows
+                data[table] = bytes(buffer)
+        rows = sum(
+            conn.execute(f'SELECT count(*) FROM "{t}" WHERE id > {int(before[t])}').fetchone()[0]  # noqa: S608
+            for t in data
+        )
+    clones = {table: f"bench_schema_{n}" for n, table in enumerate(data)}
+    with psycopg.connect(url) as conn:
+        for table, clone in clones.items():
+            conn.execute(f'CREATE TABLE "{clone}" (LIKE "{table}" INCLUDING ALL)')
+        conn.commit()
+        try:
+            started = time.perf_counter()
+            for table, clone in clones.items():
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(f'COPY "{clone}" FROM STDIN (FORMAT BINARY)') as copy,
+                ):
+                    copy.write(data[table])
+            conn.commit()
+            seconds = time.perf_counter() - started
+        finally:
+            conn.rollback()
+            for clone in clones.values():
+                conn.execute(f'DROP TABLE IF EXISTS "{clone}"')
+            conn.commit()
+    return seconds, rows
+
+
 def ceiling_seconds(url: str | None, rows: int, sqlite_path: Path | None = None) -> float:
     """The database's own limit on this machine: seconds to write ``rows`` rows into a bare
     table (no index, no constraint) in one transaction: PostgreSQL's COPY, or on SQLite one

@@ -113,6 +113,12 @@ def ratio_lines(figures: dict[str, float]) -> list[str]:
         if ceiling and figures.get(ceiling):
             top = figures[ceiling]
             parts.append(f"1/{top / value:,.1f} of the bare-table ceiling ({top:,.0f} visits/s)")
+        schema = figures.get(f"{name}_schema_ceiling_visits_per_s")
+        if schema:
+            parts.append(
+                f"1/{schema / value:,.1f} of the same rows copied into their own tables"
+                f" ({schema:,.0f} visits/s)"
+            )
         lines.append("; ".join(parts))
     drain, ceiling = figures.get("national_reconnect_drain_s"), figures.get("national_ceiling_s")
     if drain and ceiling:
