@@ -167,6 +167,7 @@ def schema_ceiling_seconds(url: str, before: dict[str, int]) -> tuple[float, int
     clones = {table: f"bench_schema_{n}" for n, table in enumerate(data)}
     with psycopg.connect(url) as conn:
         for table, clone in clones.items():
+            conn.execute(f'DROP TABLE IF EXISTS "{clone}"')  # left by a run that was killed
             conn.execute(f'CREATE TABLE "{clone}" (LIKE "{table}" INCLUDING ALL)')
         conn.commit()
         try:

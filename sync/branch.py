@@ -95,7 +95,7 @@ class BranchState(Enum):
 @dataclass(frozen=True)
 class BranchConfig:
     max_batch_ops: int = 200
-    window: int = 8  # PUSH batches in flight: twice a central group (protocol 6.3)
+    window: int = 8  # PUSH batches in flight: twice a central group of the agent's 500-op batches
     ack_timeout: float = 10.0  # resend a PUSH or PULL not answered in this time
     ack_timeout_max: float = 120.0  # the longest resend wait that slow answers may stretch it to
     hello_timeout: float = 5.0  # at most one HELLO per this long on one connection

@@ -139,6 +139,11 @@ class RowInserter:
         """``insert`` for values given by column (one list per named field, all as long): what
         both backends send, so rows built column by column are never turned around twice."""
         count = len(columns[0]) if columns else 0
+        if any(len(column) != count for column in columns):
+            # PostgreSQL's UNNEST would pad the short ones with NULLs.
+            raise ValueError(f"{self.model.__name__}: columns of different lengths")
+        if len(columns) != len(self.named):
+            raise ValueError(f"{self.model.__name__}: {len(self.named)} columns expected")
         if not count:
             return []
         # The real connection, not the ``django.db.connection`` proxy: tens of thousands of

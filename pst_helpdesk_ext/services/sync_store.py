@@ -36,6 +36,7 @@ Rules (DESIGN.md, "Sync", and the contract in sync/store.py):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -123,8 +124,8 @@ def _record_outcomes(
             branch_id,
             db_ids[o.op_id],
             o.seq,
-            o.kind[:40],
-            o.entity_id[:64],
+            _storable(o.kind[:40]),
+            _storable(o.entity_id[:64]),
             o.result,
             o.code[:40],
             o.detail,
@@ -133,6 +134,23 @@ def _record_outcomes(
         for o in outcomes
     ]
     _APPLIED_OP_ROWS.insert(rows, prepared=frozenset({"op_id"}))
+
+
+def _storable_outcome(outcome: OpOutcome) -> OpOutcome:
+    """The outcome with its code and message as the ledger keeps them (``_storable``), so the
+    first answer and every answer to a re-send say the same."""
+    code, detail = _storable(outcome.code), _storable(outcome.detail)
+    if (code, detail) == (outcome.code, outcome.detail):
+        return outcome
+    return dataclasses.replace(outcome, code=code, detail=detail)
+
+
+def _storable(text: str) -> str:
+    """A branch's text as the ledger can keep it: PostgreSQL refuses a NUL character in text,
+    and this write is outside the intake's op-by-op retry, so one NUL in an op's kind, entity id
+    or in a rejection quoting its payload would fail the batch for ever (the branch re-sends
+    it, every op behind it waits). The ledger is a record for staff: U+FFFD stands in."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, Outcome]:
@@ -149,7 +167,8 @@ def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, O
     """
     if not db_ids:
         return {}
-    connection = connections[router.db_for_read(AppliedOp)]
+    # The database the branch's lock is held on: this read is the dedup, so never a replica.
+    connection = connections[router.db_for_write(AppliedOp)]
     by_db_value = {db_id: op_id for op_id, db_id in db_ids.items()}
     quote = connection.ops.quote_name
     column = {name: quote(AppliedOp._meta.get_field(name).column) for name in _OUTCOME_COLUMNS}
@@ -386,7 +405,9 @@ class DjangoCentralStore:
             seen = _recorded_outcomes(record.pk, db_ids)
             plan = plan_batch(state.hwm_seq, seen, ops)
             apply = _apply_one_by_one if one_by_one else _apply_whole
-            outcomes = apply(branch, record, plan.fresh, received_at)
+            outcomes = [
+                _storable_outcome(o) for o in apply(branch, record, plan.fresh, received_at)
+            ]
             _record_outcomes(record.pk, outcomes, db_ids, received_at)
             n_rejected = sum(1 for outcome in outcomes if outcome.result == REJECTED)
             state.hwm_seq = max(state.hwm_seq, plan.hwm_seq)

@@ -907,6 +907,24 @@ def test_the_row_inserter_stores_exactly_what_bulk_create_stores(branch):
     assert str(applied_row["op_id"]) == op_id and applied_row["applied_at"] == when
 
 
+def test_the_row_inserter_refuses_columns_of_different_lengths(branch):
+    """PostgreSQL's UNNEST would pad a short column with NULLs (a feed row with no branch goes
+    to every branch): a caller's mistake is refused before anything is written."""
+    from pst_helpdesk_ext.models import FeedItem
+    from pst_helpdesk_ext.services.bulk_insert import RowInserter
+
+    rows = RowInserter(FeedItem, ["branch", "kind", "entity_id", "payload", "created"])
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    before = FeedItem.objects.count()
+    with pytest.raises(ValueError, match="columns of different lengths"):
+        rows.insert_columns(
+            [[branch.pk], ["k1", "k2"], ["e1", "e2"], [{}, {}], [at, at]], returning=True
+        )
+    with pytest.raises(ValueError, match="5 columns expected"):
+        rows.insert_columns([[branch.pk], ["k1"]], returning=True)
+    assert FeedItem.objects.count() == before
+
+
 def test_rows_written_together_read_back_as_rows_written_one_table_at_a_time(branch):
     """``insert_together`` (PostgreSQL: ids reserved up front, each table's rows by one
     COPY) stores what ``insert_rows`` stores table by table: parents, the children that

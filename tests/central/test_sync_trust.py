@@ -298,6 +298,35 @@ def test_the_migration_gives_each_branch_its_own_copy_of_a_shared_visitor(
     assert online.branch is None
 
 
+@pytest.mark.parametrize("where", ["kind", "entity_id", "payload_key", "payload_value"])
+def test_a_nul_character_in_any_field_of_an_op_never_jams_the_branch(store, branch, where):
+    """A NUL character in an op's kind, its entity id, or its payload (quoted back in the
+    rejection) is answered like any other bad op, and the ops behind it apply: on PostgreSQL,
+    which refuses NUL in text, the ledger keeps U+FFFD in its place (it used to fail the whole
+    batch outside the op-by-op retry, so the branch re-sent it for ever)."""
+    factory = WalkinOps(start=RECEIVED - dt.timedelta(hours=2))
+    visit = factory.new_visit_id()
+    bad = {
+        "kind": lambda: factory.op("visit.bogus\x00", visit, {}),
+        "entity_id": lambda: factory.created(visit[:-1] + "\x00"),
+        "payload_key": lambda: factory.op("visit.called", visit, {"desk": "1", "bogus\x00": 1}),
+        "payload_value": lambda: factory.op("visit.called", visit, {"desk": "\x00", "at": 5}),
+    }[where]()
+    other = factory.new_visit_id()
+    good = [factory.created(other), factory.called(other), factory.served(other)]
+    ops = [bad, *good]
+    result = store.apply_batch("1222", ops, now=NOW)
+    assert result.hwm_seq == ops[-1].seq
+    assert set(result.accepted) >= {op.op_id for op in good}
+    assert Visit.objects.get(origin_id=other).served_at is not None
+    recorded = AppliedOp.objects.get(op_id=bad.op_id)
+    assert "\x00" not in recorded.kind + recorded.entity_id + recorded.code + recorded.detail
+    answered = {*result.accepted, *(r.op_id for r in result.rejected)}
+    assert bad.op_id in answered
+    again = store.apply_batch("1222", ops, now=NOW + 5)  # the re-send gets the same answers
+    assert again.accepted == result.accepted and again.rejected == result.rejected
+
+
 def test_a_nul_character_poisons_one_op_on_postgresql_and_the_rest_apply(store, branch):
     """PostgreSQL refuses a NUL character in text, deterministically: the guest book carrying
     one is rejected alone (``apply_failed``), inside the batch's transaction, and the visit and
