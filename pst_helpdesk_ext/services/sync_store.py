@@ -124,8 +124,8 @@ def _record_outcomes(
             branch_id,
             db_ids[o.op_id],
             o.seq,
-            _storable(o.kind[:40]),
-            _storable(o.entity_id[:64]),
+            o.kind[:40],
+            o.entity_id[:64],
             o.result,
             o.code[:40],
             o.detail,
@@ -137,20 +137,16 @@ def _record_outcomes(
 
 
 def _storable_outcome(outcome: OpOutcome) -> OpOutcome:
-    """The outcome with its code and message as the ledger keeps them (``_storable``), so the
-    first answer and every answer to a re-send say the same."""
-    code, detail = _storable(outcome.code), _storable(outcome.detail)
-    if (code, detail) == (outcome.code, outcome.detail):
-        return outcome
-    return dataclasses.replace(outcome, code=code, detail=detail)
-
-
-def _storable(text: str) -> str:
-    """A branch's text as the ledger can keep it: PostgreSQL refuses a NUL character in text,
-    and this write is outside the intake's op-by-op retry, so one NUL in an op's kind, entity id
+    """The outcome with its texts as the ledger can keep them, so the first answer and every
+    answer to a re-send say the same. PostgreSQL refuses a NUL character in text, and the
+    ledger's write is outside the intake's op-by-op retry: one NUL in an op's kind, entity id
     or in a rejection quoting its payload would fail the batch for ever (the branch re-sends
     it, every op behind it waits). The ledger is a record for staff: U+FFFD stands in."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    texts = ("kind", "entity_id", "code", "detail")
+    if not any("\x00" in getattr(outcome, name) for name in texts):
+        return outcome
+    clean = {name: getattr(outcome, name).replace("\x00", "\ufffd") for name in texts}
+    return dataclasses.replace(outcome, **clean)
 
 
 def _recorded_outcomes(branch_id: int, db_ids: dict[str, object]) -> dict[str, Outcome]:
